@@ -1,0 +1,242 @@
+"""Combinatorial auction instances with XOR bids.
+
+A bidder submits bids ``(S_k, b_k)``; under the XOR bidding language it may win at most one
+of them, and its reported valuation is ``v(S) = max{b_k : S_k ⊆ S}`` with ``v(∅) = 0``
+(free disposal; references.md §1).
+
+All classes are frozen dataclasses validated on construction: an invalid instance cannot be
+built, and the error names the bidder or bid and what is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["AuctionError", "Bid", "Bidder", "CombinatorialAuction", "item_sort_key"]
+
+
+class AuctionError(ValueError):
+    """An auction instance (or a file describing one) is invalid."""
+
+
+def item_sort_key(item: str) -> tuple:
+    """Natural order for item names: numeric names by value ("2" < "10"), then the rest."""
+    return (0, int(item), "") if item.isdigit() else (1, 0, item)
+
+
+def _check_id(kind: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise AuctionError(f"{kind} id {value!r} must be a string or an integer")
+    text = str(value)
+    if not text.strip():
+        raise AuctionError(f"{kind} id must not be empty")
+    return text
+
+
+@dataclass(frozen=True)
+class Bid:
+    """One XOR bid: a bundle of items and the value reported for it.
+
+    ``items`` may be given as any iterable of item names; it is stored as a frozenset.
+    A duplicate item, an empty bundle, or a negative / NaN / infinite value is an error.
+    """
+
+    id: str
+    items: frozenset[str]
+    value: float
+
+    def __post_init__(self) -> None:
+        bid_id = _check_id("bid", self.id)
+        object.__setattr__(self, "id", bid_id)
+        if isinstance(self.items, (str, bytes)):
+            raise AuctionError(f"bid {bid_id!r}: items must be a list of item names, not a string")
+        try:
+            listed = [str(item) for item in self.items]
+        except TypeError:
+            raise AuctionError(f"bid {bid_id!r}: items must be a list of item names") from None
+        if not listed:
+            raise AuctionError(f"bid {bid_id!r} has an empty bundle")
+        bundle = frozenset(listed)
+        if len(bundle) != len(listed):
+            seen: set[str] = set()
+            dup = next(item for item in listed if item in seen or seen.add(item))
+            raise AuctionError(f"bid {bid_id!r} names item {dup!r} twice")
+        object.__setattr__(self, "items", bundle)
+        value = self.value
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise AuctionError(f"bid {bid_id!r} has a non-numeric value {value!r}")
+        value = float(value)
+        if math.isnan(value):
+            raise AuctionError(f"bid {bid_id!r} has value NaN")
+        if math.isinf(value):
+            raise AuctionError(f"bid {bid_id!r} has an infinite value")
+        if value < 0:
+            raise AuctionError(f"bid {bid_id!r} has negative value {value:g}")
+        object.__setattr__(self, "value", value)
+
+    @property
+    def size(self) -> int:
+        """Number of items in the bundle."""
+        return len(self.items)
+
+
+@dataclass(frozen=True)
+class Bidder:
+    """A bidder and its XOR bids (it may win at most one of them)."""
+
+    id: str
+    bids: tuple[Bid, ...]
+
+    def __post_init__(self) -> None:
+        bidder_id = _check_id("bidder", self.id)
+        object.__setattr__(self, "id", bidder_id)
+        bids = tuple(self.bids)
+        if not bids:
+            raise AuctionError(f"bidder {bidder_id!r} has no bids")
+        for bid in bids:
+            if not isinstance(bid, Bid):
+                raise AuctionError(f"bidder {bidder_id!r}: {bid!r} is not a Bid")
+        ids = [bid.id for bid in bids]
+        if len(set(ids)) != len(ids):
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise AuctionError(f"bidder {bidder_id!r} has two bids with id {dup!r}")
+        object.__setattr__(self, "bids", bids)
+
+    def value(self, bundle: Iterable[str]) -> float:
+        """XOR valuation: the highest bid whose bundle is contained in ``bundle`` (0 if none)."""
+        owned = frozenset(bundle)
+        return max((bid.value for bid in self.bids if bid.items <= owned), default=0.0)
+
+    @property
+    def is_single_minded(self) -> bool:
+        """True when the bidder submitted exactly one bid."""
+        return len(self.bids) == 1
+
+
+@dataclass(frozen=True)
+class CombinatorialAuction:
+    """A sealed-bid combinatorial auction: items for sale and bidders with XOR bids.
+
+    Validated on construction: at least one item and one bidder, unique item names,
+    unique bidder ids, bid ids unique across the whole auction, and every bid naming
+    only items for sale.
+    """
+
+    items: tuple[str, ...]
+    bidders: tuple[Bidder, ...]
+    name: str | None = None
+    _index: Mapping[str, Bidder] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.items, (str, bytes)):
+            raise AuctionError("items must be a list of item names, not a string")
+        items = tuple(str(item) for item in self.items)
+        if not items:
+            raise AuctionError("the auction has no items")
+        if len(set(items)) != len(items):
+            dup = next(i for i in items if items.count(i) > 1)
+            raise AuctionError(f"item {dup!r} is listed twice")
+        bidders = tuple(self.bidders)
+        if not bidders:
+            raise AuctionError("the auction has no bidders")
+        index: dict[str, Bidder] = {}
+        bid_owner: dict[str, str] = {}
+        item_set = frozenset(items)
+        for bidder in bidders:
+            if not isinstance(bidder, Bidder):
+                raise AuctionError(f"{bidder!r} is not a Bidder")
+            if bidder.id in index:
+                raise AuctionError(f"bidder id {bidder.id!r} is used twice")
+            index[bidder.id] = bidder
+            for bid in bidder.bids:
+                if bid.id in bid_owner:
+                    raise AuctionError(
+                        f"bid id {bid.id!r} is used by bidder {bid_owner[bid.id]!r} "
+                        f"and bidder {bidder.id!r}"
+                    )
+                bid_owner[bid.id] = bidder.id
+                unknown = sorted(bid.items - item_set)
+                if unknown:
+                    raise AuctionError(
+                        f"bid {bid.id!r} of bidder {bidder.id!r} names unknown item {unknown[0]!r}"
+                    )
+        object.__setattr__(self, "items", items)
+        object.__setattr__(self, "bidders", bidders)
+        object.__setattr__(self, "_index", index)
+
+    # -- construction helpers -------------------------------------------------------------
+    @classmethod
+    def from_bids(
+        cls,
+        items: Sequence[str],
+        bids: Mapping[str, Sequence[tuple[Iterable[str], float]]],
+        name: str | None = None,
+    ) -> CombinatorialAuction:
+        """Build an auction from ``{bidder: [(bundle, value), ...]}``; bid ids are ``bidder/k``."""
+        bidders = tuple(
+            Bidder(
+                str(bidder_id),
+                tuple(
+                    Bid(f"{bidder_id}/{k}", tuple(bundle), value)
+                    for k, (bundle, value) in enumerate(bid_list)
+                ),
+            )
+            for bidder_id, bid_list in bids.items()
+        )
+        return cls(tuple(items), bidders, name=name)
+
+    # -- queries --------------------------------------------------------------------------
+    @property
+    def bidder_ids(self) -> tuple[str, ...]:
+        return tuple(b.id for b in self.bidders)
+
+    @property
+    def n_bids(self) -> int:
+        return sum(len(b.bids) for b in self.bidders)
+
+    def bidder(self, bidder_id: str) -> Bidder:
+        """The bidder with this id; AuctionError if there is none."""
+        try:
+            return self._index[str(bidder_id)]
+        except KeyError:
+            raise AuctionError(f"no bidder with id {bidder_id!r}") from None
+
+    def iter_bids(self) -> Iterator[tuple[Bidder, Bid]]:
+        """Every (bidder, bid) pair in file order."""
+        for bidder in self.bidders:
+            for bid in bidder.bids:
+                yield bidder, bid
+
+    def value(self, bidder_id: str, bundle: Iterable[str]) -> float:
+        """Reported XOR value of ``bidder_id`` for ``bundle``."""
+        return self.bidder(bidder_id).value(bundle)
+
+    def without(self, bidder_ids: Iterable[str]) -> CombinatorialAuction:
+        """A copy without the given bidders (AuctionError if none would remain)."""
+        drop = {str(b) for b in bidder_ids}
+        for b in drop:
+            self.bidder(b)
+        kept = tuple(b for b in self.bidders if b.id not in drop)
+        return CombinatorialAuction(self.items, kept, name=self.name)
+
+    def merged(self, bidder_ids: Iterable[str], new_id: str | None = None) -> CombinatorialAuction:
+        """A copy where the given bidders act as one XOR bidder holding all their bids.
+
+        Used by the group remedy of the shill audit (Matsuo, Ito, Day, Shintani, AAMAS 2006).
+        """
+        group = [str(b) for b in bidder_ids]
+        members = [self.bidder(b) for b in group]
+        if not members:
+            raise AuctionError("cannot merge an empty group of bidders")
+        merged_id = new_id if new_id is not None else "+".join(group)
+        merged = Bidder(merged_id, tuple(bid for m in members for bid in m.bids))
+        kept: list[Bidder] = []
+        for bidder in self.bidders:
+            if bidder.id == group[0]:
+                kept.append(merged)
+            elif bidder.id not in group:
+                kept.append(bidder)
+        return CombinatorialAuction(self.items, tuple(kept), name=self.name)

@@ -1,0 +1,116 @@
+"""Winner determination for XOR bids as a Pyomo MILP (references.md §1).
+
+    max  Σ_{(i,k)} b_ik x_ik
+    s.t. Σ_{(i,k): g ∈ S_ik} x_ik ≤ 1     for every item g            (item_capacity)
+         Σ_k x_ik ≤ 1                     for every bidder i          (one_bid_per_bidder)
+         x_ik ∈ {0, 1}
+
+This is the set-packing formulation of Sandholm (AIJ 2002) and Lehmann, Müller, Sandholm
+("The winner determination problem", Combinatorial Auctions, ch. 12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pyomo.environ as pyo
+
+from mechopt.auction import Bid, CombinatorialAuction
+
+__all__ = ["build_wdp_model", "read_wdp_allocation"]
+
+
+def build_wdp_model(
+    auction: CombinatorialAuction, exclude: Iterable[str] = ()
+) -> pyo.ConcreteModel:
+    """Build (do not solve) the winner-determination MILP of ``auction``.
+
+    ``exclude`` names bidders left out, as in the marginal economies of VCG. Components:
+    ``ITEMS``, ``BIDDERS``, ``BIDS`` (sets), ``value`` (param), ``x`` (binary var indexed by
+    bid id), ``item_capacity``, ``one_bid_per_bidder`` (constraints), ``welfare`` (objective).
+    The model also carries ``model.auction`` and ``model.bid_owner`` (bid id -> bidder id) so
+    that :func:`read_wdp_allocation` can read a solution back.
+
+    Items no bid names get no capacity row; bidders with a single bid get no XOR row (both
+    rows would be redundant).
+    """
+    excluded = {str(b) for b in exclude}
+    for b in excluded:
+        auction.bidder(b)  # unknown id -> AuctionError
+    bids: dict[str, Bid] = {}
+    owner: dict[str, str] = {}
+    for bidder, bid in auction.iter_bids():
+        if bidder.id in excluded:
+            continue
+        bids[bid.id] = bid
+        owner[bid.id] = bidder.id
+    bidders = [b.id for b in auction.bidders if b.id not in excluded]
+    bids_of_bidder: dict[str, list[str]] = {b: [] for b in bidders}
+    for bid_id, bidder_id in owner.items():
+        bids_of_bidder[bidder_id].append(bid_id)
+    bids_on_item: dict[str, list[str]] = {g: [] for g in auction.items}
+    for bid_id, bid in bids.items():
+        for g in bid.items:
+            bids_on_item[g].append(bid_id)
+
+    m = pyo.ConcreteModel(name=f"WDP {auction.name or ''}".strip())
+    m.auction = auction
+    m.bid_owner = owner
+    m.ITEMS = pyo.Set(initialize=list(auction.items), ordered=True, doc="Items for sale")
+    m.BIDDERS = pyo.Set(initialize=bidders, ordered=True, doc="Bidders taking part")
+    m.BIDS = pyo.Set(initialize=list(bids), ordered=True, doc="XOR bids, by bid id")
+    m.value = pyo.Param(
+        m.BIDS, initialize={k: b.value for k, b in bids.items()}, doc="Reported value b_ik of each bid"
+    )
+    m.x = pyo.Var(m.BIDS, domain=pyo.Binary, doc="1 if the bid is accepted")
+
+    def item_capacity(model, g):
+        if not bids_on_item[g]:
+            return pyo.Constraint.Skip
+        return sum(model.x[k] for k in bids_on_item[g]) <= 1
+
+    m.item_capacity = pyo.Constraint(
+        m.ITEMS, rule=item_capacity, doc="Each item is sold at most once"
+    )
+
+    def one_bid_per_bidder(model, i):
+        if len(bids_of_bidder[i]) < 2:
+            return pyo.Constraint.Skip
+        return sum(model.x[k] for k in bids_of_bidder[i]) <= 1
+
+    m.one_bid_per_bidder = pyo.Constraint(
+        m.BIDDERS, rule=one_bid_per_bidder, doc="XOR: each bidder wins at most one of its bids"
+    )
+    m.welfare = pyo.Objective(
+        expr=sum(m.value[k] * m.x[k] for k in m.BIDS),
+        sense=pyo.maximize,
+        doc="Reported social welfare",
+    )
+    return m
+
+
+def read_wdp_allocation(model: pyo.ConcreteModel) -> Mapping[str, Bid]:
+    """The accepted bid of each winning bidder in a solved WDP model.
+
+    Values are rounded to 0/1; the rounded allocation is checked (each item sold at most
+    once, one bid per bidder) so that a solver tolerance can never produce an infeasible
+    allocation silently.
+    """
+    auction: CombinatorialAuction = model.auction
+    owner: Mapping[str, str] = model.bid_owner
+    chosen: dict[str, Bid] = {}
+    sold: dict[str, str] = {}
+    for bid_id in model.BIDS:
+        val = model.x[bid_id].value
+        if val is None or val < 0.5:
+            continue
+        bidder_id = owner[bid_id]
+        bid = next(b for b in auction.bidder(bidder_id).bids if b.id == bid_id)
+        if bidder_id in chosen:
+            raise ValueError(f"solver accepted two bids of bidder {bidder_id!r}")
+        for g in bid.items:
+            if g in sold:
+                raise ValueError(f"solver sold item {g!r} twice (bids {sold[g]!r}, {bid_id!r})")
+            sold[g] = bid_id
+        chosen[bidder_id] = bid
+    return chosen

@@ -1,0 +1,151 @@
+"""The mechopt JSON instance format.
+
+::
+
+    {
+      "name": "optional name",
+      "items": ["A", "B"],
+      "bidders": [
+        {"id": "1", "bids": [{"id": "1a", "items": ["A"], "value": 8},
+                             {"items": ["A", "B"], "value": 17}]},
+        ...
+      ]
+    }
+
+``items`` lists every item for sale (strings or integers; read as strings).  Each bidder
+has a unique ``id`` and a non-empty list of XOR ``bids``: it wins at most one of them.  A
+bid has a non-empty list of ``items``, a finite non-negative number ``value`` and an
+optional ``id`` (default ``<bidder>/<k>``, k counting from 0), unique across the auction.
+Optional top-level keys: ``name``, ``description``, ``metadata``.  Any other key is an
+error, so a typo cannot silently drop data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mechopt.auction import AuctionError, Bid, Bidder, CombinatorialAuction
+from mechopt.io.atomic import atomic_write_text
+from mechopt.io.errors import InstanceFileError
+
+__all__ = ["read_json", "write_json", "auction_from_dict", "auction_to_dict"]
+
+_TOP_KEYS = {"name", "description", "metadata", "items", "bidders", "format"}
+_BIDDER_KEYS = {"id", "bids", "name", "description"}
+_BID_KEYS = {"id", "items", "value"}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid number")
+
+
+def auction_from_dict(data: Any, source: str = "<dict>") -> CombinatorialAuction:
+    """Build a validated auction from the parsed JSON structure described above."""
+
+    def fail(msg: str) -> InstanceFileError:
+        return InstanceFileError(f"{source}: {msg}")
+
+    if not isinstance(data, dict):
+        raise fail("the top level must be a JSON object with 'items' and 'bidders'")
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise fail(f"unknown key {unknown[0]!r} (expected {', '.join(sorted(_TOP_KEYS))})")
+    for key in ("items", "bidders"):
+        if key not in data:
+            raise fail(f"missing key {key!r}")
+        if not isinstance(data[key], list):
+            raise fail(f"{key!r} must be a list")
+    items = data["items"]
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise fail(f"item {item!r} must be a string or an integer")
+    bidders = []
+    try:
+        for pos, entry in enumerate(data["bidders"]):
+            where = f"bidder #{pos}"
+            if not isinstance(entry, dict):
+                raise fail(f"{where} must be an object with 'id' and 'bids'")
+            unknown = sorted(set(entry) - _BIDDER_KEYS)
+            if unknown:
+                raise fail(f"{where}: unknown key {unknown[0]!r}")
+            if "id" not in entry:
+                raise fail(f"{where} has no 'id'")
+            bidder_id = entry["id"]
+            where = f"bidder {bidder_id!r}"
+            if not isinstance(entry.get("bids"), list):
+                raise fail(f"{where} has no 'bids' list")
+            bids = []
+            for k, raw in enumerate(entry["bids"]):
+                if not isinstance(raw, dict):
+                    raise fail(f"{where}, bid #{k} must be an object with 'items' and 'value'")
+                unknown = sorted(set(raw) - _BID_KEYS)
+                if unknown:
+                    raise fail(f"{where}, bid #{k}: unknown key {unknown[0]!r}")
+                for key in ("items", "value"):
+                    if key not in raw:
+                        raise fail(f"{where}, bid #{k} has no {key!r}")
+                if not isinstance(raw["items"], list):
+                    raise fail(f"{where}, bid #{k}: 'items' must be a list")
+                value = raw["value"]
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise fail(f"{where}, bid #{k}: value {value!r} is not a number")
+                bids.append(Bid(raw.get("id", f"{bidder_id}/{k}"), tuple(raw["items"]), value))
+            if not bids:
+                raise fail(f"{where} has no bids")
+            bidders.append(Bidder(bidder_id, tuple(bids)))
+        name = data.get("name")
+        return CombinatorialAuction(tuple(items), tuple(bidders), name=None if name is None else str(name))
+    except InstanceFileError:
+        raise
+    except AuctionError as exc:
+        raise fail(str(exc)) from None
+
+
+def auction_to_dict(auction: CombinatorialAuction) -> dict[str, Any]:
+    """The JSON structure of ``auction`` (inverse of :func:`auction_from_dict`)."""
+    data: dict[str, Any] = {}
+    if auction.name is not None:
+        data["name"] = auction.name
+    data["items"] = list(auction.items)
+    order = {item: k for k, item in enumerate(auction.items)}
+    data["bidders"] = [
+        {
+            "id": bidder.id,
+            "bids": [
+                {"id": bid.id, "items": sorted(bid.items, key=order.__getitem__), "value": bid.value}
+                for bid in bidder.bids
+            ],
+        }
+        for bidder in auction.bidders
+    ]
+    return data
+
+
+def read_json(path: str | os.PathLike) -> CombinatorialAuction:
+    """Read a mechopt JSON instance; any problem raises :class:`InstanceFileError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceFileError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InstanceFileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except ValueError as exc:  # NaN / Infinity literals
+        raise InstanceFileError(f"{path}: invalid JSON: {exc}") from None
+    auction = auction_from_dict(data, source=str(path))
+    if auction.name is None:
+        auction = CombinatorialAuction(auction.items, auction.bidders, name=path.stem)
+    return auction
+
+
+def write_json(auction: CombinatorialAuction, path: str | os.PathLike) -> None:
+    """Write ``auction`` as mechopt JSON (atomically: a temporary file is renamed)."""
+    try:
+        atomic_write_text(path, json.dumps(auction_to_dict(auction), indent=2) + "\n")
+    except OSError as exc:
+        raise InstanceFileError(f"{path}: cannot write: {exc}") from None

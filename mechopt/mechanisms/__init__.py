@@ -1,0 +1,71 @@
+"""Outcome and payment rules: an auction in, a typed :class:`Outcome` out."""
+
+from __future__ import annotations
+
+from mechopt.auction import CombinatorialAuction
+from mechopt.mechanisms.greedy import critical_payments, greedy_allocation, run_greedy
+from mechopt.mechanisms.outcome import Allocation, Outcome
+from mechopt.mechanisms.vcg import run_vcg, vcg_payments
+from mechopt.mechanisms.wdp import solve_wdp
+from mechopt.parallel import Executor
+from mechopt.solve import DEFAULT_SOLVER, SolveStatus
+
+__all__ = [
+    "Allocation",
+    "Outcome",
+    "solve_wdp",
+    "greedy_allocation",
+    "critical_payments",
+    "run_greedy",
+    "vcg_payments",
+    "run_vcg",
+    "run_auction",
+    "RULES",
+    "PAYMENT_RULES",
+]
+
+RULES = ("optimal", "greedy")
+PAYMENT_RULES = ("vcg", "critical", "none")
+
+
+def run_auction(
+    auction: CombinatorialAuction,
+    *,
+    rule: str = "optimal",
+    payments: str = "vcg",
+    solver: str = DEFAULT_SOLVER,
+    time_limit: float | None = None,
+    mip_gap: float = 0.0,
+    executor: Executor | None = None,
+    progress: str | None = None,
+) -> Outcome:
+    """Run one outcome rule and one payment rule on ``auction``.
+
+    ``rule``: ``optimal`` (welfare-maximizing MILP) or ``greedy`` (LOS).
+    ``payments``: ``vcg`` (Clarke pivot; under the greedy rule the VCG-based baseline),
+    ``critical`` (LOS critical values; greedy rule only) or ``none``.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r} (choose from {', '.join(RULES)})")
+    if payments not in PAYMENT_RULES:
+        raise ValueError(f"unknown payment rule {payments!r} (choose from {', '.join(PAYMENT_RULES)})")
+    if payments == "critical" and rule != "greedy":
+        raise ValueError("critical payments are defined for the greedy rule only (use --rule greedy)")
+    if rule == "greedy":
+        if payments == "critical":
+            return run_greedy(auction)
+        allocation = greedy_allocation(auction)
+    else:
+        allocation = solve_wdp(auction, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+    if payments == "vcg":
+        return vcg_payments(
+            allocation, executor=executor, solver=solver, time_limit=time_limit,
+            mip_gap=mip_gap, progress=progress,
+        )
+    return Outcome(
+        allocation=allocation,
+        payments={},
+        payment_rule="none",
+        status=allocation.status,
+        seconds=allocation.solve.seconds if allocation.solve else 0.0,
+    )

@@ -1,0 +1,100 @@
+"""The LOS greedy outcome rule and its critical payments.
+
+Lehmann, O'Callaghan, Shoham, "Truth revelation in approximately efficient combinatorial
+auctions", JACM 49(5), 2002: sort bids by the score b / |S|^(1/2) (ties by a fixed index:
+the order of the bids in the auction), grant each bid whose bundle is disjoint from every
+granted bundle and whose bidder holds nothing yet.
+
+Critical payment of a winner i with bundle S_i (single-minded bidders; LOS §4): run the
+rule without bidder i; the first granted bid j (in score order) whose bundle overlaps S_i
+sets p_i = |S_i|^(1/2) · b_j / |S_j|^(1/2), or 0 if there is none.  Bidding any value
+whose score beats (or ties ahead of) b_j's wins, any lower value loses, so p_i is the
+smallest winning bid.  The rule is truthful only for single-minded bidders; for
+multi-minded bidders it is not even weakly monotone (Dütting et al., EC 2012, App. B), and
+the payment is then the critical value of the winning bid with the bidder's other bids
+withdrawn.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.mechanisms.outcome import Allocation, Outcome
+from mechopt.solve import SolveStatus
+
+__all__ = ["greedy_order", "greedy_allocation", "critical_payments", "run_greedy"]
+
+
+def score(bid: Bid) -> float:
+    """LOS score b / |S|^(1/2)."""
+    return bid.value / math.sqrt(len(bid.items))
+
+
+def greedy_order(auction: CombinatorialAuction, exclude: frozenset[str] = frozenset()):
+    """All (bidder id, bid) pairs sorted by decreasing score, ties by position in the auction."""
+    entries = [
+        (bidder.id, bid)
+        for bidder, bid in auction.iter_bids()
+        if bidder.id not in exclude
+    ]
+    order = sorted(range(len(entries)), key=lambda k: (-score(entries[k][1]), k))
+    return [entries[k] for k in order]
+
+
+def _grant(order) -> dict[str, Bid]:
+    sold: set[str] = set()
+    granted: dict[str, Bid] = {}
+    for bidder_id, bid in order:
+        if bidder_id in granted or not sold.isdisjoint(bid.items):
+            continue
+        granted[bidder_id] = bid
+        sold |= bid.items
+    return granted
+
+
+def greedy_allocation(auction: CombinatorialAuction) -> Allocation:
+    """The LOS greedy allocation (no solver involved)."""
+    return Allocation(auction, _grant(greedy_order(auction)), "greedy", None)
+
+
+def critical_payments(allocation: Allocation) -> dict[str, float]:
+    """LOS critical payment of every bidder (0 for losers); see the module docstring."""
+    auction = allocation.auction
+    payments = {b: 0.0 for b in auction.bidder_ids}
+    for winner, bid in allocation.bids.items():
+        without = greedy_order(auction, exclude=frozenset({winner}))
+        sold: set[str] = set()
+        granted: set[str] = set()
+        for bidder_id, other in without:
+            if bidder_id in granted or not sold.isdisjoint(other.items):
+                continue
+            granted.add(bidder_id)
+            sold |= other.items
+            if not other.items.isdisjoint(bid.items):
+                payments[winner] = math.sqrt(len(bid.items)) * score(other)
+                break
+    return payments
+
+
+def run_greedy(auction: CombinatorialAuction) -> Outcome:
+    """Greedy allocation with critical payments."""
+    start = time.perf_counter()
+    allocation = greedy_allocation(auction)
+    payments = critical_payments(allocation)
+    notes = ()
+    multi = [b.id for b in auction.bidders if not b.is_single_minded]
+    if multi:
+        notes = (
+            f"{len(multi)} bidder(s) submitted several bids: critical payments are truthful "
+            "only for single-minded bidders",
+        )
+    return Outcome(
+        allocation=allocation,
+        payments=payments,
+        payment_rule="critical",
+        status=SolveStatus.OPTIMAL,
+        seconds=time.perf_counter() - start,
+        notes=notes,
+    )

@@ -1,0 +1,49 @@
+"""Optimal winner determination: build the MILP, solve it, read the allocation back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from mechopt.auction import CombinatorialAuction
+from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation
+from mechopt.mechanisms.outcome import Allocation
+from mechopt.solve import DEFAULT_SOLVER, SolveStatus, SolverError, solve_model
+
+__all__ = ["solve_wdp"]
+
+
+def solve_wdp(
+    auction: CombinatorialAuction,
+    *,
+    exclude: Iterable[str] = (),
+    solver: str | Any = DEFAULT_SOLVER,
+    time_limit: float | None = None,
+    mip_gap: float = 0.0,
+    threads: int | None = None,
+    options: dict | None = None,
+) -> Allocation:
+    """Welfare-maximizing allocation of ``auction`` (without the bidders in ``exclude``).
+
+    The returned :class:`Allocation` carries the solver's report; check ``is_optimal``
+    before treating it as the optimum (a time limit yields a feasible, unproven allocation;
+    a solve with no feasible solution raises :class:`SolverError`).
+    """
+    excluded = frozenset(str(b) for b in exclude)
+    model = build_wdp_model(auction, exclude=excluded)
+    if len(model.BIDS) == 0:  # nobody left: the empty allocation is optimal
+        from mechopt.solve import SolveResult
+
+        result = SolveResult(SolveStatus.OPTIMAL, 0.0, 0.0, 0.0, str(solver), "no bids")
+        return Allocation(auction, {}, "optimal", result, excluded)
+    result = solve_model(
+        model, solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, options=options
+    )
+    if not result.status.has_solution:
+        # x = 0 is always feasible, so anything but a solution is a solver failure
+        raise SolverError(f"winner determination returned no allocation: {result.status.value}")
+    try:
+        bids = read_wdp_allocation(model)
+    except ValueError as exc:
+        raise SolverError(str(exc)) from None
+    return Allocation(auction, bids, "optimal", result, excluded)

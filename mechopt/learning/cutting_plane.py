@@ -1,0 +1,566 @@
+"""Cutting-plane training of the payment-rule structural SVM (the learner; it knows the QP only).
+
+Training Problem 2 of Dütting et al. (EC 2012, §4.2), solved by constraint generation
+(Joachims, Finley, Yu, Machine Learning 77, 2009): start from an empty working set, ask the
+structured model's separation oracle for the most violated outcome of every example, add
+cuts, re-solve the working-set QP (:mod:`mechopt.formulations.ssvm`), and stop when no
+constraint is violated by more than ε.
+
+* ``slack="one"`` (default): one aggregated cut per iteration and one slack ξ (the 1-slack
+  formulation, Joachims et al. 2009, Alg. 4).  Few iterations, a small dense QP.  Stopping
+  rule: (1/ℓ) Σ_k max_o H_k(o) ≤ ξ + ε; then (w, ξ + ε) is feasible for the full problem, so
+  the objective is within C·ε of the optimum.
+* ``slack="n"``: one cut per violated example per iteration and one slack per example (the
+  n-slack formulation, Alg. 3 / SVM-struct's classic mode); stop when every example is
+  within ε.  Its QP grows with ℓ; use it for small problems and for cross-checks.
+
+Working-set QPs: the primal (``formulation="primal"``, linear kernel only) is a Pyomo model
+kept on ONE persistent HiGHS solver object; cuts are appended between solves.  The dual
+(``formulation="dual"``, any kernel) is a CVXPY problem solved by HiGHS
+(``solver=cp.HIGHS``); its Gram matrix grows by one row per new cut, computed from the
+structured model's kernel sums, whose kernel rows are cached across iterations
+(:class:`~mechopt.learning.structured.RowCache`).  Separation is a vectorized numpy argmax
+over every example's candidate outcomes.
+
+sklearn contract: ``__init__`` stores its arguments untouched, :meth:`fit` returns ``self``,
+fitted state ends in ``_`` (``w1_``, ``objective_curve_``, ``n_iter_``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from mechopt.learning.kernels import Kernel, make_kernel
+from mechopt.learning.structured import Examples, RowCache, StructuredModel
+from mechopt.solve import SolverError
+
+__all__ = ["CuttingPlaneSSVM", "IterationRecord", "RejectedFit", "NotFittedError"]
+
+
+class RejectedFit(ValueError):
+    """Training ended with w_1 ≤ 0: the discriminant defines no payment rule (§4.2)."""
+
+
+class NotFittedError(ValueError):
+    """The learner is used before :meth:`CuttingPlaneSSVM.fit`."""
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """One entry of the objective curve.
+
+    ``lower``: the working-set QP optimum (a lower bound on the full problem's optimum);
+    ``upper``: ½‖w‖² + C · mean hinge loss of the current w (an upper bound);
+    ``violation``: the largest violation beyond the current slack (the stopping quantity).
+    """
+
+    iteration: int
+    lower: float
+    upper: float
+    violation: float
+    cuts: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+class CuttingPlaneSSVM:
+    """Structural SVM with an admissible discriminant, trained by constraint generation.
+
+    Parameters
+    ----------
+    model: a :class:`~mechopt.learning.structured.StructuredModel` (domain, attribute map).
+    kernel: ``"linear"``, ``"poly"``, ``"rbf"`` or a :class:`Kernel`; ``gamma``, ``degree``,
+        ``coef0`` are its parameters.
+    C: regularization constant of Training Problem 2 (slack cost C/ℓ per example).
+    slack: ``"one"`` (1-slack) or ``"n"`` (n-slack).
+    formulation: ``"auto"`` (primal for the linear kernel with explicit features, else dual),
+        ``"primal"`` or ``"dual"``.
+    epsilon: tolerance ε of the stopping rule (in units of the loss).
+    max_iter: iteration limit; a fit that hits it has ``converged_ = False``.
+    max_seconds: wall-clock limit of the loop (None: none); also leaves ``converged_ False``.
+    prune_after: drop a cut whose dual weight stayed 0 for this many iterations (0: never).
+    cache_mb: memory for cached kernel rows.
+    callback: called with each :class:`IterationRecord` (progress bars).
+    """
+
+    def __init__(
+        self,
+        model: StructuredModel,
+        kernel: str | Kernel = "linear",
+        C: float = 1.0,
+        *,
+        gamma: float | None = None,
+        degree: int | None = None,
+        coef0: float | None = None,
+        slack: str = "one",
+        formulation: str = "auto",
+        epsilon: float = 1e-3,
+        max_iter: int = 1000,
+        max_seconds: float | None = None,
+        prune_after: int = 50,
+        cache_mb: float = 1024,
+        callback: Callable[[IterationRecord], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.kernel = kernel
+        self.C = C
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.slack = slack
+        self.formulation = formulation
+        self.epsilon = epsilon
+        self.max_iter = max_iter
+        self.max_seconds = max_seconds
+        self.prune_after = prune_after
+        self.cache_mb = cache_mb
+        self.callback = callback
+
+    # ----------------------------------------------------------------------------------
+    # settings
+    # ----------------------------------------------------------------------------------
+    def _kernel(self) -> Kernel:
+        if isinstance(self.kernel, Kernel):
+            return self.kernel
+        return make_kernel(self.kernel, gamma=self.gamma, degree=self.degree, coef0=self.coef0)
+
+    def _check(self) -> None:
+        if not (isinstance(self.C, (int, float)) and math.isfinite(self.C) and self.C > 0):
+            raise ValueError(f"C must be a positive number, got {self.C!r}")
+        if self.slack not in ("one", "n"):
+            raise ValueError(f"slack must be 'one' or 'n', got {self.slack!r}")
+        if self.formulation not in ("auto", "primal", "dual"):
+            raise ValueError(f"formulation must be auto, primal or dual, got {self.formulation!r}")
+        if not (self.epsilon > 0 and math.isfinite(self.epsilon)):
+            raise ValueError(f"epsilon must be positive, got {self.epsilon!r}")
+        if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds must be positive, got {self.max_seconds!r}")
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments (sklearn convention), kernel as a description."""
+        return {
+            "kernel": self._kernel().to_dict(), "C": float(self.C), "slack": self.slack,
+            "formulation": self.formulation, "epsilon": float(self.epsilon), "max_iter": int(self.max_iter),
+            "max_seconds": self.max_seconds, "prune_after": int(self.prune_after),
+        }
+
+    # ----------------------------------------------------------------------------------
+    # training
+    # ----------------------------------------------------------------------------------
+    def fit(self, profiles: Any, outcomes: np.ndarray) -> CuttingPlaneSSVM:
+        """Train on type profiles and the outcome rule's outcomes (view of agent 0).
+
+        ``outcomes``: (N,) outcomes of agent 0, or (N, n) outcomes of all agents.
+        Raises :class:`RejectedFit` when the solution has w_1 ≤ 0 (no payment rule).
+        """
+        self._check()
+        kernel = self._kernel()
+        ex = self.model.examples(profiles, outcomes, agent=0)
+        return self.fit_examples(ex, kernel)
+
+    def fit_examples(self, ex: Examples, kernel: Kernel | None = None) -> CuttingPlaneSSVM:
+        """:meth:`fit` on prepared examples (for callers that reuse them across C and γ)."""
+        self._check()
+        kernel = kernel or self._kernel()
+        if ex.n == 0 or not ex.has_truth:
+            raise ValueError("training needs at least one example, each with its true outcome")
+        formulation = self.formulation
+        if formulation == "auto":
+            formulation = "primal" if kernel.is_linear and _has_features(self.model, ex) else "dual"
+        if formulation == "primal" and not kernel.is_linear:
+            raise ValueError(f"the primal QP needs the linear kernel, got {kernel.describe()} (use the dual)")
+        start = time.perf_counter()
+        loss = self.model.loss(ex)
+        if formulation == "primal":
+            trainer: _Trainer = _PrimalTrainer(self, ex, loss)
+        else:
+            trainer = _DualTrainer(self, ex, loss, kernel)
+        curve: list[IterationRecord] = []
+        converged = False
+        rows = np.arange(ex.n)
+        scores = np.zeros(ex.codes.shape)
+        it = 0
+        for it in range(1, self.max_iter + 1):  # noqa: B007 - it is reported after the loop
+            cols, hinge = self.model.separate(ex, scores, loss)
+            slack = trainer.slacks()
+            if self.slack == "one":
+                violation = float(hinge.mean() - slack[0])
+            else:
+                violation = float(np.max(hinge - slack))
+            record = IterationRecord(
+                iteration=it, lower=trainer.objective, upper=trainer.norm2 / 2 + self.C * float(hinge.mean()),
+                violation=violation, cuts=trainer.n_cuts, seconds=time.perf_counter() - start,
+            )
+            curve.append(record)
+            if self.callback is not None:
+                self.callback(record)
+            if violation <= self.epsilon:
+                converged = True
+                break
+            if self.max_seconds is not None and record.seconds > self.max_seconds:
+                break
+            if self.slack == "one":
+                trainer.add_cuts([(rows, cols)])
+            else:
+                bad = np.nonzero((hinge - slack > self.epsilon) & (cols != ex.truth))[0]
+                trainer.add_cuts([(bad, cols[bad])])
+            trainer.solve()
+            scores = trainer.scores()
+        self.kernel_ = kernel
+        self.formulation_ = formulation
+        self.objective_curve_ = curve
+        self.n_iter_ = it
+        self.converged_ = converged
+        self.n_cuts_ = trainer.n_cuts
+        self.objective_ = trainer.objective
+        self.train_seconds_ = time.perf_counter() - start
+        self.qp_seconds_ = trainer.qp_seconds
+        self.n_train_ = ex.n
+        self.train_accuracy_ = float(np.mean(self.model.inference(ex, scores) == ex.truth))
+        trainer.finish()
+        if not self.w1_ > 0:
+            raise RejectedFit(
+                f"training ended with w_1 = {self.w1_:.3g} <= 0: the discriminant does not increase "
+                f"with the agent's value, so it defines no payment rule (C = {self.C:g}, "
+                f"kernel {kernel.describe()}); try other parameters"
+            )
+        return self
+
+    # ----------------------------------------------------------------------------------
+    # prediction
+    # ----------------------------------------------------------------------------------
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "w1_"):
+            raise NotFittedError("this learner is not fitted yet: call fit() first")
+
+    def psi_scores(self, ex: Examples) -> np.ndarray:
+        """(ℓ, K): w_{-1}ᵀ φ(ψ(x^k_{-1}, o)) of every candidate (normalized units)."""
+        self._require_fitted()
+        if self.w_psi_ is not None:
+            return self.model.linear_scores(ex, self.w_psi_)
+        return self.model.kernel_sums(self.kernel_, self.support_, self.beta_, ex)
+
+    def discriminant(self, ex: Examples) -> np.ndarray:
+        """f_w(x, o) = w_1 v_1(x_1, o) + w_{-1}ᵀ φ(ψ(x_{-1}, o)) of every candidate."""
+        return self.w1_ * ex.values + self.psi_scores(ex)
+
+    def decision_function(self, profiles: Any, agent: int = 0) -> np.ndarray:
+        """(N, K) discriminant values of every outcome of ``agent`` (columns = outcomes)."""
+        ex = self.model.examples(profiles, None, agent=agent, candidates="all")
+        return np.where(ex.valid, self.discriminant(ex), -np.inf)
+
+    def predict(self, profiles: Any, agent: int = 0) -> np.ndarray:
+        """h_w(x) = argmax_o f_w(x, o): the predicted outcome of ``agent`` in every profile."""
+        ex = self.model.examples(profiles, None, agent=agent, candidates="all")
+        return ex.codes[np.arange(ex.n), self.model.inference(ex, self.discriminant(ex))]
+
+    def score(self, profiles: Any, outcomes: np.ndarray, agent: int = 0) -> float:
+        """Accuracy of :meth:`predict` against ``outcomes`` (sklearn convention)."""
+        outcomes = np.asarray(outcomes)
+        truth = outcomes[:, agent] if outcomes.ndim == 2 else outcomes
+        return float(np.mean(self.predict(profiles, agent) == truth))
+
+    def prices(self, ex: Examples) -> np.ndarray:
+        """Price function t_w(x_{-1}, o) = −(1/w_1) w_{-1}ᵀ φ(ψ(x_{-1}, o)), in value units.
+
+        Not normalized (see :mod:`mechopt.learning.payment_rule`); instance-based
+        normalization is undone by the example's scale.
+        """
+        return -self.psi_scores(ex) / self.w1_ * ex.scale[:, None]
+
+
+def _has_features(model: StructuredModel, ex: Examples) -> bool:
+    try:
+        model.n_features(ex)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# working-set QPs
+# --------------------------------------------------------------------------------------
+class _Trainer:
+    """Working set and QP of one fit (shared bookkeeping of the primal and dual trainers)."""
+
+    def __init__(self, learner: CuttingPlaneSSVM, ex: Examples, loss: np.ndarray) -> None:
+        self.learner = learner
+        self.ex = ex
+        self.loss = loss
+        self.one = learner.slack == "one"
+        self.n_groups = 1 if self.one else ex.n
+        self.caps = np.full(self.n_groups, learner.C if self.one else learner.C / ex.n)
+        self.objective = 0.0
+        self.norm2 = 0.0
+        self.qp_seconds = 0.0
+        self.rows = np.arange(ex.n)
+
+    @property
+    def n_cuts(self) -> int:
+        raise NotImplementedError
+
+    def slacks(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def add_cuts(self, cuts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        raise NotImplementedError
+
+    def solve(self) -> None:
+        raise NotImplementedError
+
+    def scores(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        raise NotImplementedError
+
+    def _cut_losses(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.loss[rows, cols]
+
+
+class _PrimalTrainer(_Trainer):
+    """Primal QP on one persistent HiGHS object; cuts appended between solves."""
+
+    def __init__(self, learner, ex, loss):
+        super().__init__(learner, ex, loss)
+        from mechopt.formulations.ssvm import build_primal_qp
+        from mechopt.solve import get_solver
+
+        self.model = learner.model
+        self.n_features = self.model.n_features(ex)
+        self.qp = build_primal_qp(self.n_features, self.caps)
+        self.solver = get_solver("highs")
+        self.truth_features = self.model.features(ex, self.rows, ex.truth)
+        self.w = np.zeros(self.n_features)
+        self.xi = np.zeros(self.n_groups)
+        self._cuts = 0
+
+    @property
+    def n_cuts(self):
+        return self._cuts
+
+    def slacks(self):
+        return self.xi
+
+    def add_cuts(self, cuts):
+        from mechopt.formulations.ssvm import add_primal_cut
+
+        for rows, cols in cuts:
+            if len(rows) == 0:
+                continue
+            diff = self.truth_features[rows] - self.model.features(self.ex, rows, cols)
+            losses = self._cut_losses(rows, cols)
+            if self.one:
+                delta = np.asarray(diff.sum(axis=0)).ravel() / self.ex.n
+                nz = np.nonzero(delta)[0]
+                add_primal_cut(self.qp, nz, delta[nz], float(losses.sum() / self.ex.n), 0)
+                self._cuts += 1
+            else:
+                diff = diff.tocsr()
+                for i, k in enumerate(rows):
+                    row = diff.getrow(i)
+                    add_primal_cut(self.qp, row.indices, row.data, float(losses[i]), int(k))
+                    self._cuts += 1
+
+    def solve(self):
+        from mechopt.formulations.ssvm import read_primal_weights
+        from mechopt.solve import solve_model
+
+        result = solve_model(self.qp, solver=self.solver)
+        self.qp_seconds += result.seconds
+        if not result.is_optimal:
+            raise SolverError(f"the primal working-set QP was not solved to optimality: {result.status.value}")
+        self.w, self.xi = read_primal_weights(self.qp)
+        self.objective = float(result.objective)
+        self.norm2 = float(self.w @ self.w)
+
+    def scores(self):
+        return self.w[0] * self.ex.values + self.model.linear_scores(self.ex, self.w[1:])
+
+    def finish(self):
+        self.learner.w1_ = float(self.w[0])
+        self.learner.w_psi_ = self.w[1:].copy()
+        self.learner.support_ = None
+        self.learner.beta_ = None
+
+
+class _DualTrainer(_Trainer):
+    """Dual QP (CVXPY → HiGHS) over a growing set of cuts; any kernel."""
+
+    def __init__(self, learner, ex, loss, kernel: Kernel):
+        super().__init__(learner, ex, loss)
+        self.model = learner.model
+        self.kernel = kernel
+        self.cache = RowCache(ex.n, int(learner.cache_mb * 2**20))
+        self.H = np.zeros((0, 0))
+        self.L = np.zeros(0)
+        self.a = np.zeros(0)  # value-term component of each cut
+        self.group = np.zeros(0, dtype=np.int64)
+        self.alpha = np.zeros(0)
+        self.age = np.zeros(0, dtype=np.int64)
+        # 1-slack: chosen column of every example per cut; n-slack: (example, column) per cut
+        self.J = np.zeros((0, ex.n), dtype=np.int64)
+        self.cut_row = np.zeros(0, dtype=np.int64)
+        self.cut_col = np.zeros(0, dtype=np.int64)
+        self._beta = np.zeros(ex.codes.shape)
+        # 1-slack: g_c(k, o) = ⟨δ_c, Ψ(x^k, o)⟩ of every cut, so that the scores of
+        # w = Σ_c α_c δ_c are Σ_c α_c g_c without another kernel sum (kept within cache_mb)
+        self.G: list[np.ndarray] | None = [] if self.one else None
+        self.max_G = max(1, int(learner.cache_mb * 2**20) // (8 * max(1, ex.codes.size)))
+
+    @property
+    def n_cuts(self):
+        return len(self.L)
+
+    def slacks(self):
+        xi = np.zeros(self.n_groups)
+        if self.n_cuts:
+            margins = self.L - self.H @ self.alpha
+            np.maximum.at(xi, self.group, margins)
+        return xi
+
+    # -- Gram updates -----------------------------------------------------------------
+    def _beta_of_one_slack(self, J: np.ndarray, weight: float) -> np.ndarray:
+        beta = np.zeros(self.ex.codes.shape)
+        beta[self.rows, self.ex.truth] += weight / self.ex.n
+        beta[self.rows, J] -= weight / self.ex.n  # J has one entry per row: no repeated index
+        return beta
+
+    def add_cuts(self, cuts):
+        ex = self.ex
+        truth = ex.truth
+        for rows, cols in cuts:
+            if len(rows) == 0:
+                continue
+            if self.one:
+                J = np.asarray(cols, dtype=np.int64)
+                beta = self._beta_of_one_slack(J, 1.0)
+                a_new = float(np.mean(ex.values[self.rows, truth] - ex.values[self.rows, J]))
+                g = a_new * ex.values + self.model.kernel_sums(self.kernel, ex, beta, ex, self.cache)
+                g_truth = g[self.rows, truth]
+                Js = np.vstack([self.J, J[None, :]])
+                h_new = np.mean(g_truth[None, :] - g[self.rows[None, :], Js], axis=1)
+                self.J = Js
+                if self.G is not None:
+                    self.G.append(g)
+                    if len(self.G) > self.max_G:
+                        self.G = None
+                self._grow(h_new[None, :], np.array([float(self.loss[self.rows, J].mean())]),
+                           np.array([a_new]), np.zeros(1, dtype=np.int64))
+            else:
+                rows = np.asarray(rows, dtype=np.int64)
+                cols = np.asarray(cols, dtype=np.int64)
+                all_rows = np.concatenate([self.cut_row, rows])
+                all_cols = np.concatenate([self.cut_col, cols])
+                new_atoms = (np.concatenate([rows, rows]), np.concatenate([truth[rows], cols]))
+                old_atoms = (np.concatenate([all_rows, all_rows]), np.concatenate([truth[all_rows], all_cols]))
+                K = self.model.kernel_matrix(self.kernel, ex, new_atoms, old_atoms)
+                K += np.outer(ex.values[new_atoms], ex.values[old_atoms])
+                p, q = len(rows), len(all_rows)
+                h_new = K[:p, :q] - K[:p, q:] - K[p:, :q] + K[p:, q:]
+                a_new = ex.values[rows, truth[rows]] - ex.values[rows, cols]
+                self.cut_row, self.cut_col = all_rows, all_cols
+                self._grow(h_new, self.loss[rows, cols], a_new, rows)
+
+    def _grow(self, rows_new: np.ndarray, L_new, a_new, groups_new) -> None:
+        """Append cuts whose Gram rows against all cuts (old and new) are ``rows_new``."""
+        p = rows_new.shape[0]
+        q = self.n_cuts
+        H = np.zeros((q + p, q + p))
+        H[:q, :q] = self.H
+        H[q:, :] = rows_new
+        H[:, q:] = rows_new.T
+        H[q:, q:] = 0.5 * (rows_new[:, q:] + rows_new[:, q:].T)
+        self.H = H
+        self.L = np.concatenate([self.L, L_new])
+        self.a = np.concatenate([self.a, a_new])
+        self.group = np.concatenate([self.group, groups_new])
+        self.alpha = np.concatenate([self.alpha, np.zeros(p)])
+        self.age = np.concatenate([self.age, np.zeros(p, dtype=np.int64)])
+
+    def _prune(self) -> None:
+        limit = self.learner.prune_after
+        if not limit:
+            return
+        keep = self.age <= limit
+        if keep.all():
+            return
+        self.H = self.H[np.ix_(keep, keep)]
+        for name in ("L", "a", "group", "alpha", "age"):
+            setattr(self, name, getattr(self, name)[keep])
+        if self.one:
+            self.J = self.J[keep]
+            if self.G is not None:
+                self.G = [g for g, k in zip(self.G, keep, strict=True) if k]
+        else:
+            self.cut_row, self.cut_col = self.cut_row[keep], self.cut_col[keep]
+
+    # -- QP ---------------------------------------------------------------------------
+    def solve(self):
+        import cvxpy as cp
+
+        from mechopt.formulations.ssvm import build_dual_qp
+
+        problem = build_dual_qp(self.H, self.L, self.group, self.caps)
+        start = time.perf_counter()
+        try:
+            problem.solve(solver=cp.HIGHS)
+        except cp.error.SolverError as exc:
+            raise SolverError(f"HiGHS failed on the dual working-set QP: {exc}") from exc
+        self.qp_seconds += time.perf_counter() - start
+        if problem.status not in (cp.OPTIMAL,):
+            raise SolverError(f"the dual working-set QP was not solved to optimality: {problem.status}")
+        alpha = np.maximum(np.asarray(problem.var_dict["alpha"].value, dtype=float), 0.0)
+        self.alpha = alpha
+        tiny = 1e-10 * max(1.0, float(alpha.max(initial=0.0)))
+        self.age = np.where(alpha > tiny, 0, self.age + 1)
+        self.norm2 = float(alpha @ self.H @ alpha)
+        self.objective = float(self.L @ alpha - 0.5 * self.norm2)
+        self._prune()
+        self._beta = self._beta_from_alpha()
+
+    def _beta_from_alpha(self) -> np.ndarray:
+        ex = self.ex
+        beta = np.zeros(ex.codes.shape)
+        if self.one:
+            if self.n_cuts:
+                beta[self.rows, ex.truth] += self.alpha.sum() / ex.n
+                flat = (self.rows[None, :] * ex.n_candidates + self.J).ravel()
+                weights = np.repeat(self.alpha / ex.n, ex.n)
+                beta -= np.bincount(flat, weights, minlength=beta.size).reshape(beta.shape)
+        else:
+            np.add.at(beta, (self.cut_row, ex.truth[self.cut_row]), self.alpha)
+            np.add.at(beta, (self.cut_row, self.cut_col), -self.alpha)
+        # atoms whose weights cancel exactly (chosen = true outcome) must not look like support
+        beta[np.abs(beta) < 1e-15] = 0.0
+        return beta
+
+    def w1(self) -> float:
+        return float(np.sum(self._beta * self.ex.values))
+
+    def scores(self):
+        if self.G is not None and len(self.G) == self.n_cuts:
+            out = np.zeros(self.ex.codes.shape)
+            for weight, g in zip(self.alpha, self.G, strict=True):
+                if weight:
+                    out += weight * g
+            return out
+        return self.w1() * self.ex.values + self.model.kernel_sums(self.kernel, self.ex, self._beta, self.ex, self.cache)
+
+    def finish(self):
+        support = np.nonzero(np.any(self._beta != 0.0, axis=1))[0]
+        self.learner.w1_ = self.w1()
+        self.learner.w_psi_ = None
+        self.learner.support_ = self.ex.take(support)
+        self.learner.beta_ = self._beta[support]
+        self.learner.cache_hits_ = (self.cache.hits, self.cache.misses)

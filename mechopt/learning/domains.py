@@ -284,8 +284,9 @@ class XORProfiles:
         if not auctions:
             raise ValueError("no auctions given")
         m = len(auctions[0].items)
-        if any(sorted(a.items, key=int) != [str(g) for g in range(m)] for a in auctions if len(a.items) == m):
-            raise ValueError("auction items must be named 0 .. m-1")
+        names = {str(g) for g in range(m)}
+        if any(set(a.items) != names for a in auctions):
+            raise ValueError(f"every auction must sell the items named 0 .. {m - 1}")
         bundles = [[[cls.bundle_mask(bid.items) for bid in bidder.bids] for bidder in a.bidders] for a in auctions]
         values = [[[bid.value for bid in bidder.bids] for bidder in a.bidders] for a in auctions]
         try:

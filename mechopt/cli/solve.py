@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from mechopt.auction import item_sort_key
 from mechopt.cli import cli
 from mechopt.cli.options import (
     echo_json,
@@ -13,7 +14,6 @@ from mechopt.cli.options import (
     progress_label,
     solver_options,
 )
-from mechopt.auction import item_sort_key
 from mechopt.io import load_auction
 from mechopt.mechanisms import PAYMENT_RULES, RULES, Outcome, run_auction
 from mechopt.report import console, money, status_text

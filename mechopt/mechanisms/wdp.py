@@ -8,7 +8,7 @@ from typing import Any
 from mechopt.auction import CombinatorialAuction
 from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation
 from mechopt.mechanisms.outcome import Allocation
-from mechopt.solve import DEFAULT_SOLVER, SolveStatus, SolverError, solve_model
+from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveStatus, solve_model
 
 __all__ = ["solve_wdp"]
 

@@ -7,9 +7,10 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brute import best_welfare
 from mechopt.auction import Bid, Bidder, CombinatorialAuction
 from mechopt.mechanisms import critical_payments, greedy_allocation, run_auction
+
+from brute import best_welfare
 from strategies import xor_auctions
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from mechopt.io import InstanceFileError, InstanceFileWarning, load_auction, read_cats, save_auction
+
 from strategies import xor_auctions
 
 CATS_FILES = sorted((Path(__file__).resolve().parent.parent / "data" / "cats").glob("*.txt"))

@@ -8,9 +8,10 @@ import pyomo.environ as pyo
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from brute import all_allocations, best_welfare, vcg_payments_for, vcg_utilities, welfare
 from mechopt import CombinatorialAuction, build_wdp_model, read_wdp_allocation, solve_model
 from mechopt.mechanisms import run_vcg, solve_wdp
+
+from brute import all_allocations, best_welfare, vcg_payments_for, vcg_utilities, welfare
 from strategies import xor_auctions
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -65,6 +65,7 @@ def cli() -> None:
 #: modules whose commands attach themselves to :data:`cli` (one line per area)
 COMMAND_MODULES = [
     "solve",
+    "generate",
     "bench",
     "payments",
 ]

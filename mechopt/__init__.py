@@ -28,7 +28,7 @@ from mechopt.mechanisms import (
     vcg_payments,
 )
 from mechopt.parallel import Executor
-from mechopt.solve import SolveResult, SolverError, SolveStatus, solve_model
+from mechopt.solve import SolverError, SolveResult, SolveStatus, solve_model
 
 __all__ = [
     "__version__",

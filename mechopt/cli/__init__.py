@@ -65,7 +65,9 @@ def cli() -> None:
 #: modules whose commands attach themselves to :data:`cli` (one line per area)
 COMMAND_MODULES = [
     "solve",
+    "generate",
     "bench",
+    "payments",
 ]
 
 

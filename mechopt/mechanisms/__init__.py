@@ -8,7 +8,7 @@ from mechopt.mechanisms.outcome import Allocation, Outcome
 from mechopt.mechanisms.vcg import run_vcg, vcg_payments
 from mechopt.mechanisms.wdp import solve_wdp
 from mechopt.parallel import Executor
-from mechopt.solve import DEFAULT_SOLVER, SolveStatus
+from mechopt.solve import DEFAULT_SOLVER
 
 __all__ = [
     "Allocation",

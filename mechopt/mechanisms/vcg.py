@@ -23,7 +23,7 @@ from mechopt.auction import CombinatorialAuction
 from mechopt.mechanisms.outcome import Allocation, Outcome
 from mechopt.mechanisms.wdp import solve_wdp
 from mechopt.parallel import Executor
-from mechopt.solve import DEFAULT_SOLVER, SolveResult, SolverError, SolveStatus
+from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolveStatus
 
 __all__ = ["vcg_payments", "run_vcg", "marginal_welfare"]
 
@@ -74,7 +74,7 @@ def vcg_payments(
     payments = {b: 0.0 for b in auction.bidder_ids}
     solves: dict[str, SolveResult] = {}
     notes: list[str] = []
-    for b, (w_minus_i, solve) in zip(charged, results):
+    for b, (w_minus_i, solve) in zip(charged, results, strict=True):
         solves[b] = solve
         others_now = allocation.welfare_without(b)
         if w_minus_i < others_now:

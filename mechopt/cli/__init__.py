@@ -68,6 +68,7 @@ COMMAND_MODULES = [
     "generate",
     "bench",
     "payments",
+    "learn",
 ]
 
 

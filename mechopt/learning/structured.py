@@ -107,12 +107,13 @@ class DenseBase(BaseVectors):
     For auctions, ``exclude`` keeps the columns of bundles S with S ∩ E = ∅.
     """
 
-    def __init__(self, X: np.ndarray, combinatorial: bool = True) -> None:
+    def __init__(self, X: np.ndarray, combinatorial: bool = True, compact: XorBase | None = None) -> None:
         X = np.asarray(X, dtype=float)
         if X.ndim != 3:
             raise ValueError(f"dense base vectors need shape (examples, agents, width), got {X.shape}")
         self.X = X
         self.combinatorial = combinatorial
+        self.compact = compact  # the XOR bids X was expanded from (smaller on disk)
         self._flat = X.reshape(X.shape[0], -1)
         self._col_sq = (X**2).sum(axis=1)  # (ℓ, width): squared entries summed over agents
 
@@ -121,7 +122,9 @@ class DenseBase(BaseVectors):
         return self.X.shape[0]
 
     def take(self, rows):
-        return DenseBase(self.X[np.asarray(rows)], self.combinatorial)
+        rows = np.asarray(rows)
+        compact = None if self.compact is None else self.compact.take(rows)
+        return DenseBase(self.X[rows], self.combinatorial, compact)
 
     def _mask(self, exclude: int) -> np.ndarray | None:
         if not exclude or not self.combinatorial:
@@ -151,6 +154,8 @@ class DenseBase(BaseVectors):
         return self._col_sq @ disjoint
 
     def arrays(self):
+        if self.compact is not None:
+            return self.compact.arrays()
         return {"X": self.X}
 
 
@@ -200,10 +205,14 @@ class XorBase(BaseVectors):
         return {"bundles": self.bundles, "values": self.values, "m": np.array(self.m)}
 
 
-def base_from_arrays(arrays: dict[str, np.ndarray], combinatorial: bool) -> BaseVectors:
+def base_from_arrays(arrays: dict[str, np.ndarray], combinatorial: bool, dense: bool) -> BaseVectors:
+    """Inverse of :meth:`BaseVectors.arrays`; compact bids are expanded when ``dense``."""
     if "X" in arrays:
         return DenseBase(arrays["X"], combinatorial)
-    return XorBase(arrays["bundles"], arrays["values"], int(arrays["m"]))
+    compact = XorBase(arrays["bundles"], arrays["values"], int(arrays["m"]))
+    if dense:
+        return DenseBase(expand_xor(compact.bundles, compact.values, compact.m), True, compact)
+    return compact
 
 
 # --------------------------------------------------------------------------------------
@@ -248,22 +257,29 @@ class Examples:
             null_col=self.null_col[rows],
         )
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        out = {
-            "codes": self.codes, "valid": self.valid, "values": self.values, "truth": self.truth,
-            "scale": self.scale, "null_col": self.null_col,
-        }
+    def arrays(self, full: bool = True) -> dict[str, np.ndarray]:
+        """Arrays for saving; ``full=False`` keeps what prices need (codes, valid, base)."""
+        out = {"codes": self.codes, "valid": self.valid}
+        if full:
+            out.update({"values": self.values, "truth": self.truth, "scale": self.scale, "null_col": self.null_col})
         out.update({f"base_{k}": v for k, v in self.base.arrays().items()})
         return out
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], combinatorial: bool) -> Examples:
-        base = base_from_arrays({k[5:]: v for k, v in arrays.items() if k.startswith("base_")}, combinatorial)
+    def from_arrays(cls, arrays: dict[str, np.ndarray], combinatorial: bool, dense: bool = True) -> Examples:
+        """Inverse of :meth:`arrays` (missing value/label arrays become zeros / −1)."""
+        base = base_from_arrays({k[5:]: v for k, v in arrays.items() if k.startswith("base_")}, combinatorial, dense)
+        codes = np.asarray(arrays["codes"], dtype=np.int64)
+        n = codes.shape[0]
+
+        def get(name, default, dtype):
+            return np.asarray(arrays[name], dtype=dtype) if name in arrays else default
+
         return cls(
-            codes=np.asarray(arrays["codes"], dtype=np.int64), valid=np.asarray(arrays["valid"], dtype=bool),
-            values=np.asarray(arrays["values"], dtype=float), truth=np.asarray(arrays["truth"], dtype=np.int64),
-            scale=np.asarray(arrays["scale"], dtype=float), base=base,
-            null_col=np.asarray(arrays["null_col"], dtype=np.int64),
+            codes=codes, valid=np.asarray(arrays["valid"], dtype=bool),
+            values=get("values", np.zeros(codes.shape), float), truth=get("truth", np.full(n, -1), np.int64),
+            scale=get("scale", np.ones(n), float), base=base,
+            null_col=get("null_col", np.argmax(codes == 0, axis=1), np.int64),
         )
 
 
@@ -488,6 +504,10 @@ class CombinatorialModel(StructuredModel):
     def n_outcomes(self, profiles) -> int:
         return 1 << int(profiles.n_items)
 
+    def is_dense(self, m: int) -> bool:
+        """Whether valuations over ``m`` items are expanded to 2^m-vectors."""
+        return self._dense(m)
+
     def _dense(self, m: int) -> bool:
         return self.expand == "yes" or (self.expand == "auto" and m <= MAX_DENSE_ITEMS)
 
@@ -534,10 +554,8 @@ class CombinatorialModel(StructuredModel):
         order, scale = _sort_and_scale(ov.max(axis=2), self.sort, self.normalize)
         ob = np.take_along_axis(ob, order[:, :, None], axis=1)
         ov = np.take_along_axis(ov, order[:, :, None], axis=1) / scale[:, None, None]
-        if self._dense(m):
-            base: BaseVectors = DenseBase(expand_xor(ob, ov, m), combinatorial=True)
-        else:
-            base = XorBase(ob, ov, m)
+        compact = XorBase(ob, ov, m)
+        base: BaseVectors = DenseBase(expand_xor(ob, ov, m), True, compact) if self._dense(m) else compact
         if mode == "all":
             if m > MAX_ALL_OUTCOME_ITEMS:
                 raise ValueError(

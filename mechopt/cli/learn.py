@@ -1,0 +1,261 @@
+"""``mechopt payments learn`` and the model side of ``mechopt payments evaluate MODEL``.
+
+Thin wrappers over :mod:`mechopt.learning.train` (grid of fits, model selection on a
+validation set), :class:`mechopt.learning.payment_rule.PaymentRule` (save/load, exact
+evaluation) and the labelled-dataset cache of :mod:`mechopt.learning.datasets`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mechopt.cli.options import (
+    echo_json,
+    executor_options,
+    json_option,
+    make_executor,
+    progress_label,
+)
+from mechopt.cli.payments import CommaList, payments
+from mechopt.learning.datasets import make_dataset
+from mechopt.learning.domains import DOMAINS, make_domain
+from mechopt.learning.evaluate import baseline_prices, evaluate
+from mechopt.learning.payment_rule import PaymentRule, load_payment_rule
+from mechopt.learning.structured import make_structured_model
+from mechopt.learning.train import SELECT_BY, make_grid, select_payment_rule
+
+#: default hyper-parameter grids per domain (C values; RBF γ values)
+DEFAULT_C = {"single-item": [1e3, 1e4, 1e5], "mmca": [1e3, 1e4, 1e5], "assignment": [1e2, 1e3, 1e4]}
+DEFAULT_RBF_GAMMA = {"single-item": [0.1, 1.0], "mmca": [0.001, 0.003, 0.01, 0.03], "assignment": [0.1, 0.3, 1.0, 3.0]}
+DEFAULT_KERNEL = {"single-item": "linear", "mmca": "rbf", "assignment": "rbf"}
+DEFAULT_RULE = {"single-item": "optimal", "mmca": "greedy", "assignment": "egalitarian"}
+#: seeds of the validation and test sets, offset from --seed (the training set uses --seed)
+VALIDATION_SEED_OFFSET = 10_000
+TEST_SEED_OFFSET = 20_000
+
+
+def domain_from_options(domain: str, agents: int, items, bundles, alpha, beta, gamma):
+    """A domain of :mod:`mechopt.learning.domains` from CLI options (mmca options checked)."""
+    settings: dict[str, Any] = {"n_agents": agents}
+    mmca = {"n_items": items, "n_bundles": bundles, "alpha": alpha, "beta": beta, "gamma": gamma}
+    given = {k: v for k, v in mmca.items() if v is not None}
+    if domain != "mmca" and given:
+        raise click.UsageError(f"--{next(iter(given)).replace('n_', '').replace('_', '-')} applies to --domain mmca only")
+    settings.update(given)
+    return make_domain(domain, **settings)
+
+
+def default_model_name(settings: dict[str, Any], rule: str, attribute: str | None, kernel: str, n_train: int) -> str:
+    parts = [settings["domain"], rule, f"n{settings['n_agents']}"]
+    if settings["domain"] == "mmca":
+        parts += [f"m{settings['n_items']}", f"b{settings['n_bundles']}", f"g{settings['gamma']:g}"]
+    if attribute:
+        parts.append(attribute)
+    parts += [kernel, f"l{n_train}"]
+    return "-".join(parts)
+
+
+@payments.command("learn")
+@click.option("--domain", type=click.Choice(list(DOMAINS)), required=True, help="Type distribution.")
+@click.option("--rule", default=None, help="Outcome rule [mmca: greedy; single-item: optimal; assignment: egalitarian].")
+@click.option("--agents", "-n", type=click.IntRange(min=2), default=3, show_default=True, help="Number of agents.")
+@click.option("--items", "-m", type=int, default=None, help="mmca: number of items [5].")
+@click.option("--bundles", "-b", type=int, default=None, help="mmca: bundles per agent [3].")
+@click.option("--alpha", type=float, default=None, help="mmca: bundle-size decay α [0.75].")
+@click.option("--beta", type=float, default=None, help="mmca: common-value weight β [0.5].")
+@click.option("--gamma", type=float, default=None, help="mmca: complementarity exponent γ [1.0].")
+@click.option("--attribute", type=click.Choice(["phi1", "phi2"]), default="phi1", show_default=True,
+              help="Attribute map for auctions (§5.1.1).")
+@click.option("--kernel", type=click.Choice(["linear", "poly", "rbf"]), default=None,
+              help="Kernel on the attribute vectors [single-item: linear; else rbf].")
+@click.option("--C", "Cs", type=CommaList(float), default=None, help="C values to try, comma-separated.")
+@click.option("--rbf-gamma", "rbf_gammas", type=CommaList(float), default=None, help="RBF γ values to try.")
+@click.option("--degree", type=click.IntRange(min=1), default=2, show_default=True, help="Polynomial kernel degree.")
+@click.option("--train", "n_train", type=click.IntRange(min=2), default=500, show_default=True, help="Training examples.")
+@click.option("--validation", "n_val", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Validation instances (model selection).")
+@click.option("--test", "n_test", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Test instances (0: skip the test evaluation).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help=f"Training seed; validation uses seed+{VALIDATION_SEED_OFFSET}, test seed+{TEST_SEED_OFFSET}.")
+@click.option("--select", "select_by", type=click.Choice(SELECT_BY), default="regret", show_default=True,
+              help="Keep the fit with the lowest validation regret, or the highest accuracy (the paper).")
+@click.option("--null-loss", type=float, default=1.0, show_default=True,
+              help="Loss for predicting the null outcome when the true one is not null (IR fix, §4.2.2).")
+@click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Payment offset subtracted from non-null prices (IR fix, §4.2.2).")
+@click.option("--candidates", type=click.Choice(["all", "explicit"]), default="all", show_default=True,
+              help="Separation over all bundles, or only bundles explicit in the bids (item monotonicity).")
+@click.option("--slack", type=click.Choice(["one", "n"]), default="one", show_default=True,
+              help="1-slack (aggregated cuts) or n-slack cutting planes.")
+@click.option("--epsilon", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+              help="Stopping tolerance ε of constraint generation.")
+@click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Where to save the rule (NAME → NAME.json + NAME.npz) [models/<settings>].")
+@click.option("--no-save", is_flag=True, help="Do not save the selected rule.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Dataset cache directory.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the dataset cache.")
+@executor_options
+@json_option
+def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attribute, kernel, Cs, rbf_gammas,
+                  degree, n_train, n_val, n_test, seed, select_by, null_loss, offset, candidates, slack, epsilon,
+                  max_iter, out, no_save, cache_dir, no_cache, jobs, scheduler, as_json):
+    """Learn a payment rule for an outcome rule by a structural SVM (Dütting et al. 2012).
+
+    Trains one classifier per grid point (C, and γ for RBF) by cutting planes, keeps the best
+    on the validation set, reports its exact test metrics next to the baselines and saves it.
+    """
+    dom = domain_from_options(domain, agents, items, bundles, alpha, beta, gamma)
+    rule = rule or DEFAULT_RULE[domain]
+    if rule not in dom.rules:
+        raise click.UsageError(f"rule {rule!r} is not defined for domain {domain!r} (choose from {', '.join(dom.rules)})")
+    kernel = kernel or DEFAULT_KERNEL[domain]
+    if kernel != "rbf" and rbf_gammas:
+        raise click.UsageError("--rbf-gamma applies to --kernel rbf only")
+    if domain == "assignment" and (attribute != "phi1" or candidates != "all" or null_loss != 1.0):
+        raise click.UsageError("--attribute, --candidates and --null-loss apply to auctions only")
+    model_options: dict[str, Any] = {}
+    if domain != "assignment":
+        model_options = {"attribute": attribute, "candidates": candidates, "null_loss": null_loss}
+    model = make_structured_model(domain, **model_options)
+    grid = make_grid(Cs or DEFAULT_C[domain], (rbf_gammas or DEFAULT_RBF_GAMMA[domain]) if kernel == "rbf" else None)
+    learner_options: dict[str, Any] = {"slack": slack, "epsilon": epsilon, "max_iter": max_iter}
+    if kernel == "poly":
+        learner_options["degree"] = degree
+    cache = False if no_cache else (cache_dir if cache_dir is not None else True)
+    with make_executor(jobs, scheduler) as executor:
+        data = {}
+        for name, size, s in (("train", n_train, seed), ("validation", n_val, seed + VALIDATION_SEED_OFFSET),
+                              ("test", n_test, seed + TEST_SEED_OFFSET)):
+            if size:
+                data[name] = make_dataset(dom, rule, size, s, executor=executor, cache=cache,
+                                          progress=progress_label(f"labelling {size} {name} instances", as_json))
+        result = select_payment_rule(
+            model, kernel, grid, data["train"], data["validation"], domain=dom.settings(), rule=rule,
+            select_by=select_by, learner_options=learner_options, executor=executor,
+            progress=progress_label(f"fitting {len(grid)} grid point(s)", as_json),
+        )
+        payment_rule = result.rule.with_offset(offset)
+        rows = []
+        if n_test:
+            test = data["test"]
+            learned = payment_rule.evaluate(test.profiles, test.outcomes)
+            rows.append({"payment": "learned", **learned.to_dict()})
+            for p in DOMAIN_BASELINES[domain]:
+                ev = evaluate(test.profiles, test.outcomes, baseline_prices(domain, p, executor=executor))
+                rows.append({"payment": p, **ev.to_dict(), "regret_deallocated": None})
+    selected = result.selected
+    info = {
+        "seeds": {"train": seed, "validation": seed + VALIDATION_SEED_OFFSET, "test": seed + TEST_SEED_OFFSET},
+        "sizes": {"train": n_train, "validation": n_val, "test": n_test},
+        "select_by": select_by,
+        "selected": selected.point.__dict__,
+        "grid": [c.summary() for c in result.candidates],
+        "metrics": {"validation": selected.validation.to_dict(), **({"test": rows[0]} if rows else {})},
+        "grid_seconds": result.seconds,
+    }
+    payment_rule = PaymentRule(payment_rule.learner, payment_rule.domain, rule, offset, info)
+    saved = None
+    if not no_save:
+        target = out or str(Path("models") / default_model_name(dom.settings(), rule, model_options.get("attribute"),
+                                                                  kernel, n_train))
+        saved = str(payment_rule.save(target))
+    summary = {
+        "settings": dom.settings(), "rule": rule, "model": model.to_dict(), "kernel": kernel,
+        "selected": selected.point.__dict__, "offset": offset, "grid": info["grid"], "test": rows,
+        "saved": saved, "notes": result.notes, "train_seconds": selected.rule.learner.train_seconds_,
+    }
+    if as_json:
+        echo_json(summary)
+    else:
+        _print_learn(summary)
+
+
+#: baselines printed next to a learned rule
+DOMAIN_BASELINES = {"single-item": ("second-price",), "mmca": ("vcg",), "assignment": ("vcg", "tot-vcg", "eg-vcg")}
+
+
+def _print_learn(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from mechopt.report import console
+
+    out = console()
+    s = summary["settings"]
+    extra = ", ".join(f"{k}={v}" for k, v in s.items() if k != "domain")
+    out.print(f"[bold]{s['domain']}[/bold] ({extra}), rule [bold]{summary['rule']}[/bold], kernel "
+              f"{summary['kernel']}, model {summary['model']}")
+    grid = Table(title="model selection (validation set)", show_edge=False, header_style="bold")
+    for col in ("C", "γ", "iters", "seconds", "val acc %", "val regret", "val IR", "note"):
+        grid.add_column(col, justify="right" if col != "note" else "left")
+    chosen = summary["selected"]
+    for g in summary["grid"]:
+        mark = " ◀" if (g["C"], g["gamma"]) == (chosen["C"], chosen["gamma"]) else ""
+        if g.get("error"):
+            grid.add_row(f"{g['C']:g}", "-" if g["gamma"] is None else f"{g['gamma']:g}", "-", f"{g['seconds']:.1f}",
+                         "-", "-", "-", "rejected: " + g["error"][:60])
+            continue
+        grid.add_row(
+            f"{g['C']:g}", "-" if g["gamma"] is None else f"{g['gamma']:g}", str(g["iterations"]), f"{g['seconds']:.1f}",
+            f"{100 * g['validation_accuracy']:.1f}", f"{g['validation_regret']:.4f}",
+            f"{g['validation_ir_violation']:.3f}", ("" if g["converged"] else "not converged") + mark,
+        )
+    out.print(grid)
+    if summary["test"]:
+        out.print(_test_table(summary["test"], f"test set, payment offset {summary['offset']:g}"))
+    for note in summary["notes"]:
+        out.print(f"[yellow]note:[/yellow] {note}")
+    if summary["saved"]:
+        out.print(f"saved {summary['saved']} (+ .npz)")
+
+
+def _test_table(rows: list[dict[str, Any]], title: str):
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False, header_style="bold")
+    for col in ("payment", "acc %", "regret", "max regret", "IR viol.", "W ratio", "regret (dealloc.)"):
+        table.add_column(col, justify="left" if col == "payment" else "right")
+    for r in rows:
+        table.add_row(
+            r["payment"], f"{100 * r['accuracy']:.1f}", f"{r['regret']:.4f}", f"{r['max_regret']:.3f}",
+            f"{r['ir_violation']:.3f}", "-" if r["welfare_ratio"] is None else f"{r['welfare_ratio']:.3f}",
+            "-" if r.get("regret_deallocated") is None else f"{r['regret_deallocated']:.4f}",
+        )
+    return table
+
+
+def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None, cache: Any, executor: Any,
+                   as_json: bool, baselines: bool = True) -> dict[str, Any]:
+    """Evaluate a saved payment rule on a labelled test set of its own domain (and the
+    domain's baselines on the same instances); print or return the rows."""
+    rule = load_payment_rule(model_path)
+    if offset is not None:
+        rule = rule.with_offset(offset)
+    settings = dict(rule.domain)
+    domain_name = settings.pop("domain")
+    dom = make_domain(domain_name, **settings)
+    data = make_dataset(dom, rule.rule, n_test, seed, executor=executor, cache=cache,
+                        progress=progress_label(f"labelling {n_test} test instances", as_json))
+    learned = rule.evaluate(data.profiles, data.outcomes)
+    rows = [{"payment": f"learned ({Path(model_path).name})", **learned.to_dict()}]
+    if baselines:
+        for p in DOMAIN_BASELINES[domain_name]:
+            ev = evaluate(data.profiles, data.outcomes, baseline_prices(domain_name, p, executor=executor))
+            rows.append({"payment": p, **ev.to_dict(), "regret_deallocated": None})
+    summary = {"model": str(model_path), "settings": dom.settings(), "rule": rule.rule, "offset": rule.offset,
+               "test_instances": n_test, "seed": seed, "rows": rows}
+    if as_json:
+        echo_json(summary)
+    else:
+        from mechopt.report import console
+
+        out = console()
+        s = summary["settings"]
+        out.print(f"[bold]{s['domain']}[/bold] ({', '.join(f'{k}={v}' for k, v in s.items() if k != 'domain')}), "
+                  f"rule [bold]{rule.rule}[/bold]; {n_test} test instances (seed {seed}), every agent evaluated exactly")
+        out.print(_test_table(rows, f"payment offset {rule.offset:g}"))
+    return summary

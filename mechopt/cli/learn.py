@@ -259,3 +259,57 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
                   f"rule [bold]{rule.rule}[/bold]; {n_test} test instances (seed {seed}), every agent evaluated exactly")
         out.print(_test_table(rows, f"payment offset {rule.offset:g}"))
     return summary
+
+
+@payments.command("reproduce")
+@click.argument("experiment", type=click.Choice(["single-item", "mmca", "assignment", "ir-fixes"]))
+@click.option("--out", type=click.Path(file_okay=False), default="models/payments", show_default=True,
+              help="Results (<experiment>.json), models (<experiment>/) and plots go here.")
+@click.option("--agents", "-n", type=CommaList(int), default=None, help="Only these numbers of agents.")
+@click.option("--gamma", type=CommaList(float), default=None, help="mmca / ir-fixes: only these γ.")
+@click.option("--rule", "rules", type=CommaList(str), default=None, help="mmca: only these rules.")
+@click.option("--train", "n_train", type=click.IntRange(min=2), default=None, help="Training examples per row.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--fresh", is_flag=True, help="Recompute rows already in the results file.")
+@click.option("--table-only", is_flag=True, help="Print the table of existing results; train nothing.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Dataset cache directory.")
+@executor_options
+@json_option
+def reproduce_command(experiment, out, agents, gamma, rules, n_train, seed, fresh, table_only, cache_dir,
+                      jobs, scheduler, as_json):
+    """Re-run an experiment of Dütting et al. (2012) and print ours next to the paper's numbers.
+
+    EXPERIMENT: single-item (Table 1), mmca (Table 2), assignment (§6.4), ir-fixes (Table 4 and
+    Figure 2, plotted to <out>/ir-fixes.png).  Rows are saved as they finish; a re-run resumes.
+    """
+    from mechopt.learning.reproduce import (
+        load_results,
+        markdown_table,
+        plot_ir_fixes,
+        run_experiment,
+    )
+
+    if rules:
+        for r in rules:
+            if r not in ("optimal", "greedy"):
+                raise click.UsageError(f"--rule must be optimal or greedy, got {r!r}")
+    if table_only:
+        rows = load_results(Path(out), experiment)
+        if not rows:
+            raise click.ClickException(f"no results for {experiment!r} under {out}")
+    else:
+        cache = cache_dir if cache_dir is not None else True
+        with make_executor(jobs, scheduler) as executor:
+            rows = run_experiment(
+                experiment, out, executor=executor, seed=seed, fresh=fresh, cache=cache, agents=agents,
+                gammas=gamma, rules=rules, n_train=n_train, progress=lambda label: progress_label(label, as_json),
+            )
+    plot = None
+    if experiment == "ir-fixes":
+        plot = str(plot_ir_fixes(rows, Path(out) / "ir-fixes.png"))
+    if as_json:
+        echo_json({"experiment": experiment, "rows": rows, "plot": plot})
+        return
+    click.echo(markdown_table(experiment, rows))
+    if plot:
+        click.echo(f"\nplot: {plot}")

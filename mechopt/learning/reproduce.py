@@ -1,0 +1,361 @@
+"""Reproduction of the experiments of Dütting et al. (EC 2012, §6) with this package.
+
+Each experiment is a list of rows (a domain setting, an outcome rule, an attribute map);
+for every row a grid of cutting-plane fits is trained, the best is selected on a validation
+set (:mod:`mechopt.learning.train`), evaluated exactly on a test set next to the baselines
+of :mod:`mechopt.learning.evaluate`, and saved under ``<out>/<experiment>/`` with its
+manifest.  Results are written to ``<out>/<experiment>.json`` after every row (atomically),
+so an interrupted run resumes where it stopped.
+
+Experiments
+-----------
+``single-item``  Table 1: n = 2..6, values U[0,1], optimal rule, φ1 and φ2, linear kernel,
+                 300 training examples.
+``mmca``         Table 2: multi-minded CA, m = 5, b = 3, α = 0.75, optimal and greedy
+                 rules, γ ∈ {0.5, 1.0, 1.5}, n = 2..6, φ1 and φ2, RBF kernel.
+``assignment``   Table 6: egalitarian (leximin) assignment, n agents = n items, RBF kernel.
+``ir-fixes``     Table 4 / Figure 2: greedy rule, n = 6, γ ∈ {0.5, 1.0, 1.5}; one rule per
+                 null loss, evaluated across payment offsets (regret, IR violation, welfare
+                 ratio under deallocation); :func:`plot_ir_fixes` draws Figure 2.
+
+Validation and test sets use the seeds ``seed + 10000`` and ``seed + 20000`` (the training
+set ``seed``), labelled datasets are cached (:mod:`mechopt.learning.datasets`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mechopt.io.atomic import atomic_write_text
+from mechopt.learning.datasets import make_dataset
+from mechopt.learning.domains import make_domain
+from mechopt.learning.evaluate import baseline_prices, evaluate
+from mechopt.learning.paper import TABLE1_SINGLE_ITEM, TABLE2_MMCA
+from mechopt.learning.payment_rule import PaymentRule
+from mechopt.learning.structured import make_structured_model
+from mechopt.learning.train import GridPoint, make_grid, select_payment_rule
+from mechopt.parallel import Executor
+
+__all__ = ["RowPlan", "EXPERIMENTS", "plan_experiment", "run_experiment", "load_results", "markdown_table",
+           "plot_ir_fixes", "IR_OFFSETS", "IR_NULL_LOSSES"]
+
+VALIDATION_SEED_OFFSET = 10_000
+TEST_SEED_OFFSET = 20_000
+#: payment offsets swept by the IR-fix experiment (value units)
+IR_OFFSETS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2)
+#: null losses of the IR-fix experiment
+IR_NULL_LOSSES = (1.0, 1.5, 2.0, 3.0)
+
+MMCA_C = (1e3, 1e4, 1e5)
+MMCA_RBF_GAMMA = (0.001, 0.003, 0.01, 0.03)
+BASELINES = {"single-item": ("second-price",), "mmca": ("vcg",), "assignment": ("vcg", "tot-vcg", "eg-vcg")}
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """One row of an experiment: what to train and how."""
+
+    experiment: str
+    domain: str
+    settings: dict[str, Any]
+    rule: str
+    attribute: str | None
+    kernel: str
+    grid: tuple[GridPoint, ...]
+    n_train: int
+    n_validation: int = 1000
+    n_test: int = 1000
+    null_loss: float = 1.0
+    offsets: tuple[float, ...] = (0.0,)
+
+    @property
+    def key(self) -> str:
+        parts = [self.domain, self.rule] + [f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}"
+                                            for k, v in sorted(self.settings.items())]
+        if self.attribute:
+            parts.append(self.attribute)
+        if self.null_loss != 1.0:
+            parts.append(f"null{self.null_loss:g}")
+        parts += [self.kernel, f"l{self.n_train}"]
+        return "-".join(parts).replace("n_agents", "n").replace("n_items", "m").replace("n_bundles", "b")
+
+
+def plan_experiment(name: str, *, agents: Sequence[int] | None = None, gammas: Sequence[float] | None = None,
+                    rules: Sequence[str] | None = None, n_train: int | None = None) -> list[RowPlan]:
+    """The rows of experiment ``name`` (optionally restricted to some n, γ, rules)."""
+    rows: list[RowPlan] = []
+    if name == "single-item":
+        for n in agents or (2, 3, 4, 5, 6):
+            for attr in ("phi1", "phi2"):
+                rows.append(RowPlan(name, "single-item", {"n_agents": n}, "optimal", attr, "linear",
+                                    tuple(make_grid((1e3, 1e4, 1e5), None)), n_train or 300))
+    elif name == "mmca":
+        for rule in rules or ("optimal", "greedy"):
+            for g in gammas or (0.5, 1.0, 1.5):
+                for n in agents or (2, 3, 4, 5, 6):
+                    for attr in ("phi1", "phi2"):
+                        rows.append(RowPlan(name, "mmca", {"n_agents": n, "gamma": g}, rule, attr, "rbf",
+                                            tuple(make_grid(MMCA_C, MMCA_RBF_GAMMA)), n_train or 500))
+    elif name == "assignment":
+        for n in agents or (3, 4, 5, 6):
+            rows.append(RowPlan(name, "assignment", {"n_agents": n}, "egalitarian", None, "rbf",
+                                tuple(make_grid((1e2, 1e3, 1e4), (0.1, 0.3, 1.0, 3.0))), n_train or 500))
+    elif name == "ir-fixes":
+        for g in gammas or (0.5, 1.0, 1.5):
+            for n in agents or (6,):
+                for null_loss in IR_NULL_LOSSES:
+                    rows.append(RowPlan(name, "mmca", {"n_agents": n, "gamma": g}, "greedy", "phi1", "rbf",
+                                        tuple(make_grid(MMCA_C, MMCA_RBF_GAMMA)), n_train or 500,
+                                        null_loss=null_loss, offsets=IR_OFFSETS))
+    else:
+        raise ValueError(f"unknown experiment {name!r} (choose from {', '.join(EXPERIMENTS)})")
+    return rows
+
+
+EXPERIMENTS = ("single-item", "mmca", "assignment", "ir-fixes")
+
+
+def _paper(plan: RowPlan) -> dict[str, Any] | None:
+    if plan.domain == "single-item":
+        entry = TABLE1_SINGLE_ITEM.get(plan.settings["n_agents"])
+        if entry is None:
+            return None
+        i = 0 if plan.attribute == "phi1" else 1
+        return {k: v[i] for k, v in entry.items()}
+    if plan.domain == "mmca" and plan.experiment == "mmca":
+        entry = TABLE2_MMCA.get((plan.rule, plan.settings["n_agents"], float(plan.settings["gamma"])))
+        if entry is None:
+            return None
+        i = 1 if plan.attribute == "phi1" else 2
+        return {**{k: v[i] for k, v in entry.items()}, **{f"vcg_{k}": v[0] for k, v in entry.items()}}
+    return None
+
+
+def run_row(plan: RowPlan, out: Path, executor: Executor, seed: int = 0, cache: Any = True,
+            progress: Callable[[str], str | None] = lambda label: None) -> dict[str, Any]:
+    """Train, select, evaluate and save one row; return its JSON-ready result."""
+    start = time.perf_counter()
+    domain = make_domain(plan.domain, **plan.settings)
+    data = {}
+    for part, size, s in (("train", plan.n_train, seed), ("validation", plan.n_validation, seed + VALIDATION_SEED_OFFSET),
+                          ("test", plan.n_test, seed + TEST_SEED_OFFSET)):
+        data[part] = make_dataset(domain, plan.rule, size, s, executor=executor, cache=cache,
+                                  progress=progress(f"{plan.key}: labelling {size} {part} instances"))
+    options = {} if plan.domain == "assignment" else {"attribute": plan.attribute, "null_loss": plan.null_loss}
+    model = make_structured_model(plan.domain, **options)
+    result = select_payment_rule(
+        model, plan.kernel, plan.grid, data["train"], data["validation"], domain=domain.settings(), rule=plan.rule,
+        learner_options={"epsilon": 0.01, "max_iter": 1000}, executor=executor,
+        progress=progress(f"{plan.key}: fitting {len(plan.grid)} grid points"),
+    )
+    test = data["test"]
+    row: dict[str, Any] = {
+        "key": plan.key, "experiment": plan.experiment, "domain": plan.domain, "settings": domain.settings(),
+        "rule": plan.rule, "attribute": plan.attribute, "kernel": plan.kernel, "null_loss": plan.null_loss,
+        "n_train": plan.n_train, "n_validation": plan.n_validation, "n_test": plan.n_test, "seed": seed,
+        "grid": [c.summary() for c in result.candidates], "notes": result.notes, "paper": _paper(plan),
+    }
+    baselines = {}
+    for p in BASELINES[plan.domain]:
+        ev = evaluate(test.profiles, test.outcomes, baseline_prices(plan.domain, p, executor=executor))
+        baselines[p] = ev.to_dict()
+    row["baselines"] = baselines
+    if result.selected is None:
+        row["error"] = "no grid point gave a payment rule"
+        row["seconds"] = time.perf_counter() - start
+        return row
+    selected = result.selected
+    rule: PaymentRule = selected.rule
+    learner = rule.learner
+    row["selected"] = {"C": selected.point.C, "gamma": selected.point.gamma}
+    row["validation"] = selected.validation.to_dict()
+    row["train_seconds"] = learner.train_seconds_
+    row["iterations"] = learner.n_iter_
+    row["converged"] = learner.converged_
+    row["support"] = None if learner.support_ is None else learner.support_.n
+    per_offset = []
+    for offset in plan.offsets:
+        ev = rule.with_offset(offset).evaluate(test.profiles, test.outcomes)
+        per_offset.append({"offset": offset, **ev.to_dict()})
+    row["test"] = per_offset[0]
+    if len(plan.offsets) > 1:
+        row["offsets"] = per_offset
+    info = {"experiment": plan.experiment, "seeds": {"train": seed, "validation": seed + VALIDATION_SEED_OFFSET,
+                                                     "test": seed + TEST_SEED_OFFSET},
+            "sizes": {"train": plan.n_train, "validation": plan.n_validation, "test": plan.n_test},
+            "selected": row["selected"], "metrics": {"validation": row["validation"], "test": row["test"]},
+            "grid": row["grid"]}
+    path = PaymentRule(learner, rule.domain, rule.rule, 0.0, info).save(out / plan.experiment / plan.key)
+    row["model"] = str(path)
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def results_path(out: Path, name: str) -> Path:
+    return Path(out) / f"{name}.json"
+
+
+def load_results(out: Path, name: str) -> list[dict[str, Any]]:
+    """Rows already computed for experiment ``name`` (empty if none)."""
+    path = results_path(out, name)
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); delete it to start afresh") from None
+    return list(data.get("rows", []))
+
+
+def run_experiment(name: str, out: str | Path = "models/payments", *, executor: Executor | None = None,
+                   seed: int = 0, fresh: bool = False, cache: Any = True,
+                   agents: Sequence[int] | None = None, gammas: Sequence[float] | None = None,
+                   rules: Sequence[str] | None = None, n_train: int | None = None,
+                   progress: Callable[[str], str | None] = lambda label: None,
+                   on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run (or resume) an experiment; results go to ``<out>/<name>.json`` after each row."""
+    out = Path(out)
+    plans = plan_experiment(name, agents=agents, gammas=gammas, rules=rules, n_train=n_train)
+    done = {} if fresh else {r["key"]: r for r in load_results(out, name) if r.get("seed", 0) == seed}
+    executor = executor or Executor(1)
+    rows = list(done.values())
+    for plan in plans:
+        if plan.key in done:
+            continue
+        row = run_row(plan, out, executor, seed=seed, cache=cache, progress=progress)
+        rows = [r for r in rows if r["key"] != row["key"]] + [row]
+        atomic_write_text(results_path(out, name),
+                          json.dumps({"experiment": name, "rows": rows}, indent=1, allow_nan=False) + "\n")
+        if on_row is not None:
+            on_row(row)
+    order = {p.key: i for i, p in enumerate(plan_experiment(name))}
+    return sorted(rows, key=lambda r: order.get(r["key"], len(order)))
+
+
+# --------------------------------------------------------------------------------------
+# tables and figures
+# --------------------------------------------------------------------------------------
+def _f(x: Any, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _pct(x: Any) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def markdown_table(name: str, rows: list[dict[str, Any]]) -> str:
+    """A README table of an experiment's results (ours, the paper's, the baselines)."""
+    lines: list[str] = []
+    if name == "single-item":
+        lines += ["| n | map | acc % ours / paper | regret ours / paper | IR ours / paper | 2nd price regret |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            t, p = r.get("test", {}), r.get("paper") or {}
+            lines.append(f"| {r['settings']['n_agents']} | {r['attribute']} | {_pct(t.get('accuracy'))} / "
+                         f"{p.get('accuracy', '–')} | {_f(t.get('regret'), 4)} / {_f(p.get('regret'))} | "
+                         f"{_f(t.get('ir_violation'))} / {_f(p.get('ir_violation'), 2)} | "
+                         f"{_f(r['baselines']['second-price']['regret'], 4)} |")
+    elif name == "mmca":
+        lines += ["| rule | γ | n | VCG acc / regret / IR | φ1 ours: acc / regret / IR | φ1 paper | "
+                  "φ2 ours: acc / regret / IR | φ2 paper |", "|---|---|---|---|---|---|---|---|"]
+        grouped: dict[tuple, dict[str, dict]] = {}
+        for r in rows:
+            k = (r["rule"], r["settings"]["gamma"], r["settings"]["n_agents"])
+            grouped.setdefault(k, {})[r["attribute"]] = r
+        for (rule, g, n), by_attr in grouped.items():
+            any_row = next(iter(by_attr.values()))
+            v = any_row["baselines"]["vcg"]
+            cells = [rule, f"{g:g}", str(n), f"{_pct(v['accuracy'])} / {_f(v['regret'])} / {_f(v['ir_violation'], 2)}"]
+            for attr in ("phi1", "phi2"):
+                r = by_attr.get(attr)
+                if r is None or "test" not in r:
+                    cells += ["–", "–"]
+                    continue
+                t, p = r["test"], r.get("paper") or {}
+                cells.append(f"{_pct(t['accuracy'])} / {_f(t['regret'])} / {_f(t['ir_violation'], 2)}")
+                cells.append(f"{p.get('accuracy', '–')} / {_f(p.get('regret'))} / {_f(p.get('ir_violation'), 2)}"
+                             if p else "–")
+            lines.append("| " + " | ".join(cells) + " |")
+    elif name == "assignment":
+        lines += ["| n | learned acc / regret / IR | vcg regret / IR | tot-vcg regret / IR | eg-vcg regret / IR |",
+                  "|---|---|---|---|---|"]
+        for r in rows:
+            t, b = r.get("test", {}), r["baselines"]
+            cells = [str(r["settings"]["n_agents"]),
+                     f"{_pct(t.get('accuracy'))} / {_f(t.get('regret'))} / {_f(t.get('ir_violation'), 2)}"]
+            for p in ("vcg", "tot-vcg", "eg-vcg"):
+                cells.append(f"{_f(b[p]['regret'])} / {_f(b[p]['ir_violation'], 2)}")
+            lines.append("| " + " | ".join(cells) + " |")
+    elif name == "ir-fixes":
+        lines += ["| γ | null loss | offset | acc % | regret | IR viol. | welfare ratio (dealloc.) |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            for o in r.get("offsets", []):
+                if o["offset"] not in (0.0, 0.1, 0.2):
+                    continue
+                lines.append(f"| {r['settings']['gamma']:g} | {r['null_loss']:g} | {o['offset']:g} | "
+                             f"{_pct(o['accuracy'])} | {_f(o['regret'])} | {_f(o['ir_violation'], 2)} | "
+                             f"{_f(o['welfare_ratio'])} |")
+    else:
+        raise ValueError(f"unknown experiment {name!r}")
+    return "\n".join(lines)
+
+
+def plot_ir_fixes(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """Figure 2 of the paper: regret against IR violation across payment offsets, one line
+    per null loss, one panel per γ (PNG, written atomically)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mechopt.io.atomic import atomic_write_bytes
+
+    gammas = sorted({r["settings"]["gamma"] for r in rows if "offsets" in r})
+    if not gammas:
+        raise ValueError("no IR-fix results to plot (run the ir-fixes experiment first)")
+    fig, axes = plt.subplots(1, len(gammas), figsize=(4.2 * len(gammas), 3.6), squeeze=False)
+    for ax, g in zip(axes[0], gammas, strict=True):
+        for r in sorted((r for r in rows if r["settings"]["gamma"] == g and "offsets" in r),
+                        key=lambda r: r["null_loss"]):
+            ir = [o["ir_violation"] for o in r["offsets"]]
+            regret = [o["regret"] for o in r["offsets"]]
+            ax.plot(ir, regret, marker="o", ms=3, label=f"null loss {r['null_loss']:g}")
+            ax.annotate("offset 0", (ir[0], regret[0]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        ax.set_title(f"greedy rule, n = {rows[0]['settings']['n_agents']}, γ = {g:g}")
+        ax.set_xlabel("IR violation (share of agents)")
+        ax.set_ylabel("mean ex post regret")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"IR fixes: payment offsets 0 → {max(IR_OFFSETS):g} along each line", fontsize=9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    path = Path(path)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def summary_numbers(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of rows where ours beats or matches the paper (used by the README text)."""
+    better = worse = 0
+    for r in rows:
+        p, t = r.get("paper"), r.get("test")
+        if not p or not t:
+            continue
+        if t["regret"] <= p["regret"] + 5e-4:
+            better += 1
+        else:
+            worse += 1
+    return {"regret_at_most_paper": better, "regret_above_paper": worse, "rows": len(rows),
+            "mean_regret": float(np.mean([r["test"]["regret"] for r in rows if "test" in r])) if rows else None}

@@ -54,7 +54,14 @@ IR_OFFSETS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2)
 IR_NULL_LOSSES = (1.0, 1.5, 2.0, 3.0)
 
 MMCA_C = (1e3, 1e4, 1e5)
-MMCA_RBF_GAMMA = (0.001, 0.003, 0.01, 0.03)
+#: RBF γ values times (n − 1): squared distances between attribute vectors grow linearly with
+#: the number of other agents, so γ is scaled by 1/(n − 1) (n = 6: 0.001 … 0.03)
+MMCA_RBF_GAMMA_AGENTS = (0.005, 0.015, 0.05, 0.15)
+
+
+def mmca_grid(n_agents: int) -> tuple[GridPoint, ...]:
+    """The (C, γ) grid of a multi-minded CA row with ``n_agents`` agents."""
+    return tuple(make_grid(MMCA_C, [g / (n_agents - 1) for g in MMCA_RBF_GAMMA_AGENTS]))
 BASELINES = {"single-item": ("second-price",), "mmca": ("vcg",), "assignment": ("vcg", "tot-vcg", "eg-vcg")}
 
 
@@ -102,7 +109,7 @@ def plan_experiment(name: str, *, agents: Sequence[int] | None = None, gammas: S
                 for n in agents or (2, 3, 4, 5, 6):
                     for attr in ("phi1", "phi2"):
                         rows.append(RowPlan(name, "mmca", {"n_agents": n, "gamma": g}, rule, attr, "rbf",
-                                            tuple(make_grid(MMCA_C, MMCA_RBF_GAMMA)), n_train or 500))
+                                            mmca_grid(n), n_train or 500))
     elif name == "assignment":
         for n in agents or (3, 4, 5, 6):
             rows.append(RowPlan(name, "assignment", {"n_agents": n}, "egalitarian", None, "rbf",
@@ -112,7 +119,7 @@ def plan_experiment(name: str, *, agents: Sequence[int] | None = None, gammas: S
             for n in agents or (6,):
                 for null_loss in IR_NULL_LOSSES:
                     rows.append(RowPlan(name, "mmca", {"n_agents": n, "gamma": g}, "greedy", "phi1", "rbf",
-                                        tuple(make_grid(MMCA_C, MMCA_RBF_GAMMA)), n_train or 500,
+                                        mmca_grid(n), n_train or 500,
                                         null_loss=null_loss, offsets=IR_OFFSETS))
     else:
         raise ValueError(f"unknown experiment {name!r} (choose from {', '.join(EXPERIMENTS)})")

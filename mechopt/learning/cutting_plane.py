@@ -252,6 +252,7 @@ class CuttingPlaneSSVM:
 
     def discriminant(self, ex: Examples) -> np.ndarray:
         """f_w(x, o) = w_1 v_1(x_1, o) + w_{-1}ᵀ φ(ψ(x_{-1}, o)) of every candidate."""
+        self._require_fitted()
         return self.w1_ * ex.values + self.psi_scores(ex)
 
     def decision_function(self, profiles: Any, agent: int = 0) -> np.ndarray:

@@ -241,3 +241,13 @@ def test_price_function_sees_only_the_other_agents():
     evaluate(x, greedy_outcomes(x), spy)
     assert [o.n_agents for o in seen] == [2, 2, 2]
     np.testing.assert_array_equal(seen[1].values, x.values[:, [0, 2]])
+
+
+def test_large_assignment_baselines_fall_back_to_the_milps(monkeypatch):
+    import mechopt.learning.evaluate as ev
+
+    others = AssignmentProblem(4).sample(3, seed=10).without_agent(0)
+    enumerated = {k: assignment_vcg_prices(others, k) for k in ("tot-vcg", "eg-vcg")}
+    monkeypatch.setattr(ev, "ENUMERATE_BELOW", 0)  # force the ordered-outcomes MILPs
+    for kind, prices in enumerated.items():
+        np.testing.assert_allclose(assignment_vcg_prices(others, kind), prices, atol=1e-6)

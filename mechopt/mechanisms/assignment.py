@@ -27,7 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from mechopt.formulations.leximin import build_ordered_outcomes_model, read_assignment
+from mechopt.formulations.leximin import (
+    build_ordered_outcomes_model,
+    check_assignment_values,
+    read_assignment,
+)
 from mechopt.solve import (
     DEFAULT_SOLVER,
     SolverError,
@@ -95,18 +99,6 @@ class AssignmentResult:
         return tuple(math.fsum(s[: k + 1]) for k in range(len(s)))
 
 
-def _check_values(values: Any) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2 or values.shape[0] < 1:
-        raise ValueError(f"assignment values must be a 2-d array (agents x items), got shape {values.shape}")
-    n, q = values.shape
-    if q < n:
-        raise ValueError(f"an assignment needs at least as many items as agents ({n} agents, {q} items)")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("assignment values must be finite (found NaN or infinity)")
-    return values
-
-
 def _result(values: np.ndarray, items: np.ndarray, rule: str, status: SolveStatus,
             solves: tuple[SolveResult, ...] = (), seconds: float = 0.0) -> AssignmentResult:
     utilities = values[np.arange(values.shape[0]), items]
@@ -141,7 +133,7 @@ def egalitarian_assignment(
     :class:`SolverError`.  ``time_limit`` applies to each MILP; ``threads`` is passed to the
     solver (1 is fastest for these small MILPs when several run in parallel processes).
     """
-    values = _check_values(values)
+    values = check_assignment_values(values)
     if not (abs_tol >= 0 and rel_tol >= 0):
         raise ValueError("leximin tolerances must be non-negative")
     start = time.perf_counter()
@@ -184,7 +176,7 @@ def utilitarian_assignment(values: Any) -> AssignmentResult:
     """Welfare-maximizing assignment (exact; ``scipy.optimize.linear_sum_assignment``)."""
     from scipy.optimize import linear_sum_assignment
 
-    values = _check_values(values)
+    values = check_assignment_values(values)
     start = time.perf_counter()
     rows, cols = linear_sum_assignment(values, maximize=True)
     items = np.empty(values.shape[0], dtype=np.int64)
@@ -218,7 +210,7 @@ def leximin_by_enumeration(values: Any) -> tuple[np.ndarray, list[np.ndarray]]:
     repeated values — are resolved exactly.  Raises ValueError beyond
     :data:`MAX_ENUMERATION` assignments.
     """
-    values = _check_values(values)
+    values = check_assignment_values(values)
     n, q = values.shape
     perms = _injections(n, q)
     utilities = values[np.arange(n), perms]  # (P, n)

@@ -66,6 +66,10 @@ def test_assignment_baselines(run):
         (("--domain", "mmca", "--agents", "two"), "comma-separated list"),
         (("--domain", "mmca", "--test", "0"), "--test"),
         (("--domain", "poker",), "poker"),
+        (("--domain", "assignment", "--agents", "7", "--test", "2", "--no-cache", "--time-limit", "1e-6"),
+         "raise the time limit"),
+        (("--domain", "mmca", "--agents", "6", "--test", "2", "--no-cache", "--time-limit", "1e-6"),
+         "not proven optimal"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(run, args, message):

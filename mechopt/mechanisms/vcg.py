@@ -17,6 +17,8 @@ at MIP gap 0, and welfare is summed exactly from bid values, never read from the
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from mechopt.auction import CombinatorialAuction
@@ -25,7 +27,7 @@ from mechopt.mechanisms.wdp import solve_wdp
 from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolveStatus
 
-__all__ = ["vcg_payments", "run_vcg", "marginal_welfare"]
+__all__ = ["vcg_payments", "run_vcg", "marginal_welfare", "clarke_outcome"]
 
 #: relative tolerance for comparing two optimal welfare values from the solver
 WELFARE_RTOL = 1e-9
@@ -71,10 +73,26 @@ def vcg_payments(
         charged = auction.bidder_ids
     tasks = [(auction, b, solver, time_limit, mip_gap, threads) for b in charged]
     results = executor.map(marginal_welfare, tasks, progress=progress)
+    outcome = clarke_outcome(allocation, dict(zip(charged, results, strict=True)))
+    main_seconds = allocation.solve.seconds if allocation.solve is not None else 0.0
+    return replace(outcome, seconds=main_seconds + time.perf_counter() - start)
+
+
+def clarke_outcome(
+    allocation: Allocation, marginals: Mapping[str, tuple[float, SolveResult]]
+) -> Outcome:
+    """The VCG outcome of ``allocation`` from already solved marginal economies.
+
+    ``marginals`` maps each charged bidder i to ``(W_{-i}, solve report)``; bidders not in it
+    pay 0.  Used by :func:`vcg_payments` and by callers that solve the marginal economies
+    together with other work (the shill audit flattens them with its exclusion runs).
+    ``seconds`` is the sum of the solver times of the allocation and the marginal economies.
+    """
+    auction = allocation.auction
     payments = {b: 0.0 for b in auction.bidder_ids}
     solves: dict[str, SolveResult] = {}
     notes: list[str] = []
-    for b, (w_minus_i, solve) in zip(charged, results, strict=True):
+    for b, (w_minus_i, solve) in marginals.items():
         solves[b] = solve
         others_now = allocation.welfare_without(b)
         if w_minus_i < others_now:
@@ -98,7 +116,7 @@ def vcg_payments(
         payments=payments,
         payment_rule="vcg",
         status=status,
-        seconds=main_seconds + time.perf_counter() - start,
+        seconds=main_seconds + sum(s.seconds for s in solves.values()),
         marginal_solves=solves,
         notes=tuple(notes),
     )

@@ -209,12 +209,13 @@ def _parse_distributions(text: str) -> list[str]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the results as JSON to this file.")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
 @threshold_option
 @solver_options
 @executor_options
 @json_option
-def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, threshold, solver,
-                time_limit, jobs, scheduler, as_json):
+def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, markdown, threshold,
+                solver, time_limit, jobs, scheduler, as_json):
     """Precision, recall and false positives of the shill audit on injected false-name splits,
     and the revenue of exclusion vs grouping vs plain VCG."""
     names = _parse_distributions(distributions)
@@ -245,34 +246,62 @@ def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, th
     if as_json:
         echo_json(data)
     else:
-        print_bench(results, jobs)
+        print_bench(results, jobs, markdown)
 
 
 def _pct(x: float) -> str:
     return "-" if x != x else f"{100 * x:.0f}%"
 
 
-def print_bench(results: list[SettingResult], jobs: int) -> None:
-    from rich.table import Table
+BENCH_COLUMNS = (
+    "setting", "honest", "manip.", "prec.", "recall", "FPR", "caught", "all", "VCG", "excl.",
+    "group", "h.excl.", "h.group", "s",
+)
 
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("setting", "honest", "manip.", "precision", "recall", "FPR", "caught", "caught all",
-                "rev. VCG", "rev. excl.", "rev. group", "honest: excl.", "honest: group",
-                "not proven", "seconds"):
-        table.add_column(col, justify="left" if col == "setting" else "right")
-    for r in results:
-        table.add_row(
-            f"{r.distribution} {r.n_items}×{r.n_bids}", str(r.honest), str(r.manipulated),
+
+def bench_rows(results: list[SettingResult]) -> list[list[str]]:
+    """One row per setting, in the order of :data:`BENCH_COLUMNS`."""
+    return [
+        [
+            f"{r.distribution} {r.n_items}x{r.n_bids}", str(r.honest), str(r.manipulated),
             _pct(r.precision), _pct(r.recall), _pct(r.false_positive_rate), _pct(r.caught_rate),
             _pct(r.caught_all_rate),
             _pct(r.revenue_share("vcg_manipulated")), _pct(r.revenue_share("exclusion_manipulated")),
             _pct(r.revenue_share("grouping_manipulated")),
             _pct(r.revenue_share("exclusion_honest")), _pct(r.revenue_share("grouping_honest")),
-            str(r.not_proven), f"{r.seconds:.0f}",
-        )
-    out = console()
+            f"{r.seconds:.0f}",
+        ]
+        for r in results
+    ]
+
+
+BENCH_FOOTNOTE = (
+    "caught: a suspected group holds >= 2 of the schemer's winning names (all: every one); "
+    "VCG/excl./group: revenue of the manipulated auctions under plain VCG / exclusion / grouping "
+    "(remedies applied when flagged) as a share of their truthful VCG revenue; h.excl./h.group: "
+    "the same for honest auctions as a share of plain VCG"
+)
+
+
+def print_bench(results: list[SettingResult], jobs: int, markdown: bool = False) -> None:
+    rows = bench_rows(results)
+    not_proven = sum(r.not_proven for r in results)
+    footer = f"{BENCH_FOOTNOTE}; {jobs} job(s); audits resting on unproven solves: {not_proven}"
+    if markdown:
+        click.echo("| " + " | ".join(BENCH_COLUMNS) + " |")
+        click.echo("|" + "|".join("---" if c == "setting" else "---:" for c in BENCH_COLUMNS) + "|")
+        for row in rows:
+            click.echo("| " + " | ".join(row) + " |")
+        click.echo(f"\n{footer}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold", box=None)
+    for col in BENCH_COLUMNS:
+        table.add_column(col, justify="left" if col == "setting" else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    out = Console(highlight=False, width=max(110, console().width))
     out.print(table)
-    out.print(
-        "revenue of manipulated auctions as a share of their truthful VCG revenue; honest: as a "
-        f"share of plain VCG (remedy applied only when flagged); {jobs} job(s)"
-    )
+    out.print(footer)

@@ -89,3 +89,8 @@ def expected_groups(auction: CombinatorialAuction) -> set[frozenset[str]]:
         for n in merged:
             comp[n] = merged
     return {frozenset(c) for c in comp.values() if len(c) >= 2}
+
+
+def paid(outcome):
+    """``(winning bids, payments)`` of a mechopt Outcome, for ``schemer_utility``."""
+    return outcome.allocation.bids, outcome.payments

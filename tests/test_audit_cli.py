@@ -92,11 +92,12 @@ def test_bench_audit_small(tmp_path):
     out = tmp_path / "bench.json"
     result = run(
         "bench", "audit", "-d", "L4", "--auctions", "6", "--items", "6", "--bids", "8",
-        "--json", "--out", str(out),
+        "--json", "--out", str(out), "--plot", str(tmp_path / "bench.png"),
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert json.loads(out.read_text()) == data
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (row,) = data["settings"]
     assert row["honest"] + row["manipulated"] == 6
     assert row["manipulated"] == 3

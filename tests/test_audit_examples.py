@@ -15,6 +15,7 @@ import pytest
 from _audit_brute import (
     best_welfare,
     optimal_allocations,
+    paid,
     vcg_payment,
     vcg_utility,
 )
@@ -109,7 +110,7 @@ def test_e1_false_names_form_one_group_and_grouping_restores_revenue(data_dir):
     # X's gain from splitting, by brute force: truthful X loses (utility 0) ...
     assert vcg_utility(truthful, "X") == 0
     # ... split, both names win and X's true utility v_X(AB) - p_Xa - p_Xb is positive
-    gain = schemer_utility(truthful, "X", ["Xa", "Xb"], report.vcg.outcome)
+    gain = schemer_utility(truthful, "X", ["Xa", "Xb"], *paid(report.vcg.outcome))
     (alloc,) = _allocs_with_winners(split, {"Xa", "Xb"})
     assert gain == pytest.approx(80 - vcg_payment(split, alloc, "Xa") - vcg_payment(split, alloc, "Xb"))
     assert gain > 0
@@ -159,7 +160,7 @@ def test_e4_loser_wins_by_splitting_and_is_caught(data_dir):
     assert vcg_utility(truthful, "X") == 0  # X loses truthfully
     report = audit_auction(split)
     assert report.groups == (("Xa", "Xb"),)
-    gain = schemer_utility(truthful, "X", ["Xa", "Xb"], report.vcg.outcome)
+    gain = schemer_utility(truthful, "X", ["Xa", "Xb"], *paid(report.vcg.outcome))
     (alloc,) = _allocs_with_winners(split, {"Xa", "Xb"})
     assert gain == pytest.approx(
         truthful.value("X", {"A", "B"}) - vcg_payment(split, alloc, "Xa") - vcg_payment(split, alloc, "Xb")

@@ -16,6 +16,7 @@ from _audit_brute import (
     best_welfare,
     expected_groups,
     optimal_allocations,
+    paid,
     vcg_payment,
     vcg_utility,
     welfare_of,
@@ -127,7 +128,7 @@ def test_theorem1_false_names_that_do_not_win_never_help(seed):
     auction, schemer, with_names = with_false_names(seed)
     names = [b for b in with_names.bidder_ids if b not in auction.bidder_ids]
     outcome = run_vcg(with_names)
-    utility = schemer_utility(auction, schemer, [schemer, *names], outcome)
+    utility = schemer_utility(auction, schemer, [schemer, *names], *paid(outcome))
     truthful = vcg_utility(auction, schemer)
     if not set(names) & set(outcome.winners):
         assert utility <= truthful + 1e-7
@@ -135,10 +136,10 @@ def test_theorem1_false_names_that_do_not_win_never_help(seed):
     W = best_welfare(with_names)
     for alloc in allocations(with_names):
         if welfare_of(alloc) >= W - 1e-9 and not set(names) & set(alloc):
-            paid = vcg_payment(with_names, alloc, schemer) if schemer in alloc else 0.0
+            charge = vcg_payment(with_names, alloc, schemer) if schemer in alloc else 0.0
             mine = alloc.get(schemer)
             value = auction.value(schemer, mine.items) if mine else 0.0
-            assert value - paid <= truthful + 1e-7
+            assert value - charge <= truthful + 1e-7
 
 
 def two_name_split(seed: int):
@@ -171,7 +172,7 @@ def test_profitable_two_name_split_is_always_caught(seed):
     auction, schemer, parts, values = two_name_split(seed)
     split, names = split_bidder(auction, schemer, parts, values)
     report = audit_auction(split)
-    utility = schemer_utility(auction, schemer, names, report.vcg.outcome)
+    utility = schemer_utility(auction, schemer, names, *paid(report.vcg.outcome))
     truthful = vcg_utility(auction, schemer)
     tol = 1e-7
     if utility > truthful + tol:

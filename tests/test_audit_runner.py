@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _audit_brute import best_welfare, optimal_allocations, vcg_utility
+from _audit_brute import best_welfare, optimal_allocations, paid, vcg_utility
 
 from mechopt.auction import CombinatorialAuction
 from mechopt.audit import (
@@ -171,8 +171,8 @@ def test_split_bidder_replaces_the_schemer():
     reference = load_auction(DATA / "false_name_e1_split.json")
     assert best_welfare(split) == best_welfare(reference)
     outcome = run_vcg(split)
-    assert schemer_utility(truthful, "X", names, outcome) == pytest.approx(
-        schemer_utility(truthful, "X", ["Xa", "Xb"], run_vcg(reference))
+    assert schemer_utility(truthful, "X", names, *paid(outcome)) == pytest.approx(
+        schemer_utility(truthful, "X", ["Xa", "Xb"], *paid(run_vcg(reference)))
     )
     with pytest.raises(ValueError, match="one value per part"):
         split_bidder(truthful, "X", [["A"], ["B"]], [80])
@@ -185,7 +185,7 @@ def test_find_profitable_split_is_really_profitable():
     assert len(found.winning_names) >= 2
     assert found.truthful_utility == pytest.approx(vcg_utility(truthful, found.schemer))
     replay = run_vcg(found.auction)
-    assert schemer_utility(truthful, found.schemer, found.names, replay) == pytest.approx(
+    assert schemer_utility(truthful, found.schemer, found.names, *paid(replay)) == pytest.approx(
         found.split_utility
     )
     assert found.split_utility > found.truthful_utility

@@ -1,7 +1,7 @@
 """False-name splits: a bidder replaces a bundle bid by sub-bundle bids under new names.
 
 Used to test the audit (Theorem 1 of Matsuo, Ito, Shintani) and to measure it on injected
-manipulations (:mod:`mechopt.audit.evaluation`).  The pattern is E1 of Yokoo, Sakurai,
+manipulations (:mod:`mechopt.benchmarks.audit`).  The pattern is E1 of Yokoo, Sakurai,
 Matsubara (GEB 46, 2004; references.md §2): a bundle S with value v is split into parts
 S_1 … S_r, each bid by a new name.
 
@@ -12,15 +12,14 @@ the bundles its names win, minus the sum of their VCG payments.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from mechopt.auction import Bid, Bidder, CombinatorialAuction
 from mechopt.audit.economies import SolveSettings, welfare_tolerance
-from mechopt.mechanisms.outcome import Outcome
-from mechopt.mechanisms.vcg import clarke_outcome, marginal_welfare
+from mechopt.mechanisms.vcg import marginal_welfare, vcg_payments
 from mechopt.mechanisms.wdp import solve_wdp
 
 __all__ = [
@@ -83,17 +82,22 @@ def split_bidder(
 
 
 def schemer_utility(
-    original: CombinatorialAuction, schemer: str, names: Iterable[str], outcome: Outcome
+    original: CombinatorialAuction,
+    schemer: str,
+    names: Iterable[str],
+    bids: Mapping[str, Bid],
+    payments: Mapping[str, float],
 ) -> float:
-    """True utility of ``schemer`` when it bids through ``names`` and ``outcome`` results:
-    its valuation (in ``original``) of everything its names win, minus their payments."""
+    """True utility of ``schemer`` bidding through ``names``: its valuation (in
+    ``original``) of everything its names win (``bids``: winner -> accepted bid) minus what
+    they pay (``payments``; e.g. ``outcome.allocation.bids``, ``outcome.payments``)."""
     names = list(names)
     won: set[str] = set()
     for name in names:
-        bid = outcome.allocation.bids.get(name)
+        bid = bids.get(name)
         if bid is not None:
             won |= bid.items
-    paid = math.fsum(outcome.payments.get(name, 0.0) for name in names)
+    paid = math.fsum(payments.get(name, 0.0) for name in names)
     return original.value(schemer, won) - paid
 
 
@@ -117,21 +121,27 @@ class InjectedSplit:
     truthful_revenue: float
 
 
-def _vcg_of_names(auction: CombinatorialAuction, names: Sequence[str], settings: SolveSettings):
-    """VCG outcome of ``auction`` charging only ``names`` (the rest pay 0 here); None unless
-    every solve is proven optimal."""
+def _names_outcome(
+    auction: CombinatorialAuction, names: Sequence[str], settings: SolveSettings
+) -> tuple[dict[str, Bid], dict[str, float]] | None:
+    """Optimal allocation of ``auction`` and the Clarke payments of the winning ``names``
+    (p = W_{-n} − (W − b_n)); None unless every solve is proven optimal."""
     allocation = solve_wdp(
         auction, solver=settings.solver, time_limit=settings.time_limit, threads=settings.threads
     )
     if not allocation.is_optimal:
         return None
-    winners = [n for n in names if n in allocation.bids]
-    marginals = {
-        n: marginal_welfare(auction, n, settings.solver, settings.time_limit, 0.0, settings.threads)
-        for n in winners
-    }
-    outcome = clarke_outcome(allocation, marginals)
-    return outcome if outcome.is_optimal else None
+    payments: dict[str, float] = {}
+    for name in names:
+        if name not in allocation.bids:
+            continue
+        w_minus, solve = marginal_welfare(
+            auction, name, settings.solver, settings.time_limit, 0.0, settings.threads
+        )
+        if not solve.is_optimal:
+            return None
+        payments[name] = max(w_minus - allocation.welfare_without(name), 0.0)
+    return dict(allocation.bids), payments
 
 
 def _random_partition(rng: np.random.Generator, items: Sequence[str], r: int) -> list[list[str]]:
@@ -178,7 +188,7 @@ def find_profitable_split(
             target = won
         else:
             target = max((b for b in auction.bidder(schemer).bids if b.size >= 2), key=lambda b: b.value)
-        best: tuple[float, CombinatorialAuction, tuple[str, ...], str, Outcome] | None = None
+        best: tuple[float, CombinatorialAuction, tuple[str, ...], str, dict[str, Bid]] | None = None
         for r in (2, 3):
             if target.size < r:
                 continue
@@ -189,23 +199,27 @@ def find_profitable_split(
                 else:
                     values = [target.value * len(p) / target.size for p in parts]
                 split, names = split_bidder(auction, schemer, parts, values)
-                outcome = _vcg_of_names(split, names, settings)
-                if outcome is None:
+                result = _names_outcome(split, names, settings)
+                if result is None:
                     continue
-                utility = schemer_utility(auction, schemer, names, outcome)
+                won, payments = result
+                utility = schemer_utility(auction, schemer, names, won, payments)
                 if utility > truthful_utility + tol and (best is None or utility > best[0]):
-                    best = (utility, split, names, pricing, outcome)
+                    best = (utility, split, names, pricing, won)
         if best is not None:
-            utility, split, names, pricing, outcome = best
-            truthful_vcg = _vcg_of_names(auction, auction.bidder_ids, settings)
-            if truthful_vcg is None:
+            utility, split, names, pricing, won = best
+            truthful_vcg = vcg_payments(
+                truthful, solver=settings.solver, time_limit=settings.time_limit,
+                threads=settings.threads,
+            )
+            if not truthful_vcg.is_optimal:
                 continue
             return InjectedSplit(
                 original=auction,
                 auction=split,
                 schemer=schemer,
                 names=names,
-                winning_names=tuple(n for n in names if n in outcome.allocation.bids),
+                winning_names=tuple(n for n in names if n in won),
                 pricing=pricing,
                 truthful_utility=truthful_utility,
                 split_utility=utility,

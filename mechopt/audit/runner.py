@@ -31,7 +31,7 @@ from mechopt.audit.remedy import Remedy, grouped_auction
 from mechopt.audit.report import AuditReport, Verdict
 from mechopt.audit.ties import TieCheck, Uniqueness, check_unique_optimum
 from mechopt.mechanisms.outcome import Allocation
-from mechopt.mechanisms.vcg import clarke_outcome
+from mechopt.mechanisms.vcg import vcg_payments
 from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER
 
@@ -144,7 +144,11 @@ def _vcg_remedy(
         if welfare is None:  # no allocation found: charge the lower bound, status says so
             welfare = allocation.welfare_without(w)
         marginals[w] = (welfare, econ.solve)
-    outcome = clarke_outcome(allocation, marginals)
+    settings = ledger.settings
+    outcome = vcg_payments(  # every marginal economy is known: no solve happens here
+        allocation, known=marginals, solver=settings.solver, time_limit=settings.time_limit,
+        threads=settings.threads,
+    )
     return Remedy(name, outcome, tie, tuple(sorted(excluded)), groups)
 
 
@@ -175,8 +179,8 @@ def _audit_procedure(
     if not full.is_optimal:
         return report(
             Verdict.INCONCLUSIVE,
-            f"the winner determination of the full auction is {full.solve.status.value}: "
-            "no winner, utility or verdict can rest on it",
+            f"the winner determination of the full auction ended '{full.solve.status.value}' "
+            "(not proven optimal): no winner, utility or verdict can rest on it",
         )
     winners = full.allocation(auction).winners
 

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import click
 
-from mechopt.auction import item_sort_key
 from mechopt.audit import DEFAULT_THRESHOLD, AuditReport, Verdict, audit_auction
 from mechopt.audit.economies import SolveSettings
-from mechopt.audit.evaluation import Setting, SettingResult, evaluate_setting
 from mechopt.audit.remedy import Remedy
+from mechopt.benchmarks.audit import Setting, SettingResult, evaluate_setting
 from mechopt.cli import cli
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
@@ -95,7 +94,7 @@ def print_report(report: AuditReport) -> None:
     out.print(
         f"[bold]{auction.name or 'auction'}[/bold]: {len(auction.items)} items, "
         f"{len(auction.bidders)} bidders, {auction.n_bids} bids; shill audit of the VCG outcome "
-        f"({report.solves} MILPs at gap 0)"
+        f"({report.solves} MILP{'' if report.solves == 1 else 's'} at gap 0)"
     )
     if report.vcg is not None:
         out.print(status_text(report.vcg.outcome.status, report.vcg.outcome.allocation.solve))
@@ -116,7 +115,7 @@ def print_report(report: AuditReport) -> None:
         bids = report.vcg.outcome.allocation.bids if report.vcg else {}
         for iota in d.winners:
             bid = bids.get(iota)
-            row = [iota, " ".join(sorted(bid.items, key=item_sort_key)) if bid else "-",
+            row = [iota, " ".join(auction.ordered(bid.items)) if bid else "-",
                    _amount(d.utilities[iota])]
             for theta in d.winners:
                 if theta == iota:
@@ -144,8 +143,8 @@ def print_report(report: AuditReport) -> None:
 
     remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
     if remedies:
-        table = Table(title="Revenue under each remedy", show_edge=False, header_style="bold",
-                      title_justify="left")
+        title = "Revenue under plain VCG and each remedy" if len(remedies) > 1 else "VCG outcome"
+        table = Table(title=title, show_edge=False, header_style="bold", title_justify="left")
         for col, justify in (("remedy", "left"), ("revenue", "right"), ("welfare", "right"),
                              ("winners (payment)", "left"), ("status", "left"),
                              ("optimum", "left")):
@@ -210,12 +209,14 @@ def _parse_distributions(text: str) -> list[str]:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the results as JSON to this file.")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG of detection rates and revenues to this file.")
 @threshold_option
 @solver_options
 @executor_options
 @json_option
-def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, markdown, threshold,
-                solver, time_limit, jobs, scheduler, as_json):
+def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, markdown, plot,
+                threshold, solver, time_limit, jobs, scheduler, as_json):
     """Precision, recall and false positives of the shill audit on injected false-name splits,
     and the revenue of exclusion vs grouping vs plain VCG."""
     names = _parse_distributions(distributions)
@@ -243,6 +244,10 @@ def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, ma
     }
     if out is not None:
         atomic_write_text(out, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    if plot is not None:
+        from mechopt.benchmarks.audit import plot_bench
+
+        plot_bench(results, plot)
     if as_json:
         echo_json(data)
     else:

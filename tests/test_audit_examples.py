@@ -173,3 +173,26 @@ def test_e4_loser_wins_by_splitting_and_is_caught(data_dir):
     assert any("more than one optimal allocation" in n for n in report.notes)
     # every tie-break charges the same here: W_-winner - 0 = 2
     assert report.grouping.revenue == pytest.approx(best_welfare(grouped))
+
+
+# --------------------------------------------------------------------------- three names
+def test_three_name_split_escapes_pairwise_exclusion():
+    """A documented false negative: splitting over three names that each bid the bundle's
+    full value gains X its whole value, but excluding one name leaves the other two still
+    beating b1, so no pair of names shows a drop.  The signature is pairwise; the
+    complementarity here is only among all three names."""
+    truthful = load_auction(DATA / "false_name_triple_truthful.json")
+    split = load_auction(DATA / "false_name_triple_split.json")
+    names = ["Xa", "Xb", "Xc"]
+    assert vcg_utility(truthful, "X") == 0
+    (alloc,) = _allocs_with_winners(split, set(names))
+    gain = truthful.value("X", {"A", "B", "C"}) - sum(vcg_payment(split, alloc, n) for n in names)
+    assert gain > 0
+    report = audit_auction(split)
+    assert report.verdict is Verdict.NO_SUSPECTS
+    for a in names:
+        for b in names:
+            if a != b:
+                expected = vcg_utility(split, a) - vcg_utility(split, a, {b})
+                assert expected == 0
+                assert report.discovery.pair(a, b).drop == pytest.approx(expected)

@@ -261,14 +261,12 @@ def _not_proven(report: AuditReport) -> bool:
 def plot_bench(results: Sequence[SettingResult], path: str | os.PathLike) -> None:
     """Two panels: precision / recall / false-positive rate, and the revenue of manipulated
     auctions (share of truthful VCG revenue) under plain VCG, exclusion and grouping."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the user's backend alone
 
     labels = [f"{r.distribution}\n{r.n_items}x{r.n_bids}" for r in results]
     x = np.arange(len(results))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    left, right = fig.subplots(1, 2)
     detection = {
         "precision": [r.precision for r in results],
         "recall": [r.recall for r in results],
@@ -296,5 +294,4 @@ def plot_bench(results: Sequence[SettingResult], path: str | os.PathLike) -> Non
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())

@@ -103,10 +103,8 @@ def print_report(report: AuditReport) -> None:
 
     d = report.discovery
     if d is not None:
-        table = Table(
-            title="Winners' VCG utility u = W − W₋ᵢ: full auction, then with one winner excluded",
-            show_edge=False, header_style="bold", title_justify="left",
-        )
+        out.print("[bold]winners' VCG utility u = W − W₋ᵢ, all bidders in and with one winner excluded[/bold]")
+        table = Table(show_edge=False, header_style="bold")
         table.add_column("winner")
         table.add_column("items")
         table.add_column("all in", justify="right")
@@ -143,8 +141,9 @@ def print_report(report: AuditReport) -> None:
 
     remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
     if remedies:
-        title = "Revenue under plain VCG and each remedy" if len(remedies) > 1 else "VCG outcome"
-        table = Table(title=title, show_edge=False, header_style="bold", title_justify="left")
+        title = "revenue under plain VCG and each remedy" if len(remedies) > 1 else "VCG outcome"
+        out.print(f"[bold]{title}[/bold]")
+        table = Table(show_edge=False, header_style="bold")
         for col, justify in (("remedy", "left"), ("revenue", "right"), ("welfare", "right"),
                              ("winners (payment)", "left"), ("status", "left"),
                              ("optimum", "left")):

@@ -66,6 +66,10 @@ def test_assignment_baselines(run):
         (("--domain", "mmca", "--agents", "two"), "comma-separated list"),
         (("--domain", "mmca", "--test", "0"), "--test"),
         (("--domain", "poker",), "poker"),
+        (("--domain", "assignment", "--agents", "7", "--test", "2", "--no-cache", "--time-limit", "1e-6"),
+         "raise the time limit"),
+        (("--domain", "mmca", "--agents", "6", "--test", "2", "--no-cache", "--time-limit", "1e-6"),
+         "not proven optimal"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(run, args, message):
@@ -81,4 +85,8 @@ def test_bench_domains_smoke(run):
     rows = json.loads(result.output)
     assert [r["task"] for r in rows] == ["mmca-optimal", "mmca-greedy", "assignment-egalitarian"]
     assert rows[0]["milp_solves"] == 3 and rows[2]["milp_solves"] == 9
-    assert all(r["status"] == "optimal" for r in rows)
+    assert all(r["status"] == "optimal" and r["seconds"] > 0 for r in rows)
+    human = run("bench", "domains", "--instances", "2", "--jobs", "1", "--task", "mmca-greedy")
+    assert human.exit_code == 0 and "mmca-greedy" in human.output and "exact" in human.output
+    bad = run("bench", "domains", "--jobs", "0", "--task", "mmca-greedy")
+    assert bad.exit_code == 1 and "positive" in bad.output

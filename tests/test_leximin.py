@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mechopt.formulations.leximin import build_ordered_outcomes_model
 from mechopt.mechanisms.assignment import (
@@ -101,3 +103,16 @@ def test_bad_values(values, message):
 def test_enumeration_refuses_huge_instances():
     with pytest.raises(ValueError, match="too many"):
         leximin_by_enumeration(np.ones((10, 10)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(2, 5).flatmap(
+        lambda n: st.tuples(st.just(n), st.integers(n, n + 1), st.booleans(), st.integers(0, 2**32 - 1))
+    )
+)
+def test_property_milp_equals_enumeration(case):
+    n, q, integral, seed = case
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 4, (n, q)).astype(float) if integral else rng.random((n, q))
+    assert_matches_brute_force(values)

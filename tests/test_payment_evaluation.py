@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mechopt import CombinatorialAuction, solve_wdp
 from mechopt.learning.domains import (
@@ -241,3 +243,24 @@ def test_price_function_sees_only_the_other_agents():
     evaluate(x, greedy_outcomes(x), spy)
     assert [o.n_agents for o in seen] == [2, 2, 2]
     np.testing.assert_array_equal(seen[1].values, x.values[:, [0, 2]])
+
+
+def test_large_assignment_baselines_fall_back_to_the_milps(monkeypatch):
+    import mechopt.learning.evaluate as ev
+
+    others = AssignmentProblem(4).sample(3, seed=10).without_agent(0)
+    enumerated = {k: assignment_vcg_prices(others, k) for k in ("tot-vcg", "eg-vcg")}
+    monkeypatch.setattr(ev, "ENUMERATE_BELOW", 0)  # force the ordered-outcomes MILPs
+    for kind, prices in enumerated.items():
+        np.testing.assert_allclose(assignment_vcg_prices(others, kind), prices, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 4), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_property_vcg_zero_regret_for_any_optimal_allocation_even_with_ties(n, m, b, seed):
+    rng = np.random.default_rng(seed)
+    bundles = rng.integers(1, 2**m, (1, n, b))
+    values = rng.integers(0, 3, (1, n, b)).astype(float)  # many ties between allocations
+    x = XORProfiles(bundles, values, m)
+    result = evaluate(x, apply_rule(x, "optimal").outcomes, vcg_prices)
+    assert result.max_regret < 1e-12 and result.ir_violation == 0.0

@@ -124,3 +124,25 @@ def test_everyone_excluded_gives_the_empty_optimal_allocation():
     assert outcome.winners == ("x",)
     alloc = solve_wdp(auction, exclude=["x"])
     assert alloc.bids == {} and alloc.is_optimal
+
+
+@SETTINGS
+@given(xor_auctions())
+def test_split_main_problem_gives_the_same_vcg_outcome(auction):
+    """run_vcg(split=True) solves 'without pivot' and 'pivot must win' instead of the main
+    problem; welfare, utilities and the validity of the payments must not change."""
+    outcome = run_vcg(auction, split=True)
+    assert outcome.is_optimal
+    assert close(outcome.welfare, best_welfare(auction))
+    expected = vcg_payments_for(auction, outcome.allocation.bids)
+    for b in auction.bidder_ids:
+        assert close(outcome.payments[b], expected[b]), b
+
+
+@SETTINGS
+@given(xor_auctions(max_items=6, max_bidders=6))
+def test_must_win_constraint_equals_brute_force(auction):
+    b = auction.bidder_ids[0]
+    alloc = solve_wdp(auction, must_win=[b])
+    assert b in alloc.bids
+    assert close(alloc.welfare, max(welfare(a) for a in all_allocations(auction) if b in a))

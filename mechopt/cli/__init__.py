@@ -67,6 +67,7 @@ COMMAND_MODULES = [
     "solve",
     "generate",
     "bench",
+    "audit",
     "payments",
     "learn",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import click
 
+from mechopt.benchmarks.domains import BENCH_TASKS, benchmark_domains
 from mechopt.cli import cli
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
@@ -186,9 +187,6 @@ def _print_rows(domain: str, rule: str, rows: list[dict]) -> None:
 # --------------------------------------------------------------------------------------
 # benchmark
 # --------------------------------------------------------------------------------------
-BENCH_TASKS = ("mmca-optimal", "mmca-greedy", "assignment-egalitarian")
-
-
 @bench.command("domains")
 @click.option("--instances", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Instances to sample and label per measurement.")
@@ -208,45 +206,19 @@ def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agent
 
     mmca-optimal: winner-determination MILPs (Pyomo + HiGHS, gap 0, checked against the
     exact dynamic program); mmca-greedy: vectorized LOS greedy; assignment-egalitarian:
-    leximin by ordered-outcomes MILPs (n solves per instance).  Each measurement creates a
-    fresh executor, so worker start-up is included.
+    leximin by ordered-outcomes MILPs (n solves per instance).  Worker start-up is measured
+    separately from the labelling.
     """
-    import time
-
     from mechopt.learning.domains import AssignmentProblem, MultiMindedCA
-    from mechopt.learning.rules import apply_rule
-    from mechopt.parallel import Executor
 
-    for j in jobs_list:
-        if j < 1:
-            raise click.UsageError(f"--jobs values must be positive, got {j}")
-    tasks = tasks or BENCH_TASKS
-    mmca = MultiMindedCA(n_agents=agents, n_items=items, n_bundles=bundles)
-    assignment = AssignmentProblem(n_agents=assignment_agents)
-    plan = {
-        "mmca-optimal": (mmca, "optimal"),
-        "mmca-greedy": (mmca, "greedy"),
-        "assignment-egalitarian": (assignment, "egalitarian"),
-    }
-    rows = []
-    for task in tasks:
-        domain, rule = plan[task]
-        for j in jobs_list:
-            start = time.perf_counter()
-            with Executor(j) as executor:
-                profiles = domain.sample(instances, seed)
-                labels = apply_rule(
-                    profiles, rule, executor=executor,
-                    progress=progress_label(f"{task}, {j} job(s)", as_json),
-                )
-            seconds = time.perf_counter() - start
-            rows.append({
-                "task": task, "settings": domain.settings(), "rule": rule, "jobs": j, "instances": instances,
-                "seconds": seconds, "ms_per_instance": 1000 * seconds / instances,
-                "milp_solves": labels.n_solves, "status": labels.status.value,
-            })
+    rows = benchmark_domains(
+        instances=instances, jobs=jobs_list, tasks=tasks or BENCH_TASKS, seed=seed,
+        mmca=MultiMindedCA(n_agents=agents, n_items=items, n_bundles=bundles),
+        assignment=AssignmentProblem(n_agents=assignment_agents),
+        progress=progress_label("x", as_json) is not None,
+    )
     if as_json:
-        echo_json(rows)
+        echo_json([r.to_dict() for r in rows])
         return
     from rich.table import Table
 
@@ -255,13 +227,13 @@ def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agent
     out = console()
     out.print(
         f"sample + label {instances} instances per row: mmca n={agents} m={items} b={bundles}, "
-        f"assignment n={assignment_agents} (seed {seed}, no cache, worker start-up included)"
+        f"assignment n={assignment_agents} (seed {seed}, no cache)"
     )
     table = Table(show_edge=False, header_style="bold")
-    for col in ("task", "jobs", "seconds", "ms/inst.", "MILPs", "labels"):
+    for col in ("task", "jobs", "start-up s", "seconds", "ms/inst.", "MILPs", "labels"):
         table.add_column(col, justify="left" if col in ("task", "labels") else "right")
     for r in rows:
-        exact = r["milp_solves"] == 0 and r["status"] == "optimal"
-        table.add_row(r["task"], str(r["jobs"]), f"{r['seconds']:.3g}", f"{r['ms_per_instance']:.3g}",
-                      str(r["milp_solves"]), "exact" if exact else r["status"])
+        exact = r.milp_solves == 0 and r.status == "optimal"
+        table.add_row(r.task, str(r.jobs), f"{r.startup_s:.1f}", f"{r.seconds:.3g}", f"{r.ms_per_instance:.3g}",
+                      str(r.milp_solves), "exact" if exact else r.status)
     out.print(table)

@@ -21,10 +21,25 @@ solve at gap 0, append ``level[k] ≥ z_k − tol``) is
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyomo.environ as pyo
 
-__all__ = ["build_ordered_outcomes_model", "read_assignment"]
+__all__ = ["build_ordered_outcomes_model", "read_assignment", "check_assignment_values"]
+
+
+def check_assignment_values(values: Any) -> np.ndarray:
+    """``values`` as a float array ``(n agents, q items)`` with ``q ≥ n ≥ 1``, all finite."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or values.shape[0] < 1:
+        raise ValueError(f"assignment values must be a 2-d array (agents x items), got shape {values.shape}")
+    n, q = values.shape
+    if q < n:
+        raise ValueError(f"an assignment needs at least as many items as agents ({n} agents, {q} items)")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("assignment values must be finite (found NaN or infinity)")
+    return values
 
 
 def build_ordered_outcomes_model(values: np.ndarray) -> pyo.ConcreteModel:
@@ -36,15 +51,8 @@ def build_ordered_outcomes_model(values: np.ndarray) -> pyo.ConcreteModel:
     ``shortfall`` (constraints), ``level_objective[k]`` (maximize ``level[k]``; only k = 1
     active), ``fixed_levels`` (empty constraint list for the fixed earlier levels).
     """
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2 or values.shape[0] < 1:
-        raise ValueError(f"assignment values must be a 2-d array (agents x items), got shape {values.shape}")
+    values = check_assignment_values(values)
     n, q = values.shape
-    if q < n:
-        raise ValueError(f"an assignment needs at least as many items as agents ({n} agents, {q} items)")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("assignment values must be finite")
-
     m = pyo.ConcreteModel(name="leximin assignment (ordered outcomes)")
     m.AGENTS = pyo.RangeSet(0, n - 1, doc="Agents i")
     m.ITEMS = pyo.RangeSet(0, q - 1, doc="Items j")

@@ -9,7 +9,9 @@ classifiers" (EC 2012); references.md §3.
 - :mod:`~mechopt.learning.welfare`: exact welfare tables (dynamic program) and the
   vectorized LOS greedy rule;
 - :mod:`~mechopt.learning.evaluate`: accuracy / regret / IR violation / welfare ratio of any
-  price function ``t(x_{-i}, o)``, and the baseline price functions;
+  price function ``t(x_{-i}, o)`` (``from mechopt.learning.evaluate import evaluate``; the
+  function is not re-exported here so that it does not shadow its module), and the baseline
+  price functions;
 - :mod:`~mechopt.learning.datasets`: labelled instances cached on disk.
 """
 
@@ -28,7 +30,6 @@ from mechopt.learning.evaluate import (
     PriceFunction,
     assignment_vcg_prices,
     baseline_prices,
-    evaluate,
     second_price,
     vcg_prices,
 )
@@ -49,7 +50,6 @@ __all__ = [
     "welfare_table",
     "Evaluation",
     "PriceFunction",
-    "evaluate",
     "baseline_prices",
     "second_price",
     "vcg_prices",

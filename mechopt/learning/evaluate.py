@@ -82,6 +82,9 @@ __all__ = [
 PriceFunction = Callable[[Any], np.ndarray]
 """``price_fn(others) -> (N, K)`` prices of every outcome for the agent left out."""
 
+#: the leximin sub-problems behind tot-vcg / eg-vcg are enumerated when they have at most
+#: this many assignments (n ≤ 8 agents), and solved by the ordered-outcomes MILPs otherwise
+ENUMERATE_BELOW = 50_000
 #: tolerance for "utility < 0" and "regret = 0" (values live in [0, 1])
 EVAL_TOL = 1e-9
 
@@ -232,12 +235,12 @@ def _utilitarian_value(values: np.ndarray) -> np.ndarray:
 
 def _leximin_table(values: np.ndarray, executor: Any = None) -> np.ndarray:
     """Sorted leximin vectors ``(N, n')`` of a batch (enumeration when small, MILPs otherwise)."""
-    from mechopt.mechanisms.assignment import MAX_ENUMERATION, leximin_vectors
+    from mechopt.mechanisms.assignment import leximin_vectors
 
     n_inst, n, q = values.shape
     if n == 0:
         return np.zeros((n_inst, 0))
-    if math.perm(q, n) <= MAX_ENUMERATION:
+    if math.perm(q, n) <= ENUMERATE_BELOW:
         return leximin_vectors(values)
     from mechopt.parallel import Executor
 

@@ -27,9 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from mechopt.formulations.leximin import build_ordered_outcomes_model, read_assignment
+from mechopt.formulations.leximin import (
+    build_ordered_outcomes_model,
+    check_assignment_values,
+    read_assignment,
+)
 from mechopt.solve import (
     DEFAULT_SOLVER,
+    NotProvenOptimal,
     SolverError,
     SolveResult,
     SolveStatus,
@@ -95,18 +100,6 @@ class AssignmentResult:
         return tuple(math.fsum(s[: k + 1]) for k in range(len(s)))
 
 
-def _check_values(values: Any) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2 or values.shape[0] < 1:
-        raise ValueError(f"assignment values must be a 2-d array (agents x items), got shape {values.shape}")
-    n, q = values.shape
-    if q < n:
-        raise ValueError(f"an assignment needs at least as many items as agents ({n} agents, {q} items)")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("assignment values must be finite (found NaN or infinity)")
-    return values
-
-
 def _result(values: np.ndarray, items: np.ndarray, rule: str, status: SolveStatus,
             solves: tuple[SolveResult, ...] = (), seconds: float = 0.0) -> AssignmentResult:
     utilities = values[np.arange(values.shape[0]), items]
@@ -137,11 +130,11 @@ def egalitarian_assignment(
     the model, receiving only the new objective and the new row each time.
 
     When a level is not proven optimal (time limit), the sequence stops and the result
-    carries that status with the incumbent assignment; a solver error raises
-    :class:`SolverError`.  ``time_limit`` applies to each MILP; ``threads`` is passed to the
+    carries that status with the incumbent assignment; a solve stopped before any
+    assignment raises :class:`NotProvenOptimal`, a solver failure :class:`SolverError`.  ``time_limit`` applies to each MILP; ``threads`` is passed to the
     solver (1 is fastest for these small MILPs when several run in parallel processes).
     """
-    values = _check_values(values)
+    values = check_assignment_values(values)
     if not (abs_tol >= 0 and rel_tol >= 0):
         raise ValueError("leximin tolerances must be non-negative")
     start = time.perf_counter()
@@ -157,6 +150,11 @@ def egalitarian_assignment(
             model.level_objective[k].activate()
         result = solve_model(model, opt, time_limit=time_limit, mip_gap=0.0, threads=threads)
         solves.append(result)
+        if result.status is SolveStatus.NO_SOLUTION:
+            raise NotProvenOptimal(
+                f"leximin level {k}: the solver stopped before finding an assignment "
+                f"({result.message}); raise the time limit"
+            )
         if not result.status.has_solution:
             raise SolverError(f"leximin level {k} returned no assignment: {result.status.value}")
         try:
@@ -184,7 +182,7 @@ def utilitarian_assignment(values: Any) -> AssignmentResult:
     """Welfare-maximizing assignment (exact; ``scipy.optimize.linear_sum_assignment``)."""
     from scipy.optimize import linear_sum_assignment
 
-    values = _check_values(values)
+    values = check_assignment_values(values)
     start = time.perf_counter()
     rows, cols = linear_sum_assignment(values, maximize=True)
     items = np.empty(values.shape[0], dtype=np.int64)
@@ -218,7 +216,7 @@ def leximin_by_enumeration(values: Any) -> tuple[np.ndarray, list[np.ndarray]]:
     repeated values — are resolved exactly.  Raises ValueError beyond
     :data:`MAX_ENUMERATION` assignments.
     """
-    values = _check_values(values)
+    values = check_assignment_values(values)
     n, q = values.shape
     perms = _injections(n, q)
     utilities = values[np.arange(n), perms]  # (P, n)

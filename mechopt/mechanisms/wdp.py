@@ -19,13 +19,15 @@ def solve_wdp(
     auction: CombinatorialAuction,
     *,
     exclude: Iterable[str] = (),
+    must_win: Iterable[str] = (),
     solver: str | Any = DEFAULT_SOLVER,
     time_limit: float | None = None,
     mip_gap: float = 0.0,
     threads: int | None = None,
     options: dict | None = None,
 ) -> Allocation:
-    """Welfare-maximizing allocation of ``auction`` (without the bidders in ``exclude``).
+    """Welfare-maximizing allocation of ``auction`` (without the bidders in ``exclude``;
+    with every bidder in ``must_win`` winning one of its bids).
 
     The returned :class:`Allocation` carries the solver's report; check ``is_optimal``
     before treating it as the optimum.  A time limit yields a feasible, unproven allocation
@@ -33,7 +35,8 @@ def solve_wdp(
     finding one); a solver failure raises :class:`SolverError`.
     """
     excluded = frozenset(str(b) for b in exclude)
-    model = build_wdp_model(auction, exclude=excluded)
+    required = tuple(str(b) for b in must_win)
+    model = build_wdp_model(auction, exclude=excluded, must_win=required)
     if len(model.BIDS) == 0:  # nobody left: the empty allocation is optimal
         from mechopt.solve import SolveResult
 
@@ -42,7 +45,7 @@ def solve_wdp(
     result = solve_model(
         model, solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, options=options
     )
-    if result.status is SolveStatus.NO_SOLUTION:
+    if result.status is SolveStatus.NO_SOLUTION and not required:
         # stopped (time limit) before any incumbent: fall back to the LOS greedy allocation,
         # which is feasible, and say loudly that it is not proven optimal
         greedy = greedy_bids(auction, excluded)

@@ -242,7 +242,7 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
     data = make_dataset(dom, rule.rule, n_test, seed, executor=executor, cache=cache,
                         progress=progress_label(f"labelling {n_test} test instances", as_json))
     learned = rule.evaluate(data.profiles, data.outcomes)
-    rows = [{"payment": f"learned ({Path(model_path).name})", **learned.to_dict()}]
+    rows = [{"payment": "learned", **learned.to_dict()}]
     if baselines:
         for p in DOMAIN_BASELINES[domain_name]:
             ev = evaluate(data.profiles, data.outcomes, baseline_prices(domain_name, p, executor=executor))
@@ -256,8 +256,9 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
 
         out = console()
         s = summary["settings"]
-        out.print(f"[bold]{s['domain']}[/bold] ({', '.join(f'{k}={v}' for k, v in s.items() if k != 'domain')}), "
-                  f"rule [bold]{rule.rule}[/bold]; {n_test} test instances (seed {seed}), every agent evaluated exactly")
+        out.print(f"model {model_path}: [bold]{s['domain']}[/bold] "
+                  f"({', '.join(f'{k}={v}' for k, v in s.items() if k != 'domain')}), rule [bold]{rule.rule}[/bold]; "
+                  f"{n_test} test instances (seed {seed}), every agent evaluated exactly")
         out.print(_test_table(rows, f"payment offset {rule.offset:g}"))
     return summary
 
@@ -365,3 +366,23 @@ def bench_learn(sizes, agents, items, bundles, gamma, rule, attribute, C, rbf_ga
                       str(r.iterations) + ("" if r.converged else "*"), str(r.cuts), str(r.support),
                       f"{100 * r.accuracy:.1f}", f"{r.regret:.4f}", f"{r.ir_violation:.3f}", f"{r.vcg_regret:.4f}")
     out.print(table)
+
+
+#: options of ``payments evaluate`` that describe a domain; a MODEL's manifest fixes them
+_DOMAIN_OPTIONS = ("domain", "rule", "payment_rules", "agents", "items", "bundles", "alpha", "beta", "gamma",
+                   "solver", "time_limit")
+
+
+def evaluate_model_command(ctx: click.Context, model: str, n_test: int, seed: int, offset: float | None,
+                           cache_dir: str | None, no_cache: bool, jobs: int, scheduler: str | None,
+                           as_json: bool) -> None:
+    """``mechopt payments evaluate MODEL``: the learned rule and its domain's baselines."""
+    from click.core import ParameterSource
+
+    given = [name for name in _DOMAIN_OPTIONS if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+    if given:
+        raise click.UsageError(f"--{given[0].replace('_', '-').replace('payment-rules', 'payment')} cannot be "
+                               "combined with MODEL: the model's manifest fixes its domain and rule")
+    cache = False if no_cache else (cache_dir if cache_dir is not None else True)
+    with make_executor(jobs, scheduler) as executor:
+        evaluate_model(model, n_test, seed, offset, cache, executor, as_json)

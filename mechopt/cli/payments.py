@@ -61,8 +61,10 @@ def payments() -> None:
 
 
 @payments.command("evaluate")
-@click.option("--domain", type=click.Choice(list(DOMAINS)), required=True,
-              help="Type distribution: single item, multi-minded CA or assignment.")
+@click.argument("model", required=False, type=click.Path(dir_okay=False))
+@click.option("--domain", type=click.Choice(list(DOMAINS)), default=None,
+              help="Type distribution: single item, multi-minded CA or assignment (baselines; "
+                   "omit with MODEL, whose manifest names its domain).")
 @click.option("--rule", type=click.Choice(["optimal", "greedy", "egalitarian", *RULE_ALIASES]), default=None,
               help="Outcome rule [default: optimal; egalitarian for the assignment]. "
                    "'optimal' in the assignment is the utilitarian rule.")
@@ -83,17 +85,29 @@ def payments() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Where labelled instances are cached [$MECHOPT_CACHE or ~/.cache/mechopt].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the dataset cache.")
+@click.option("--offset", type=click.FloatRange(min=0), default=None,
+              help="MODEL only: payment offset replacing the saved one (IR fix).")
 @solver_options
 @executor_options
 @json_option
-def evaluate_command(domain, rule, payment_rules, agents, items, bundles, alpha, beta, gamma, n_test,
-                     seed, cache_dir, no_cache, solver, time_limit, jobs, scheduler, as_json):
-    """Accuracy, regret and IR violation of baseline payment rules on labelled test instances.
+@click.pass_context
+def evaluate_command(ctx, model, domain, rule, payment_rules, agents, items, bundles, alpha, beta, gamma, n_test,
+                     seed, cache_dir, no_cache, offset, solver, time_limit, jobs, scheduler, as_json):
+    """Accuracy, regret and IR violation of baseline payment rules on labelled test instances,
+    or of the learned payment rule saved in MODEL (``mechopt payments learn``).
 
     Every agent of every test instance is evaluated exactly: its utility at the rule's
     outcome is compared with its best utility over all 2^m bundles (all items in the
     assignment) at the same prices.
     """
+    if model is not None:
+        from mechopt.cli.learn import evaluate_model_command
+
+        return evaluate_model_command(ctx, model, n_test, seed, offset, cache_dir, no_cache, jobs, scheduler, as_json)
+    if domain is None:
+        raise click.UsageError("give --domain (to evaluate baselines) or a MODEL file (a learned rule)")
+    if offset is not None:
+        raise click.UsageError("--offset applies to a MODEL only")
     rule = RULE_ALIASES.get(rule, rule) if rule else DEFAULT_RULES[domain]
     payment_rules = payment_rules or list(DEFAULT_PAYMENTS[domain])
     mmca_given = {"items": items, "bundles": bundles, "alpha": alpha, "beta": beta, "gamma": gamma}

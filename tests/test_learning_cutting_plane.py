@@ -79,10 +79,11 @@ def test_cutting_plane_equals_enumerated_qp_linear(slack, formulation):
 
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 10_000), attribute=st.sampled_from(["phi1", "phi2"]), null_loss=st.sampled_from([1.0, 2.0]),
-       rule=st.sampled_from(["greedy", "optimal"]))
-def test_cutting_plane_equals_enumerated_qp_rbf(seed, attribute, null_loss, rule):
+       rule=st.sampled_from(["greedy", "optimal"]), candidates=st.sampled_from(["all", "explicit"]))
+def test_cutting_plane_equals_enumerated_qp_rbf(seed, attribute, null_loss, rule, candidates):
+    """Also with item monotonicity assumed (§5.1.3): the QP then has the explicit bundles only."""
     profiles, outcomes = _data(seed=seed, N=10, rule=rule)
-    model = CombinatorialModel(attribute=attribute, null_loss=null_loss)
+    model = CombinatorialModel(attribute=attribute, null_loss=null_loss, candidates=candidates)
     kernel = RBFKernel(0.5)
     C, eps = 5.0, 1e-4
     learner = CuttingPlaneSSVM(model, kernel, C=C, epsilon=eps)

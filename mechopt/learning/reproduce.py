@@ -13,6 +13,8 @@ Experiments
                  300 training examples.
 ``mmca``         Table 2: multi-minded CA, m = 5, b = 3, α = 0.75, optimal and greedy
                  rules, γ ∈ {0.5, 1.0, 1.5}, n = 2..6, φ1 and φ2, RBF kernel.
+``mmca-large``   the greedy rows of Table 2 with γ ∈ {0.5, 1.0} again, φ1, with 2000
+                 training examples (four times the paper's largest set).
 ``assignment``   Table 6: egalitarian (leximin) assignment, n agents = n items, RBF kernel.
 ``ir-fixes``     Table 4 / Figure 2: greedy rule, n = 6, γ ∈ {0.5, 1.0, 1.5}; one rule per
                  null loss, evaluated across payment offsets (regret, IR violation, welfare
@@ -110,6 +112,13 @@ def plan_experiment(name: str, *, agents: Sequence[int] | None = None, gammas: S
                     for attr in ("phi1", "phi2"):
                         rows.append(RowPlan(name, "mmca", {"n_agents": n, "gamma": g}, rule, attr, "rbf",
                                             mmca_grid(n), n_train or 500))
+    elif name == "mmca-large":
+        # the greedy rows where the paper's learned rule beats VCG, with 4x the paper's data
+        for g in gammas or (0.5, 1.0):
+            for n in agents or (2, 3, 4, 5, 6):
+                grid = tuple(make_grid((1e4, 1e5), [x / (n - 1) for x in (0.005, 0.015, 0.05)]))
+                rows.append(RowPlan(name, "mmca", {"n_agents": n, "gamma": g}, "greedy", "phi1", "rbf", grid,
+                                    n_train or 2000))
     elif name == "assignment":
         for n in agents or (3, 4, 5, 6):
             rows.append(RowPlan(name, "assignment", {"n_agents": n}, "egalitarian", None, "rbf",
@@ -126,7 +135,7 @@ def plan_experiment(name: str, *, agents: Sequence[int] | None = None, gammas: S
     return rows
 
 
-EXPERIMENTS = ("single-item", "mmca", "assignment", "ir-fixes")
+EXPERIMENTS = ("single-item", "mmca", "mmca-large", "assignment", "ir-fixes")
 
 
 def _paper(plan: RowPlan) -> dict[str, Any] | None:
@@ -136,7 +145,7 @@ def _paper(plan: RowPlan) -> dict[str, Any] | None:
             return None
         i = 0 if plan.attribute == "phi1" else 1
         return {k: v[i] for k, v in entry.items()}
-    if plan.domain == "mmca" and plan.experiment == "mmca":
+    if plan.domain == "mmca" and plan.experiment in ("mmca", "mmca-large"):
         entry = TABLE2_MMCA.get((plan.rule, plan.settings["n_agents"], float(plan.settings["gamma"])))
         if entry is None:
             return None
@@ -257,8 +266,11 @@ def _pct(x: Any) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
-def markdown_table(name: str, rows: list[dict[str, Any]]) -> str:
-    """A README table of an experiment's results (ours, the paper's, the baselines)."""
+def markdown_table(name: str, rows: list[dict[str, Any]], large: list[dict[str, Any]] | None = None) -> str:
+    """A README table of an experiment's results (ours, the paper's, the baselines).
+
+    For ``mmca``, ``large`` (rows of ``mmca-large``) adds a column with more training data.
+    """
     lines: list[str] = []
     if name == "single-item":
         lines += ["| n | map | acc % ours / paper | regret ours / paper | IR ours / paper | 2nd price regret |",
@@ -270,8 +282,12 @@ def markdown_table(name: str, rows: list[dict[str, Any]]) -> str:
                          f"{_f(t.get('ir_violation'))} / {_f(p.get('ir_violation'), 2)} | "
                          f"{_f(r['baselines']['second-price']['regret'], 4)} |")
     elif name == "mmca":
+        big = {(r["settings"]["gamma"], r["settings"]["n_agents"]): r for r in (large or []) if "test" in r}
+        sizes = sorted({r["n_train"] for r in big.values()})
+        extra = f" φ1 ours ℓ={sizes[0]} |" if sizes else ""
         lines += ["| rule | γ | n | VCG acc / regret / IR | φ1 ours: acc / regret / IR | φ1 paper | "
-                  "φ2 ours: acc / regret / IR | φ2 paper |", "|---|---|---|---|---|---|---|---|"]
+                  "φ2 ours: acc / regret / IR | φ2 paper |" + extra,
+                  "|---|---|---|---|---|---|---|---|" + ("---|" if sizes else "")]
         grouped: dict[tuple, dict[str, dict]] = {}
         for r in rows:
             k = (r["rule"], r["settings"]["gamma"], r["settings"]["n_agents"])
@@ -289,7 +305,13 @@ def markdown_table(name: str, rows: list[dict[str, Any]]) -> str:
                 cells.append(f"{_pct(t['accuracy'])} / {_f(t['regret'])} / {_f(t['ir_violation'], 2)}")
                 cells.append(f"{p.get('accuracy', '–')} / {_f(p.get('regret'))} / {_f(p.get('ir_violation'), 2)}"
                              if p else "–")
+            if sizes:
+                r = big.get((g, n)) if rule == "greedy" else None
+                t = r["test"] if r else None
+                cells.append(f"{_pct(t['accuracy'])} / {_f(t['regret'])} / {_f(t['ir_violation'], 2)}" if t else "")
             lines.append("| " + " | ".join(cells) + " |")
+    elif name == "mmca-large":
+        return markdown_table("mmca", [], rows) if not rows else _large_table(rows)
     elif name == "assignment":
         lines += ["| n | learned acc / regret / IR | vcg regret / IR | tot-vcg regret / IR | eg-vcg regret / IR |",
                   "|---|---|---|---|---|"]
@@ -312,6 +334,18 @@ def markdown_table(name: str, rows: list[dict[str, Any]]) -> str:
                              f"{_f(o['welfare_ratio'])} |")
     else:
         raise ValueError(f"unknown experiment {name!r}")
+    return "\n".join(lines)
+
+
+def _large_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| γ | n | ℓ | VCG regret / IR | φ1 ours: acc / regret / IR | φ1 paper (ℓ ≤ 500) |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        t, p, v = r.get("test"), r.get("paper") or {}, r["baselines"]["vcg"]
+        lines.append(f"| {r['settings']['gamma']:g} | {r['settings']['n_agents']} | {r['n_train']} | "
+                     f"{_f(v['regret'])} / {_f(v['ir_violation'], 2)} | "
+                     + (f"{_pct(t['accuracy'])} / {_f(t['regret'])} / {_f(t['ir_violation'], 2)}" if t else "–")
+                     + f" | {p.get('accuracy', '–')} / {_f(p.get('regret'))} / {_f(p.get('ir_violation'), 2)} |")
     return "\n".join(lines)
 
 

@@ -225,6 +225,7 @@ class CuttingPlaneSSVM:
         self.objective_ = trainer.objective
         self.train_seconds_ = time.perf_counter() - start
         self.qp_seconds_ = trainer.qp_seconds
+        self.qp_fallbacks_ = trainer.qp_fallbacks
         self.n_train_ = ex.n
         self.train_accuracy_ = float(np.mean(self.model.inference(ex, scores) == ex.truth))
         trainer.finish()
@@ -304,6 +305,7 @@ class _Trainer:
         self.objective = 0.0
         self.norm2 = 0.0
         self.qp_seconds = 0.0
+        self.qp_fallbacks = 0
         self.rows = np.arange(ex.n)
 
     @property
@@ -507,21 +509,58 @@ class _DualTrainer(_Trainer):
             self.cut_row, self.cut_col = self.cut_row[keep], self.cut_col[keep]
 
     # -- QP ---------------------------------------------------------------------------
-    def solve(self):
+    def _gap(self, alpha: np.ndarray) -> tuple[float, float]:
+        """(dual objective, duality gap) of a feasible α: 0 gap certifies optimality."""
+        Ha = self.H @ alpha
+        norm2 = float(alpha @ Ha)
+        dual = float(self.L @ alpha - 0.5 * norm2)
+        xi = np.zeros(self.n_groups)
+        np.maximum.at(xi, self.group, self.L - Ha)
+        primal = 0.5 * norm2 + float(self.caps @ xi)
+        return dual, primal - dual
+
+    def _solve_with(self, solver: str) -> np.ndarray | None:
         import cvxpy as cp
 
         from mechopt.formulations.ssvm import build_dual_qp
 
         problem = build_dual_qp(self.H, self.L, self.group, self.caps)
-        start = time.perf_counter()
         try:
-            problem.solve(solver=cp.HIGHS)
-        except cp.error.SolverError as exc:
-            raise SolverError(f"HiGHS failed on the dual working-set QP: {exc}") from exc
-        self.qp_seconds += time.perf_counter() - start
-        if problem.status not in (cp.OPTIMAL,):
-            raise SolverError(f"the dual working-set QP was not solved to optimality: {problem.status}")
+            problem.solve(solver=solver)
+        except cp.error.SolverError:
+            return None
+        if problem.status != cp.OPTIMAL:
+            return None
         alpha = np.maximum(np.asarray(problem.var_dict["alpha"].value, dtype=float), 0.0)
+        # project onto the caps (solvers may overshoot them by their feasibility tolerance)
+        totals = np.zeros(self.n_groups)
+        np.add.at(totals, self.group, alpha)
+        over = np.where(totals > self.caps, self.caps / np.maximum(totals, 1e-300), 1.0)
+        return alpha * over[self.group]
+
+    def solve(self):
+        """Solve the working-set dual with HiGHS and certify the answer by its duality gap.
+
+        HiGHS' active-set QP solver occasionally reports "optimal" for a point that is not
+        (ERGO-Code/HiGHS#993; seen here on small Gram matrices).  The gap between the
+        primal value of w(α) and the dual value must vanish at an optimum, so it is checked
+        after every solve; if it does not, the QP is re-solved with Clarabel (interior
+        point, shipped with CVXPY) and ``qp_fallbacks`` counts it.
+        """
+        import cvxpy as cp
+
+        start = time.perf_counter()
+        alpha = self._solve_with(cp.HIGHS)
+        certified = alpha is not None and self._gap(alpha)[1] <= 1e-7 * max(1.0, abs(self._gap(alpha)[0]))
+        if not certified:
+            self.qp_fallbacks += 1
+            alpha = self._solve_with(cp.CLARABEL)
+            if alpha is None:
+                raise SolverError("the dual working-set QP failed in HiGHS and in Clarabel")
+            dual, gap = self._gap(alpha)
+            if gap > 1e-5 * max(1.0, abs(dual)):
+                raise SolverError(f"the dual working-set QP was not solved to optimality (duality gap {gap:.2g})")
+        self.qp_seconds += time.perf_counter() - start
         self.alpha = alpha
         tiny = 1e-10 * max(1.0, float(alpha.max(initial=0.0)))
         self.age = np.where(alpha > tiny, 0, self.age + 1)

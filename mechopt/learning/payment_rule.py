@@ -220,6 +220,7 @@ class PaymentRule:
                 "train_examples": int(learner.n_train_),
                 "train_seconds": float(learner.train_seconds_),
                 "train_accuracy": float(learner.train_accuracy_),
+                "qp_fallbacks": int(getattr(learner, "qp_fallbacks_", 0)),
                 "support_examples": None if learner.support_ is None else int(learner.support_.n),
             },
             "offset": float(self.offset),

@@ -195,6 +195,7 @@ def run_row(plan: RowPlan, out: Path, executor: Executor, seed: int = 0, cache: 
     row["train_seconds"] = learner.train_seconds_
     row["iterations"] = learner.n_iter_
     row["converged"] = learner.converged_
+    row["qp_fallbacks"] = learner.qp_fallbacks_
     row["support"] = None if learner.support_ is None else learner.support_.n
     per_offset = []
     for offset in plan.offsets:
@@ -207,7 +208,7 @@ def run_row(plan: RowPlan, out: Path, executor: Executor, seed: int = 0, cache: 
                                                      "test": seed + TEST_SEED_OFFSET},
             "sizes": {"train": plan.n_train, "validation": plan.n_validation, "test": plan.n_test},
             "selected": row["selected"], "metrics": {"validation": row["validation"], "test": row["test"]},
-            "grid": row["grid"]}
+            "results": f"{plan.experiment}.json (key {plan.key}: the whole grid)"}
     path = PaymentRule(learner, rule.domain, rule.rule, 0.0, info).save(out / plan.experiment / plan.key)
     row["model"] = str(path)
     row["seconds"] = time.perf_counter() - start
@@ -282,9 +283,11 @@ def markdown_table(name: str, rows: list[dict[str, Any]], large: list[dict[str, 
                          f"{_f(t.get('ir_violation'))} / {_f(p.get('ir_violation'), 2)} | "
                          f"{_f(r['baselines']['second-price']['regret'], 4)} |")
     elif name == "mmca":
-        big = {(r["settings"]["gamma"], r["settings"]["n_agents"]): r for r in (large or []) if "test" in r}
+        big = {}  # the largest training set per (γ, n)
+        for r in sorted((r for r in (large or []) if "test" in r), key=lambda r: r["n_train"]):
+            big[(r["settings"]["gamma"], r["settings"]["n_agents"])] = r
         sizes = sorted({r["n_train"] for r in big.values()})
-        extra = f" φ1 ours ℓ={sizes[0]} |" if sizes else ""
+        extra = " φ1 ours, more data: ℓ, acc / regret / IR |" if sizes else ""
         lines += ["| rule | γ | n | VCG acc / regret / IR | φ1 ours: acc / regret / IR | φ1 paper | "
                   "φ2 ours: acc / regret / IR | φ2 paper |" + extra,
                   "|---|---|---|---|---|---|---|---|" + ("---|" if sizes else "")]
@@ -308,7 +311,8 @@ def markdown_table(name: str, rows: list[dict[str, Any]], large: list[dict[str, 
             if sizes:
                 r = big.get((g, n)) if rule == "greedy" else None
                 t = r["test"] if r else None
-                cells.append(f"{_pct(t['accuracy'])} / {_f(t['regret'])} / {_f(t['ir_violation'], 2)}" if t else "")
+                cells.append(f"{r['n_train']}: {_pct(t['accuracy'])} / {_f(t['regret'])} / {_f(t['ir_violation'], 2)}"
+                             if t else "")
             lines.append("| " + " | ".join(cells) + " |")
     elif name == "mmca-large":
         return markdown_table("mmca", [], rows) if not rows else _large_table(rows)

@@ -443,6 +443,24 @@ def _check_null_loss(x: float) -> float:
     return x
 
 
+def _agent_outcomes(outcomes, N: int, n: int, agent: int, K: int, what: str) -> np.ndarray | None:
+    """Check ``agent`` and return its outcomes (N,) from (N,) or (N, n) ``outcomes`` in 0..K−1."""
+    if n < 2:
+        raise ValueError("a payment rule needs at least two agents")
+    if not 0 <= agent < n:
+        raise ValueError(f"agent {agent} out of range 0..{n - 1}")
+    if outcomes is None:
+        return None
+    outcomes = np.asarray(outcomes, dtype=np.int64)
+    if outcomes.ndim == 2:
+        outcomes = outcomes[:, agent]
+    if outcomes.shape != (N,):
+        raise ValueError(f"outcomes must have one entry per instance (or per agent), got shape {outcomes.shape}")
+    if outcomes.min(initial=0) < 0 or outcomes.max(initial=0) >= K:
+        raise ValueError(f"outcomes must be {what}")
+    return outcomes.copy()
+
+
 def _sort_and_scale(values_max_others: np.ndarray, sort: bool, normalize: bool) -> tuple[np.ndarray, np.ndarray]:
     """Order of the other agents (by highest bid, descending, stable) and the scale M_k."""
     if sort:
@@ -519,23 +537,10 @@ class CombinatorialModel(StructuredModel):
         if bundles.ndim != 3 or values.shape != bundles.shape:
             raise ValueError("combinatorial profiles need bundles and values of shape (instances, agents, bids)")
         N, n, _ = bundles.shape
-        if n < 2:
-            raise ValueError("a payment rule needs at least two agents")
-        if not 0 <= agent < n:
-            raise ValueError(f"agent {agent} out of range 0..{n - 1}")
         mode = candidates or self.candidates
         if mode not in ("all", "explicit"):
             raise ValueError(f"candidates must be 'all' or 'explicit', got {mode!r}")
-        truth_codes = None
-        if outcomes is not None:
-            outcomes = np.asarray(outcomes, dtype=np.int64)
-            if outcomes.ndim == 2:
-                outcomes = outcomes[:, agent]
-            if outcomes.shape != (N,):
-                raise ValueError(f"outcomes must have one bundle per instance (or per agent), got shape {outcomes.shape}")
-            if outcomes.min(initial=0) < 0 or outcomes.max(initial=0) >= (1 << m):
-                raise ValueError(f"outcomes must be bundle bitmasks in 0..2^{m}-1")
-            truth_codes = outcomes
+        truth_codes = _agent_outcomes(outcomes, N, n, agent, 1 << m, f"bundle bitmasks in 0..2^{m}-1")
         others = [a for a in range(n) if a != agent]
         return self._build(bundles[:, others], values[:, others], m, (bundles[:, agent], values[:, agent]),
                            truth_codes, mode)
@@ -778,18 +783,7 @@ class AssignmentModel(StructuredModel):
         if values.ndim != 3:
             raise ValueError("assignment profiles need values of shape (instances, agents, items)")
         N, n, items = values.shape
-        if n < 2:
-            raise ValueError("a payment rule needs at least two agents")
-        if not 0 <= agent < n:
-            raise ValueError(f"agent {agent} out of range 0..{n - 1}")
-        truth = None
-        if outcomes is not None:
-            outcomes = np.asarray(outcomes, dtype=np.int64)
-            if outcomes.ndim == 2:
-                outcomes = outcomes[:, agent]
-            if outcomes.shape != (N,) or outcomes.min(initial=0) < 0 or outcomes.max(initial=0) >= items:
-                raise ValueError(f"outcomes must be item indices in 0..{items - 1}, one per instance")
-            truth = outcomes.copy()
+        truth = _agent_outcomes(outcomes, N, n, agent, items, f"item indices in 0..{items - 1}")
         return self._build(values[:, [a for a in range(n) if a != agent]], values[:, agent], truth)
 
     def price_examples(self, others) -> Examples:

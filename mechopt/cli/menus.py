@@ -1,0 +1,366 @@
+"""``mechopt menus``: train a menu for one buyer, evaluate it, price bundles exactly.
+
+Thin wrappers over :mod:`mechopt.menus`.  This module imports no torch at import time: a
+menus command run without the ``menus`` extra stops with one line saying what to install.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mechopt.cli import cli
+from mechopt.cli.options import echo_json, json_option
+from mechopt.generators import DISTRIBUTIONS
+from mechopt.menus.config import (
+    DEVICES,
+    KINDS,
+    RELAXATIONS,
+    VALUATIONS,
+    MenuConfig,
+    known_optimum,
+    seed_config,
+)
+from mechopt.report import console
+
+TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
+
+_D = MenuConfig()
+
+
+def require_torch() -> None:
+    """Raise a one-line error unless torch can be imported."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException(TORCH_HINT) from None
+
+
+def _settings_options(fn):
+    """Options that map one-to-one onto :class:`MenuConfig` fields (None: keep the base)."""
+    opts = [
+        click.option("--valuation", type=click.Choice(VALUATIONS), default=None,
+                     help=f"Buyer valuation [default: {_D.valuation}]."),
+        click.option("--items", "n_items", type=int, default=None,
+                     help=f"Number of items m [default: {_D.n_items}]."),
+        click.option("--atoms", "n_atoms", type=int, default=None,
+                     help=f"XOR atoms per buyer (--valuation xor) [default: {_D.n_atoms}]."),
+        click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default=None,
+                     help=f"Generator distribution (--valuation generated) [default: {_D.distribution}]."),
+        click.option("--menu-size", "menu_size", type=int, default=None,
+                     help=f"Menu elements K [default: {_D.menu_size}]."),
+        click.option("--kind", type=click.Choice(KINDS), default=None,
+                     help=f"Deterministic bundles or lotteries [default: {_D.kind}]."),
+        click.option("--relaxation", type=click.Choice(RELAXATIONS), default=None,
+                     help=f"Relaxation of the buyer's choice [default: {_D.relaxation}]."),
+        click.option("--temperature", type=float, default=None,
+                     help=f"Start temperature relative to the value scale [default: {_D.temperature}]."),
+        click.option("--temperature-end", "temperature_end", type=float, default=None,
+                     help=f"Final relative temperature [default: {_D.temperature_end}]."),
+        click.option("--ir-penalty", "ir_penalty", type=float, default=None,
+                     help="Weight of the IR penalty E[sum Z_k max(0,-u_k)^2] [default: 0]."),
+        click.option("--ir-dual-lr", "ir_dual_lr", type=float, default=None,
+                     help="Lagrangian on IR: dual step size for the IR weight [default: 0]."),
+        click.option("--price-cap/--no-price-cap", "price_cap", default=None,
+                     help="Cap prices at the highest value seen in the batch [default: off]."),
+        click.option("--max-price", "max_price", type=float, default=None,
+                     help="Upper bound on prices (the seed used 10) [default: none]."),
+        click.option("--steps", type=int, default=None, help=f"Training steps [default: {_D.steps}]."),
+        click.option("--batch-size", "batch_size", type=int, default=None,
+                     help=f"Buyers per step [default: {_D.batch_size}]."),
+        click.option("--lr", type=float, default=None, help=f"Adam learning rate [default: {_D.lr}]."),
+        click.option("--train-pool", "train_pool", type=int, default=None,
+                     help="Train on N fixed buyers (0: fresh buyers every step) [default: 0]."),
+        click.option("--val-size", "val_size", type=int, default=None,
+                     help=f"Validation buyers [default: {_D.val_size}]."),
+        click.option("--test-size", "test_size", type=int, default=None,
+                     help=f"Fresh test buyers [default: {_D.test_size}]."),
+        click.option("--keep", type=click.Choice(["best", "last"]), default=None,
+                     help="Keep the best menu on validation or the last one [default: best]."),
+        click.option("--seed", type=int, default=None, help="Random seed [default: 0]."),
+        click.option("--device", type=click.Choice(DEVICES), default=None,
+                     help="auto picks CUDA when present [default: auto]."),
+        click.option("--threads", type=int, default=None,
+                     help="CPU threads for torch (0: torch's default) [default: 1]."),
+        click.option("--name", default=None, help="Model name (file models/NAME.json)."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+SETTING_KEYS = (
+    "valuation", "n_items", "n_atoms", "distribution", "menu_size", "kind", "relaxation",
+    "temperature", "temperature_end", "ir_penalty", "ir_dual_lr", "price_cap", "max_price",
+    "steps", "batch_size", "lr", "train_pool", "val_size", "test_size", "keep", "seed",
+    "device", "threads", "name",
+)
+
+
+def build_config(preset: str, settings: dict[str, Any]) -> MenuConfig:
+    """The config of ``preset`` (``default`` or ``seed``) with the given settings applied."""
+    changes = {k: v for k, v in settings.items() if v is not None}
+    if preset == "seed":
+        return seed_config(**changes)
+    return MenuConfig(**changes)
+
+
+@cli.group("menus")
+def menus() -> None:
+    """Differentiable menus for one buyer (needs torch: pip install 'mechopt[menus]')."""
+
+
+class _Progress:
+    """A rich progress bar fed by the trainer's progress callback."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled
+        self.total = total
+        self._bar = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                                 transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("train", total=self.total, info="")
+        return self
+
+    def __call__(self, step: int, total: int, point) -> None:
+        if self._bar is None:
+            return
+        info = ""
+        if point is not None:
+            info = f"hard {point.hard_revenue:.4f}  soft {point.soft_revenue:.4f}"
+        self._bar.update(self._task, completed=step, info=info)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False
+
+
+def _result_dict(trained, path: Path | None, plot: Path | None) -> dict[str, Any]:
+    m = trained.metrics
+    optimum = known_optimum(trained.config.valuation, trained.config.n_items)
+    return {
+        "hard_revenue": m.hard_revenue,
+        "hard_revenue_se": m.hard_revenue_se,
+        "soft_revenue": m.soft_revenue,
+        "gap": m.gap,
+        "relative_gap": m.relative_gap,
+        "buy_rate": m.buy_rate,
+        "ir_violation_rate": m.ir_violation_rate,
+        "phantom_revenue": m.phantom_revenue,
+        "n_test_buyers": m.n_buyers,
+        "known_optimum": optimum,
+        "share_of_optimum": m.hard_revenue / optimum if optimum else None,
+        "validation_hard_revenue": trained.validation.hard_revenue,
+        "kept_step": trained.kept_step,
+        "seconds": trained.seconds,
+        "device": trained.device,
+        "model": str(path) if path else None,
+        "plot": str(plot) if plot else None,
+        "warnings": trained.warnings,
+        "config": trained.config.to_dict(),
+    }
+
+
+def print_metrics(title: str, data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{title}[/bold]")
+    table = Table(show_edge=False, show_header=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("hard revenue (test)", f"{data['hard_revenue']:.4f} ± {data['hard_revenue_se']:.4f}"),
+        ("soft revenue (test)", f"{data['soft_revenue']:.4f}"),
+        ("gap soft − hard", f"{data['gap']:.4f} ({data['relative_gap']:.1%})"),
+        ("buyers buying", f"{data['buy_rate']:.1%}"),
+        ("IR violation rate (soft)", f"{data['ir_violation_rate']:.3f}"),
+    ]
+    if data.get("known_optimum"):
+        rows.append(("known optimum", f"{data['known_optimum']:.6f} "
+                                      f"({data['share_of_optimum']:.2%} reached)"))
+    if "seconds" in data:
+        rows.append(("training seconds", f"{data['seconds']:.1f} on {data['device']}"))
+    for key, label in (("model", "model"), ("plot", "plot")):
+        if data.get(key):
+            rows.append((label, data[key]))
+    for r in rows:
+        table.add_row(*r)
+    out.print(table)
+
+
+@menus.command("train")
+@_settings_options
+@click.option("--preset", type=click.Choice(["default", "seed"]), default="default", show_default=True,
+              help="Start from the defaults or from the source document's failing configuration.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Menu file [default: models/<name>.json].")
+@click.option("--no-save", is_flag=True, help="Do not write the menu file.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG of soft vs hard revenue over training.")
+@json_option
+def train_command(preset, out, no_save, plot, as_json, **settings):
+    """Train a menu; report hard and soft revenue on fresh test buyers."""
+    config = build_config(preset, {k: settings[k] for k in SETTING_KEYS})
+    require_torch()
+    from mechopt.menus.plot import plot_history
+    from mechopt.menus.store import save_menu
+    from mechopt.menus.trainer import train_menu
+
+    show = not as_json and sys.stderr.isatty()
+    with _Progress(show, config.steps) as bar:
+        trained = train_menu(config, progress=bar)
+    path = None if no_save else save_menu(trained, out)
+    if plot is not None:
+        plot = plot_history(trained.history, plot, optimum=known_optimum(config.valuation, config.n_items),
+                            title=f"{config.valuation} m={config.n_items} K={config.menu_size} "
+                                  f"{config.kind} {config.relaxation}")
+    data = _result_dict(trained, path, plot)
+    if as_json:
+        echo_json(data)
+    else:
+        print_metrics(f"menu: {config.valuation} m={config.n_items}, K={config.menu_size} "
+                      f"{config.kind} elements, relaxation {config.relaxation}", data)
+
+
+@menus.command("evaluate")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--test-size", type=click.IntRange(min=1), default=None,
+              help="Fresh buyers [default: the model's test size].")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Draw a new sample with this seed [default: the model's own test sample].")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--reference", "reference_buyers", type=click.IntRange(min=1), default=None,
+              metavar="N", help="Also solve the exact pricing MILP on N buyers and compare.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds for the reference MILP (a stopped solve is labelled not optimal).")
+@json_option
+def evaluate_command(model, test_size, seed, device, reference_buyers, time_limit, as_json):
+    """Evaluate the menu in MODEL on fresh buyers (and against the exact MILP reference)."""
+    require_torch()
+    from mechopt.menus.store import load_menu
+    from mechopt.menus.trainer import evaluate_on_fresh_sample, make_generators, resolve_device
+
+    stored = load_menu(model)
+    config = stored.config
+    n = test_size or config.test_size
+    if seed is None:
+        # the model's own test stream: the sample its manifest's test metrics came from
+        from mechopt.menus.evaluate import evaluate_menu
+        from mechopt.menus.valuations import make_valuation
+
+        dev = resolve_device(device)
+        buyers = make_valuation(config, dev).sample(n, make_generators(config.seed, dev)["test"])
+        metrics = evaluate_menu(stored.menu.to(dev), make_valuation(config, dev), buyers,
+                                stored.inverse_temperature)
+    else:
+        metrics = evaluate_on_fresh_sample(stored.menu, config, n=n, seed=seed,
+                                           inverse_temp=stored.inverse_temperature, device=device)
+    optimum = known_optimum(config.valuation, config.n_items)
+    data: dict[str, Any] = dict(metrics.to_dict())
+    data.update(known_optimum=optimum,
+                share_of_optimum=metrics.hard_revenue / optimum if optimum else None,
+                model=str(model), config=config.to_dict())
+    if reference_buyers is not None:
+        from mechopt.menus.reference import compare_with_reference
+
+        comparison = compare_with_reference(stored.menu, config, n_buyers=reference_buyers,
+                                            test_size=n, device=device, time_limit=time_limit)
+        data["reference"] = comparison.to_dict()
+    if as_json:
+        echo_json(data)
+        return
+    print_metrics(f"{model}: {config.valuation} m={config.n_items}, K={config.menu_size} "
+                  f"{config.kind} elements", data)
+    if "reference" in data:
+        print_reference(data["reference"])
+
+
+def print_reference(ref: dict[str, Any]) -> None:
+    out = console()
+    status = ref["milp_status"]
+    label = "" if status == "optimal" else f" [bold red]({status.upper()} — NOT PROVEN OPTIMAL)[/bold red]"
+    where = "training pool" if ref["reference_is_training_pool"] else "reference sample"
+    out.print(f"[bold]exact reference[/bold]: best deterministic menu on {ref['n_reference_buyers']} "
+              f"buyers ({where}), MILP {ref['milp_seconds']:.1f} s{label}")
+    prices = ", ".join(f"{k} {v:.4f}" for k, v in ref["milp_prices"].items())
+    out.print(f"  MILP prices: {prices}")
+    out.print(f"  in sample:  MILP {ref['milp_in_sample']:.4f}   menu {ref['menu_in_sample']:.4f}   "
+              f"ratio {ref['ratio_in_sample']:.2%}")
+    out.print(f"  test ({ref['n_test_buyers']} buyers): MILP menu {ref['milp_test']:.4f}   "
+              f"menu {ref['menu_test']:.4f}   ratio {ref['ratio_test']:.2%}")
+
+
+@menus.command("reference")
+@click.option("--valuation", type=click.Choice(VALUATIONS), default="xor", show_default=True)
+@click.option("--items", "n_items", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--atoms", "n_atoms", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="L4", show_default=True)
+@click.option("--buyers", "n_buyers", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--test-size", type=click.IntRange(min=1), default=131072, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None)
+@json_option
+def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_size, seed,
+                      time_limit, as_json):
+    """Best deterministic menu (one price per bundle) on a sample of buyers, exactly (MILP)."""
+    config = MenuConfig(valuation=valuation, n_items=n_items, n_atoms=n_atoms,
+                        distribution=distribution, seed=seed, test_size=test_size, device="cpu")
+    require_torch()
+    import torch
+
+    from mechopt.mechanisms.pricing import pricing_revenue, solve_bundle_pricing
+    from mechopt.menus.reference import (
+        MAX_REFERENCE_ITEMS,
+        bundle_names,
+        bundle_value_matrix,
+        reference_sample,
+    )
+    from mechopt.menus.trainer import make_generators
+    from mechopt.menus.valuations import make_valuation
+
+    if n_items > MAX_REFERENCE_ITEMS:
+        raise click.ClickException(f"the exact reference is limited to m <= {MAX_REFERENCE_ITEMS} items")
+    dev = torch.device("cpu")
+    valuation = make_valuation(config, dev)
+    buyers, _ = reference_sample(config, n_buyers, dev)
+    names = bundle_names(n_items)
+    pricing = solve_bundle_pricing(bundle_value_matrix(valuation, buyers), names, time_limit=time_limit)
+    test = valuation.sample(test_size, make_generators(seed, dev)["test"])
+    test_rev = (pricing_revenue(bundle_value_matrix(valuation, test), pricing.prices)
+                if pricing.status.has_solution else None)
+    data = {
+        "status": pricing.status.value,
+        "is_optimal": pricing.is_optimal,
+        "in_sample_revenue": pricing.revenue,
+        "test_revenue": test_rev,
+        "prices": {n: float(p) for n, p in zip(names, pricing.prices)},
+        "n_buyers": buyers.n,
+        "n_test_buyers": test.n,
+        "seconds": pricing.solve.seconds if pricing.solve else 0.0,
+    }
+    if as_json:
+        echo_json(data)
+    else:
+        out = console()
+        label = ("[green]optimal (proven, gap 0)[/green]" if pricing.is_optimal
+                 else f"[bold red]{pricing.status.value.upper()} — NOT PROVEN OPTIMAL[/bold red]")
+        out.print(f"best deterministic menu on {buyers.n} {valuation.describe()} buyers: {label}, "
+                  f"{data['seconds']:.1f} s")
+        for name, price in data["prices"].items():
+            out.print(f"  {name:>10}  {price:.4f}")
+        out.print(f"in-sample revenue {pricing.revenue:.4f}; on {test.n} fresh buyers "
+                  f"{test_rev:.4f}" if test_rev is not None else "no solution")
+    if not pricing.is_optimal:
+        raise SystemExit(3)

@@ -19,11 +19,13 @@ from mechopt.menus.config import (
     DEVICES,
     KINDS,
     RELAXATIONS,
+    SCHEDULES,
     VALUATIONS,
     MenuConfig,
     known_optimum,
     seed_config,
 )
+from mechopt.menus.studies import CLI_FLAGS
 from mechopt.report import console
 
 TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
@@ -54,8 +56,16 @@ def _settings_options(fn):
                      help=f"Menu elements K [default: {_D.menu_size}]."),
         click.option("--kind", type=click.Choice(KINDS), default=None,
                      help=f"Deterministic bundles or lotteries [default: {_D.kind}]."),
+        click.option("--straight-through/--no-straight-through", "straight_through", default=None,
+                     help="Bundle menus: train on rounded bundles with relaxed gradients "
+                          "[default: on]."),
+        click.option("--init-price", "init_price", type=float, default=None,
+                     help=f"Initial prices ~ U[0, this] [default: {_D.init_price}]."),
         click.option("--relaxation", type=click.Choice(RELAXATIONS), default=None,
                      help=f"Relaxation of the buyer's choice [default: {_D.relaxation}]."),
+        click.option("--schedule", type=click.Choice(SCHEDULES), default=None,
+                     help="Temperature relative to the value scale, or the seed's lambda*u "
+                          "[default: relative]."),
         click.option("--temperature", type=float, default=None,
                      help=f"Start temperature relative to the value scale [default: {_D.temperature}]."),
         click.option("--temperature-end", "temperature_end", type=float, default=None,
@@ -72,6 +82,8 @@ def _settings_options(fn):
         click.option("--batch-size", "batch_size", type=int, default=None,
                      help=f"Buyers per step [default: {_D.batch_size}]."),
         click.option("--lr", type=float, default=None, help=f"Adam learning rate [default: {_D.lr}]."),
+        click.option("--lr-end", "lr_end", type=float, default=None,
+                     help=f"Learning rate at the last step (cosine decay) [default: {_D.lr_end}]."),
         click.option("--train-pool", "train_pool", type=int, default=None,
                      help="Train on N fixed buyers (0: fresh buyers every step) [default: 0]."),
         click.option("--val-size", "val_size", type=int, default=None,
@@ -86,18 +98,23 @@ def _settings_options(fn):
         click.option("--threads", type=int, default=None,
                      help="CPU threads for torch (0: torch's default) [default: 1]."),
         click.option("--name", default=None, help="Model name (file models/NAME.json)."),
+        click.option("--bids-per-instance", "bids_per_instance", type=int, default=None,
+                     help=f"Bids per generated instance (--valuation generated) "
+                          f"[default: {_D.bids_per_instance}]."),
+        click.option("--eval-every", "eval_every", type=int, default=None,
+                     help=f"Steps between validation evaluations [default: {_D.eval_every}]."),
+        click.option("--gap-warning", "gap_warning", type=float, default=None,
+                     help=f"Warn when (soft - hard) / soft exceeds this [default: {_D.gap_warning}]."),
+        click.option("--target-revenue", "target_revenue", type=float, default=None,
+                     help="Stop when the validation hard revenue reaches this."),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
 
 
-SETTING_KEYS = (
-    "valuation", "n_items", "n_atoms", "distribution", "menu_size", "kind", "relaxation",
-    "temperature", "temperature_end", "ir_penalty", "ir_dual_lr", "price_cap", "max_price",
-    "steps", "batch_size", "lr", "train_pool", "val_size", "test_size", "keep", "seed",
-    "device", "threads", "name",
-)
+#: the settings options, one per MenuConfig field (same table as the command printer)
+SETTING_KEYS = tuple(CLI_FLAGS)
 
 
 def build_config(preset: str, settings: dict[str, Any]) -> MenuConfig:
@@ -123,7 +140,13 @@ class _Progress:
 
     def __enter__(self):
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self._bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
@@ -345,7 +368,7 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
         "is_optimal": pricing.is_optimal,
         "in_sample_revenue": pricing.revenue,
         "test_revenue": test_rev,
-        "prices": {n: float(p) for n, p in zip(names, pricing.prices)},
+        "prices": {n: float(p) for n, p in zip(names, pricing.prices, strict=True)},
         "n_buyers": buyers.n,
         "n_test_buyers": test.n,
         "seconds": pricing.solve.seconds if pricing.solve else 0.0,
@@ -364,3 +387,135 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
                   f"{test_rev:.4f}" if test_rev is not None else "no solution")
     if not pricing.is_optimal:
         raise SystemExit(3)
+
+
+# --------------------------------------------------------------------------------------
+# benchmarks
+# --------------------------------------------------------------------------------------
+from mechopt.cli.bench import bench  # noqa: E402
+from mechopt.cli.options import executor_options, make_executor, progress_label  # noqa: E402
+
+
+def _study_table(title: str, results, show_target: bool) -> None:
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=title, show_edge=False, header_style="bold")
+    table.add_column("configuration")
+    table.add_column("hard revenue", justify="right")
+    table.add_column("soft revenue", justify="right")
+    table.add_column("IR viol.", justify="right")
+    if show_target:
+        table.add_column("target", justify="right")
+        table.add_column("share", justify="right")
+    table.add_column("s/run", justify="right")
+    for r in results:
+        spread = f" [{min(r.hard):.3f}, {max(r.hard):.3f}]" if len(r.hard) > 1 else ""
+        row = [r.label, f"{r.hard_mean:.4f}{spread}", f"{r.soft_mean:.4f}", f"{r.ir_violation_rate:.3f}"]
+        if show_target:
+            row += [f"{r.target:.6f}" if r.target else "-",
+                    f"{r.share_of_target:.2%}" if r.target else "-"]
+        row.append(f"{r.seconds:.1f}")
+        table.add_row(*row)
+    out.print(table)
+    for r in results:
+        out.print(f"  {r.label}: [dim]{r.command}[/dim]")
+
+
+@bench.command("menus-seed")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Runs per row (seeds 0..N-1); the table shows the mean and [min, max].")
+@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--test-size", type=click.IntRange(min=1), default=65536, show_default=True)
+@executor_options
+@json_option
+def bench_menus_seed(seeds, steps, test_size, jobs, scheduler, as_json):
+    """Reproduce the seed's failure (m=2, a=2, K=4) and compare the remedies."""
+    require_torch()
+    from mechopt.menus.studies import run_study, seed_remedy_rows
+
+    with make_executor(jobs, scheduler) as executor:
+        results = run_study(seed_remedy_rows(steps), tuple(range(seeds)), executor=executor,
+                            progress=progress_label("runs", as_json), test_size=test_size)
+    if as_json:
+        echo_json([r.to_dict() for r in results])
+    else:
+        _study_table("seed 000: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
+                     results, show_target=False)
+
+
+@bench.command("menus-goals")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--test-size", type=click.IntRange(min=1), default=262144, show_default=True)
+@executor_options
+@json_option
+def bench_menus_goals(seeds, test_size, jobs, scheduler, as_json):
+    """Hard revenue on fresh buyers against the known optima (references.md §4)."""
+    require_torch()
+    from mechopt.menus.studies import goal_rows, run_study
+
+    with make_executor(jobs, scheduler) as executor:
+        results = run_study(goal_rows(), tuple(range(seeds)), executor=executor,
+                            progress=progress_label("runs", as_json), test_size=test_size)
+    if as_json:
+        echo_json([r.to_dict() for r in results])
+    else:
+        _study_table("menus against known optima (default settings: K=32 lotteries, RochetNet)",
+                     results, show_target=True)
+
+
+@bench.command("menus")
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
+@click.option("--threads", type=click.IntRange(min=0), default=1, show_default=True,
+              help="torch CPU threads (0: torch's default).")
+@click.option("--items", "items_list", default="2,10,50", show_default=True,
+              help="Comma-separated numbers of items m.")
+@click.option("--menu-sizes", "sizes_list", default="64,256,1024", show_default=True,
+              help="Comma-separated menu sizes K.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Timed steps per configuration (after 3 warm-up steps).")
+@click.option("--target-seeds", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Runs of the time-to-99%% benchmark (0: skip it).")
+@json_option
+def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, target_seeds, as_json):
+    """Training throughput (steps/s, buyers/s) and time to 99 % of the 2-item optimum."""
+    require_torch()
+    from mechopt.menus.studies import throughput, time_to_target
+
+    try:
+        items = [int(x) for x in items_list.split(",")]
+        sizes = [int(x) for x in sizes_list.split(",")]
+    except ValueError:
+        raise click.BadParameter("expected comma-separated integers") from None
+    rows = [throughput(m, k, batch_size=batch_size, steps=steps, device=device, threads=threads)
+            for m in items for k in sizes]
+    targets = [time_to_target(MenuConfig(n_items=2, seed=s, device=device, threads=threads,
+                                         val_size=131072, eval_every=50))
+               for s in range(target_seeds)]
+    if as_json:
+        echo_json({"throughput": rows, "time_to_99": targets})
+        return
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=f"training throughput, additive lotteries, batch {batch_size}, "
+                        f"{threads or 'default'} thread(s), {rows[0]['device'] if rows else device}",
+                  show_edge=False, header_style="bold")
+    for col in ("m", "K", "steps/s", "buyers/s", "CPU ms/step"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(str(r["n_items"]), str(r["menu_size"]), f"{r['steps_per_s']:.1f}",
+                      f"{r['buyers_per_s']:,.0f}", f"{1000 * r['cpu_seconds_per_step']:.1f}")
+    out.print(table)
+    if targets:
+        t2 = Table(title="time to 99 % of the 2-item additive optimum 0.549201 (validation), "
+                         "then checked on fresh test buyers", show_edge=False, header_style="bold")
+        for col in ("seed", "reached", "wall s", "CPU s (whole run)", "steps", "test revenue", "share"):
+            t2.add_column(col, justify="right")
+        for t in targets:
+            t2.add_row(str(t["seed"]), "yes" if t["reached"] else "NO", f"{t['seconds_to_target']:.1f}",
+                       f"{t['cpu_seconds']:.1f}", str(t["steps"]), f"{t['test_hard_revenue']:.4f}",
+                       f"{t['test_share_of_optimum']:.2%}")
+        out.print(t2)
+        out.print(f"  [dim]{targets[0]['command']}[/dim]")

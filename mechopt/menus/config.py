@@ -21,6 +21,7 @@ __all__ = [
     "KINDS",
     "RELAXATIONS",
     "DEVICES",
+    "SCHEDULES",
     "KNOWN_OPTIMA",
     "MAX_LOTTERY_XOR_ITEMS",
     "MenuConfig",
@@ -36,8 +37,13 @@ VALUATIONS: tuple[str, ...] = ("additive", "unit-demand", "triangle", "xor", "ge
 #: lottery (independent allocation probability per item)
 KINDS: tuple[str, ...] = ("bundle", "lottery")
 
-#: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``)
+#: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``);
+#: ``seed`` is ``softmax`` under the source document's temperature convention
 RELAXATIONS: tuple[str, ...] = ("softmax", "seed", "rochetnet", "gumbel", "reinforce")
+
+#: softmax temperature conventions: ``relative`` (to the value scale, annealed) or ``seed``
+#: (lambda multiplies utilities, x1.05 every 200 steps, capped at 0.2)
+SCHEDULES: tuple[str, ...] = ("relative", "seed")
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
@@ -64,12 +70,13 @@ class MenuConfig:
     """All settings of a training run.  Defaults train a lottery menu with the RochetNet
     surrogate at a temperature relative to the value scale.
 
-    Temperatures: ``softmax``, ``rochetnet``, ``gumbel`` and ``reinforce`` choose with
+    Temperatures: with ``schedule="relative"`` the relaxed choice is
     ``softmax(u / (T * scale))`` where ``scale`` is the mean value of the grand bundle on the
     validation sample and ``T`` anneals geometrically from ``temperature`` to
-    ``temperature_end`` over the run.  ``seed`` reproduces the source document's convention:
-    ``softmax(lam * u)`` with ``lam`` starting at ``seed_lambda``, multiplied by
-    ``seed_lambda_growth`` every ``seed_lambda_every`` steps and capped at ``seed_lambda_max``.
+    ``temperature_end`` over the run.  ``schedule="seed"`` (forced by relaxation ``seed``)
+    reproduces the source document's convention: ``softmax(lam * u)`` with ``lam`` starting
+    at ``seed_lambda``, multiplied by ``seed_lambda_growth`` every ``seed_lambda_every`` steps
+    and capped at ``seed_lambda_max``.
     """
 
     # buyers
@@ -84,6 +91,9 @@ class MenuConfig:
     # menu
     menu_size: int = 32
     kind: str = "lottery"
+    straight_through: bool = True
+    """Bundle menus: forward the rounded bundles, backward the relaxed ones (False: train on
+    relaxed bundles, which can drift into lotteries that rounding destroys)."""
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None
@@ -93,6 +103,8 @@ class MenuConfig:
     for it (projection after each step)."""
     # relaxation
     relaxation: str = "rochetnet"
+    schedule: str = "relative"
+    """Temperature convention; relaxation ``seed`` always uses the ``seed`` schedule."""
     temperature: float = 0.05
     temperature_end: float = 0.002
     seed_lambda: float = 0.1
@@ -137,6 +149,7 @@ class MenuConfig:
         _check_choice("valuation", self.valuation, VALUATIONS)
         _check_choice("kind", self.kind, KINDS)
         _check_choice("relaxation", self.relaxation, RELAXATIONS)
+        _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("device", self.device, DEVICES)
         _check_choice("dtype", self.dtype, ("float32", "float64"))
         _check_choice("keep", self.keep, ("best", "last"))
@@ -180,8 +193,9 @@ class MenuConfig:
 
     # ----------------------------------------------------------------------------------
     @property
-    def uses_seed_lambda(self) -> bool:
-        return self.relaxation == "seed"
+    def uses_seed_schedule(self) -> bool:
+        """True when the softmax uses the seed's lambda (multiplying utilities)."""
+        return self.relaxation == "seed" or self.schedule == "seed"
 
     @property
     def effective_train_pool(self) -> int:
@@ -222,6 +236,7 @@ def seed_config(**changes: Any) -> MenuConfig:
         n_atoms=2,
         menu_size=4,
         kind="bundle",
+        straight_through=False,
         relaxation="seed",
         init_price=0.3,
         max_price=10.0,

@@ -82,13 +82,19 @@ def hard_choice(values: Tensor, prices: Tensor) -> tuple[Tensor, Tensor]:
 
 def menu_values(menu: Menu, valuation: Valuation, buyers: Buyers, *, hard: bool) -> Tensor:
     """Values ``(N, K)`` of the menu's elements: rounded bundles / exact lotteries when
-    ``hard``, else the training relaxation (relaxed bundles / exact lotteries)."""
-    alloc, _ = menu(hard=hard)
+    ``hard``, else what training sees: exact lotteries, relaxed bundles, or — for a bundle
+    menu with ``straight_through`` — the rounded bundles' values in the forward pass and the
+    relaxed bundles' gradient in the backward pass."""
     if menu.kind == "lottery":
+        alloc, _ = menu(hard=False)
         return valuation.lottery_values(buyers, alloc)
     if hard:
-        return valuation.bundle_values(buyers, alloc)
-    return valuation.relaxed_values(buyers, alloc)
+        return valuation.bundle_values(buyers, menu(hard=True)[0])
+    relaxed = valuation.relaxed_values(buyers, menu(hard=False)[0])
+    if not menu.straight_through:
+        return relaxed
+    rounded = valuation.bundle_values(buyers, menu(hard=True)[0].detach())
+    return relaxed + (rounded - relaxed).detach()
 
 
 @torch.no_grad()

@@ -10,6 +10,10 @@ This is the menu parameterization of RochetNet (Dütting, Feng, Narasimhan, Park
 2019, §4: u(v) = max_k {α_k·v − β_k} with the null element) extended to XOR buyers.
 Prices stay non-negative by projection after each optimizer step (:meth:`Menu.project_`),
 not by a squashing function, so a price at 0 still receives gradient.
+
+Bundle menus train on relaxed bundles by default; with ``straight_through=True`` the
+forward pass values the rounded bundles and the backward pass uses the relaxed bundles'
+gradient (Bengio, Léonard, Courville 2013), so training sees what buyers will be offered.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ class Menu(nn.Module):
     Parameters: ``logits`` ``(K, m)`` (allocation before the sigmoid) and ``prices`` ``(K,)``.
     """
 
-    def __init__(self, n_items: int, size: int, kind: str = "lottery") -> None:
+    def __init__(self, n_items: int, size: int, kind: str = "lottery",
+                 straight_through: bool = False) -> None:
         super().__init__()
         if size < 1:
             raise ValueError(f"menu size K must be >= 1, got {size}")
@@ -39,6 +44,7 @@ class Menu(nn.Module):
         self.n_items = int(n_items)
         self.size = int(size)
         self.kind = kind
+        self.straight_through = bool(straight_through) and kind == "bundle"
         self.logits = nn.Parameter(torch.zeros(size, n_items))
         self.prices = nn.Parameter(torch.zeros(size))
 
@@ -72,10 +78,11 @@ class Menu(nn.Module):
             torch.minimum(self.prices, upper_t, out=self.prices)
 
     def extra_repr(self) -> str:
-        return f"n_items={self.n_items}, size={self.size}, kind={self.kind!r}"
+        return (f"n_items={self.n_items}, size={self.size}, kind={self.kind!r}, "
+                f"straight_through={self.straight_through}")
 
     def describe(self, hard: bool = True, top: int | None = None) -> list[tuple[list[float], float]]:
         """The elements as ``(allocation, price)`` pairs (rounded bundles when ``hard``)."""
         alloc, prices = self(hard=hard)
-        rows = [(a.tolist(), float(p)) for a, p in zip(alloc.detach().cpu(), prices.detach().cpu())]
+        rows = [(a.tolist(), float(p)) for a, p in zip(alloc.detach().cpu(), prices.detach().cpu(), strict=True)]
         return rows if top is None else rows[:top]

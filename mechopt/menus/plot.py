@@ -38,7 +38,7 @@ def plot_history(
     ax = fig.add_subplot()
     ax.plot(steps, soft, label="soft (relaxed) revenue", color="tab:orange")
     ax.plot(steps, hard, label="hard revenue (buyer picks best)", color="tab:blue")
-    ax.fill_between(steps, hard, soft, where=[s > h for s, h in zip(soft, hard)],
+    ax.fill_between(steps, hard, soft, where=[s > h for s, h in zip(soft, hard, strict=True)],
                     color="tab:orange", alpha=0.15, linewidth=0)
     if optimum is not None:
         ax.axhline(optimum, color="gray", linestyle="--", linewidth=1, label=f"optimum {optimum:.4f}")

@@ -121,7 +121,7 @@ def compare_with_reference(
         reference_is_training_pool=is_pool,
         milp_status=pricing.status.value,
         milp_seconds=pricing.solve.seconds if pricing.solve else 0.0,
-        milp_prices={n: float(p) for n, p in zip(names, pricing.prices)},
+        milp_prices={n: float(p) for n, p in zip(names, pricing.prices, strict=True)},
         milp_in_sample=pricing.revenue,
         menu_in_sample=menu_in,
         n_test_buyers=test_buyers.n,

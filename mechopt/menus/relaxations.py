@@ -142,11 +142,12 @@ def reinforce_surrogate(
 def inverse_temperature(config: MenuConfig, step: int, scale: float) -> float:
     """The softmax inverse temperature κ at ``step`` (0-based) of a run of ``config.steps``.
 
-    ``seed``: κ = λ = min(λ_max, λ_0 · growth^⌊step / every⌋) — independent of the values.
+    Seed schedule (relaxation ``seed`` or ``schedule="seed"``):
+    κ = λ = min(λ_max, λ_0 · growth^⌊step / every⌋) — independent of the values.
     Otherwise: κ = 1 / (T · scale) with T annealed geometrically from ``temperature`` to
     ``temperature_end``, ``scale`` being the mean value of the grand bundle.
     """
-    if config.relaxation == "seed":
+    if config.uses_seed_schedule:
         lam = config.seed_lambda * config.seed_lambda_growth ** (step // config.seed_lambda_every)
         return float(min(config.seed_lambda_max, lam))
     frac = min(1.0, step / max(config.steps - 1, 1))

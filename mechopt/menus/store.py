@@ -188,7 +188,7 @@ def load_menu(path: str | os.PathLike) -> StoredMenu:
     if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not kappa > 0:
         raise _fail(p, "manifest lacks a positive training.inverse_temperature")
     dtype = torch.float64 if payload.get("dtype") == "float64" else torch.float32
-    menu = Menu(config.n_items, config.menu_size, config.kind).to(dtype)
+    menu = Menu(config.n_items, config.menu_size, config.kind, config.straight_through).to(dtype)
     with torch.no_grad():
         menu.logits.copy_(torch.tensor(logits, dtype=dtype))
         menu.prices.copy_(torch.tensor(prices, dtype=dtype))

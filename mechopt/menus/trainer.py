@@ -109,7 +109,7 @@ def make_generators(seed: int, device: torch.device) -> dict[str, torch.Generato
     names = ("train", "validation", "test", "init")
     children = np.random.SeedSequence(seed).spawn(len(names))
     gens = {}
-    for name, child in zip(names, children):
+    for name, child in zip(names, children, strict=True):
         g = torch.Generator(device=device)
         g.manual_seed(int(child.generate_state(1, dtype=np.uint64)[0] % (2**63 - 1)))
         gens[name] = g
@@ -150,7 +150,8 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     if pool_size:
         pool = valuation.sample(pool_size, gens["train"])
 
-    menu = Menu(config.n_items, config.menu_size, config.kind).to(device=device, dtype=dtype)
+    menu = Menu(config.n_items, config.menu_size, config.kind, config.straight_through)
+    menu = menu.to(device=device, dtype=dtype)
     menu.initialize_(gens["init"], config.init_price)
     menu.project_(config.max_price)
     optimizer = torch.optim.Adam(menu.parameters(), lr=config.lr)

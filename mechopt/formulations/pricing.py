@@ -112,7 +112,11 @@ def build_bundle_pricing_model(
 
 
 def read_bundle_prices(model: pyo.ConcreteModel) -> np.ndarray:
-    """The prices ``(B,)`` of a solved pricing model (clipped to their bounds)."""
-    prices = np.array([pyo.value(model.price[b]) for b in model.BUNDLES], dtype=float)
+    """The prices ``(B,)`` of a solved pricing model (clipped to their bounds).
+
+    A bundle no buyer values has a price in no constraint and gets no value from the
+    solver; it is priced at its bound (nobody buys it at a positive price)."""
     caps = np.array([model.cap[b] for b in model.BUNDLES], dtype=float)
+    raw = [model.price[b].value for b in model.BUNDLES]
+    prices = np.array([caps[b] if x is None else x for b, x in enumerate(raw)], dtype=float)
     return np.clip(prices, 0.0, caps)

@@ -396,7 +396,28 @@ from mechopt.cli.bench import bench  # noqa: E402
 from mechopt.cli.options import executor_options, make_executor, progress_label  # noqa: E402
 
 
-def _study_table(title: str, results, show_target: bool) -> None:
+def _markdown_table(results, show_target: bool) -> str:
+    head = ["configuration", "hard revenue (test)", "soft revenue", "IR viol."]
+    if show_target:
+        head += ["target", "share"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        spread = f" [{min(r.hard):.3f}, {max(r.hard):.3f}]" if len(r.hard) > 1 else ""
+        row = [r.label, f"{r.hard_mean:.4f}{spread}", f"{r.soft_mean:.4f}", f"{r.ir_violation_rate:.3f}"]
+        if show_target:
+            row += [f"{r.target:.6f}" if r.target else "–",
+                    f"{r.share_of_target:.2%}" if r.target else "–"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _study_table(title: str, results, show_target: bool, markdown: bool = False) -> None:
+    if markdown:
+        click.echo(_markdown_table(results, show_target))
+        click.echo("")
+        for r in results:
+            click.echo(f"- {r.label}: `{r.command}`")
+        return
     from rich.table import Table
 
     out = console()
@@ -427,9 +448,10 @@ def _study_table(title: str, results, show_target: bool) -> None:
               help="Runs per row (seeds 0..N-1); the table shows the mean and [min, max].")
 @click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--test-size", type=click.IntRange(min=1), default=65536, show_default=True)
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
 @executor_options
 @json_option
-def bench_menus_seed(seeds, steps, test_size, jobs, scheduler, as_json):
+def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json):
     """Reproduce the seed's failure (m=2, a=2, K=4) and compare the remedies."""
     require_torch()
     from mechopt.menus.studies import run_study, seed_remedy_rows
@@ -441,15 +463,16 @@ def bench_menus_seed(seeds, steps, test_size, jobs, scheduler, as_json):
         echo_json([r.to_dict() for r in results])
     else:
         _study_table("seed 000: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
-                     results, show_target=False)
+                     results, show_target=False, markdown=markdown)
 
 
 @bench.command("menus-goals")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--test-size", type=click.IntRange(min=1), default=262144, show_default=True)
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
 @executor_options
 @json_option
-def bench_menus_goals(seeds, test_size, jobs, scheduler, as_json):
+def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
     """Hard revenue on fresh buyers against the known optima (references.md §4)."""
     require_torch()
     from mechopt.menus.studies import goal_rows, run_study
@@ -461,7 +484,7 @@ def bench_menus_goals(seeds, test_size, jobs, scheduler, as_json):
         echo_json([r.to_dict() for r in results])
     else:
         _study_table("menus against known optima (default settings: K=32 lotteries, RochetNet)",
-                     results, show_target=True)
+                     results, show_target=True, markdown=markdown)
 
 
 @bench.command("menus")

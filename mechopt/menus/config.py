@@ -92,8 +92,9 @@ class MenuConfig:
     menu_size: int = 32
     kind: str = "lottery"
     straight_through: bool = True
-    """Bundle menus: forward the rounded bundles, backward the relaxed ones (False: train on
-    relaxed bundles, which can drift into lotteries that rounding destroys)."""
+    """Bundle menus: forward the rounded bundles, backward the relaxed ones, phased in over
+    the first half of the run (False: train on relaxed bundles throughout, which can drift
+    into lotteries that rounding destroys)."""
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None

@@ -80,11 +80,13 @@ def hard_choice(values: Tensor, prices: Tensor) -> tuple[Tensor, Tensor]:
     return choice, paid
 
 
-def menu_values(menu: Menu, valuation: Valuation, buyers: Buyers, *, hard: bool) -> Tensor:
+def menu_values(menu: Menu, valuation: Valuation, buyers: Buyers, *, hard: bool,
+                st_weight: float = 1.0) -> Tensor:
     """Values ``(N, K)`` of the menu's elements: rounded bundles / exact lotteries when
     ``hard``, else what training sees: exact lotteries, relaxed bundles, or — for a bundle
     menu with ``straight_through`` — the rounded bundles' values in the forward pass and the
-    relaxed bundles' gradient in the backward pass."""
+    relaxed bundles' gradient in the backward pass.  ``st_weight`` w < 1 forwards
+    (1 − w) · relaxed + w · rounded instead (the trainer ramps w from 0 to 1)."""
     if menu.kind == "lottery":
         alloc, _ = menu(hard=False)
         return valuation.lottery_values(buyers, alloc)
@@ -94,7 +96,7 @@ def menu_values(menu: Menu, valuation: Valuation, buyers: Buyers, *, hard: bool)
     if not menu.straight_through:
         return relaxed
     rounded = valuation.bundle_values(buyers, menu(hard=True)[0].detach())
-    return relaxed + (rounded - relaxed).detach()
+    return relaxed + st_weight * (rounded - relaxed).detach()
 
 
 @torch.no_grad()

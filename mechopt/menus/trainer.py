@@ -9,7 +9,10 @@
 3. Adam with a cosine learning-rate decay maximizes the relaxed objective of
    :func:`mechopt.menus.relaxations.relaxed_objective` on a fresh batch every step (or on
    batches resampled from a fixed pool); prices are projected onto [0, max_price] and, with
-   ``price_cap``, onto [0, the highest value a training buyer has for the element];
+   ``price_cap``, onto [0, the highest value a training buyer has for the element]; bundle
+   menus with ``straight_through`` move from relaxed to rounded bundles in the forward pass
+   over the first half of the run (relaxed bundles explore, rounded ones are what buyers
+   get);
 4. every ``eval_every`` steps the validation hard and soft revenue are logged; the menu with
    the best validation hard revenue is kept (``keep="best"``) or the last one;
 5. the kept menu is evaluated once on a fresh test sample that nothing else has seen.
@@ -209,7 +212,8 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
             index = torch.randint(0, pool.n, (config.batch_size,), generator=gens["train"],
                                   device=device)
             batch = pool.take(index)
-        values = menu_values(menu, valuation, batch, hard=False)
+        values = menu_values(menu, valuation, batch, hard=False,
+                             st_weight=min(1.0, 2.0 * step / max(total - 1, 1)))
         relaxed = relaxed_objective(config.relaxation, values, menu.prices, kappa,
                                     ir_weight=ir_weight, generator=gens["train"])
         optimizer.zero_grad(set_to_none=True)

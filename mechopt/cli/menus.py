@@ -400,6 +400,7 @@ def _markdown_table(results, show_target: bool) -> str:
     head = ["configuration", "hard revenue (test)", "soft revenue", "IR viol."]
     if show_target:
         head += ["target", "share"]
+    head.append("s/run")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         spread = f" [{min(r.hard):.3f}, {max(r.hard):.3f}]" if len(r.hard) > 1 else ""
@@ -407,6 +408,7 @@ def _markdown_table(results, show_target: bool) -> str:
         if show_target:
             row += [f"{r.target:.6f}" if r.target else "–",
                     f"{r.share_of_target:.2%}" if r.target else "–"]
+        row.append(f"{r.seconds:.1f}")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 

@@ -191,6 +191,7 @@ def throughput(n_items: int, menu_size: int, *, batch_size: int = 4096, steps: i
     old_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)  # as in train_menu
     try:
         gens = make_generators(0, dev)
         val = make_valuation(config, dev)
@@ -218,6 +219,7 @@ def throughput(n_items: int, menu_size: int, *, batch_size: int = 4096, steps: i
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
         torch.set_num_threads(old_threads)
+        torch.set_flush_denormal(False)
     return {"n_items": n_items, "menu_size": menu_size, "batch_size": batch_size,
             "steps_per_s": steps / wall, "buyers_per_s": steps * batch_size / wall,
             "cpu_seconds_per_step": cpu / steps, "device": str(dev)}

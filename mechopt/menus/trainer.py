@@ -132,10 +132,13 @@ def train_menu(config: MenuConfig, *, progress: ProgressFn | None = None) -> Tra
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
+    # softmax tails at low temperature are denormal floats, which are slow on CPUs
+    torch.set_flush_denormal(True)
     try:
         return _train(config, device, progress)
     finally:
         torch.set_num_threads(threads)
+        torch.set_flush_denormal(False)
 
 
 def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None) -> TrainedMenu:

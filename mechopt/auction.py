@@ -15,16 +15,11 @@ import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["AuctionError", "Bid", "Bidder", "CombinatorialAuction", "item_sort_key"]
+__all__ = ["AuctionError", "Bid", "Bidder", "CombinatorialAuction"]
 
 
 class AuctionError(ValueError):
     """An auction instance (or a file describing one) is invalid."""
-
-
-def item_sort_key(item: str) -> tuple:
-    """Natural order for item names: numeric names by value ("2" < "10"), then the rest."""
-    return (0, int(item), "") if item.isdigit() else (1, 0, item)
 
 
 def _check_id(kind: str, value: object) -> str:
@@ -203,6 +198,11 @@ class CombinatorialAuction:
             return self._index[str(bidder_id)]
         except KeyError:
             raise AuctionError(f"no bidder with id {bidder_id!r}") from None
+
+    def ordered(self, bundle: Iterable[str]) -> list[str]:
+        """The items of ``bundle`` in the auction's item order (for display and files)."""
+        position = {item: k for k, item in enumerate(self.items)}
+        return sorted(bundle, key=position.__getitem__)
 
     def iter_bids(self) -> Iterator[tuple[Bidder, Bid]]:
         """Every (bidder, bid) pair in file order."""

@@ -38,13 +38,20 @@ class Executor:
     n_jobs: local worker processes (1: run in this process; -1: one per core). Ignored for
         the width of a Dask cluster, which is the cluster's own.
     scheduler: address of a Dask scheduler (``tcp://...``); None runs locally.
+    connect_timeout: seconds to wait for the scheduler before giving up.
+
+    Solves inside one process take turns (see :mod:`mechopt.solve`), so start Dask workers
+    as processes (``dask worker ADDRESS --nworkers N --nthreads 1``).
     """
 
-    def __init__(self, n_jobs: int = 1, scheduler: str | None = None) -> None:
+    def __init__(
+        self, n_jobs: int = 1, scheduler: str | None = None, connect_timeout: float = 10.0
+    ) -> None:
         if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
             raise ExecutorError(f"--jobs must be a positive integer or -1, got {n_jobs!r}")
         self.n_jobs = n_jobs
         self.scheduler = scheduler
+        self.connect_timeout = connect_timeout
         self._client = None
 
     @property
@@ -64,7 +71,7 @@ class Executor:
                     "(pip install 'mechopt[distributed]')"
                 ) from None
             try:
-                self._client = Client(self.scheduler, timeout="10s")
+                self._client = Client(self.scheduler, timeout=f"{self.connect_timeout}s")
             except OSError as exc:
                 raise ExecutorError(f"cannot reach Dask scheduler {self.scheduler}: {exc}") from None
         return self._client

@@ -7,10 +7,15 @@ from mechopt.solve import SolveResult, SolveStatus
 __all__ = ["console", "money", "status_text"]
 
 
-def console():
+def console(stderr: bool = False):
+    """A rich console; when output is not a terminal, wide enough that tables never wrap."""
+    import sys
+
     from rich.console import Console
 
-    return Console(highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200
+    return Console(highlight=False, width=width, stderr=stderr)
 
 
 def money(x: float) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,11 @@ __all__ = [
 ]
 
 DEFAULT_SOLVER = "highs"
+
+#: Pyomo's HiGHS interface redirects this process's stdout/stderr file descriptors while it
+#: solves, so two solves in threads of one process corrupt each other.  Solves in one process
+#: therefore take turns; parallelism comes from processes (see mechopt.parallel).
+_SOLVE_LOCK = threading.RLock()
 
 
 class SolverError(RuntimeError):
@@ -146,8 +152,14 @@ def get_solver(name: str = DEFAULT_SOLVER) -> Any:
             hint = " (pip install highspy)" if name == "highs" else ""
             raise SolverNotFound(f"solver {name!r} is not available{hint}")
         return solver
+    import io
+
+    from pyomo.common.log import LoggingIntercept
+
     try:
-        solver = pyo.SolverFactory(name)
+        # Pyomo logs a traceback for unknown names; keep it out of the user's terminal
+        with LoggingIntercept(io.StringIO(), "pyomo"):
+            solver = pyo.SolverFactory(name)
     except Exception as exc:  # pragma: no cover - pyomo raises for odd names only
         raise SolverNotFound(f"unknown solver {name!r}: {exc}") from None
     if solver is None or not hasattr(solver, "available"):
@@ -228,12 +240,13 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
         kwargs["threads"] = int(threads)
     if options:
         kwargs["solver_options"] = dict(options)
-    start = time.perf_counter()
-    try:
-        res = opt.solve(model, **kwargs)
-    except Exception as exc:  # the solver itself failed: report, do not guess
-        raise SolverError(f"{name} failed: {exc}") from exc
-    seconds = time.perf_counter() - start
+    with _SOLVE_LOCK:
+        start = time.perf_counter()
+        try:
+            res = opt.solve(model, **kwargs)
+        except Exception as exc:  # the solver itself failed: report, do not guess
+            raise SolverError(f"{name} failed: {exc}") from exc
+        seconds = time.perf_counter() - start
     tc = res.termination_condition
     sol = res.solution_status
     has_solution = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
@@ -277,12 +290,13 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
     if threads is not None:
         opts["threads"] = threads
     opts.update(options or {})
-    start = time.perf_counter()
-    try:
-        res = opt.solve(model, options=opts, load_solutions=False)
-    except Exception as exc:
-        raise SolverError(f"{name} failed: {exc}") from exc
-    seconds = time.perf_counter() - start
+    with _SOLVE_LOCK:
+        start = time.perf_counter()
+        try:
+            res = opt.solve(model, options=opts, load_solutions=False)
+        except Exception as exc:
+            raise SolverError(f"{name} failed: {exc}") from exc
+        seconds = time.perf_counter() - start
     tc = res.solver.termination_condition
     has_solution = len(res.solution) > 0 and res.solution(0).status in (
         LegacySolution.optimal,

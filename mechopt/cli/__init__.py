@@ -68,6 +68,8 @@ COMMAND_MODULES = [
     "generate",
     "menus",
     "bench",
+    "audit",
+    "payments",
 ]
 
 

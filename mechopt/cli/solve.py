@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from mechopt.auction import item_sort_key
 from mechopt.cli import cli
 from mechopt.cli.options import (
     echo_json,
@@ -78,7 +77,7 @@ def print_outcome(outcome: Outcome) -> None:
     shown = [b for b in auction.bidder_ids if b in outcome.allocation.bids or outcome.payments.get(b)]
     for b in shown:
         bid = outcome.allocation.bids.get(b)
-        row = [b, bid.id if bid else "-", " ".join(sorted(bid.items, key=item_sort_key)) if bid else "-",
+        row = [b, bid.id if bid else "-", " ".join(auction.ordered(bid.items)) if bid else "-",
                money(bid.value if bid else 0.0)]
         if outcome.payments:
             row += [money(outcome.payments[b]), money(utilities[b])]

@@ -21,11 +21,12 @@ __all__ = ["build_wdp_model", "read_wdp_allocation"]
 
 
 def build_wdp_model(
-    auction: CombinatorialAuction, exclude: Iterable[str] = ()
+    auction: CombinatorialAuction, exclude: Iterable[str] = (), must_win: Iterable[str] = ()
 ) -> pyo.ConcreteModel:
     """Build (do not solve) the winner-determination MILP of ``auction``.
 
-    ``exclude`` names bidders left out, as in the marginal economies of VCG. Components:
+    ``exclude`` names bidders left out, as in the marginal economies of VCG; ``must_win``
+    names bidders forced to win one of their bids (constraint ``must_win_one``). Components:
     ``ITEMS``, ``BIDDERS``, ``BIDS`` (sets), ``value`` (param), ``x`` (binary var indexed by
     bid id), ``item_capacity``, ``one_bid_per_bidder`` (constraints), ``welfare`` (objective).
     The model also carries ``model.auction`` and ``model.bid_owner`` (bid id -> bidder id) so
@@ -35,8 +36,11 @@ def build_wdp_model(
     rows would be redundant).
     """
     excluded = {str(b) for b in exclude}
-    for b in excluded:
+    required = [str(b) for b in must_win]
+    for b in (*excluded, *required):
         auction.bidder(b)  # unknown id -> AuctionError
+    if excluded.intersection(required):
+        raise ValueError(f"bidder {sorted(excluded.intersection(required))[0]!r} is both excluded and required to win")
     bids: dict[str, Bid] = {}
     owner: dict[str, str] = {}
     for bidder, bid in auction.iter_bids():
@@ -80,6 +84,12 @@ def build_wdp_model(
 
     m.one_bid_per_bidder = pyo.Constraint(
         m.BIDDERS, rule=one_bid_per_bidder, doc="XOR: each bidder wins at most one of its bids"
+    )
+    m.MUST_WIN = pyo.Set(initialize=required, ordered=True, doc="Bidders forced to win a bid")
+    m.must_win_one = pyo.Constraint(
+        m.MUST_WIN,
+        rule=lambda model, i: sum(model.x[k] for k in bids_of_bidder[i]) == 1,
+        doc="Each bidder in MUST_WIN wins exactly one of its bids",
     )
     m.welfare = pyo.Objective(
         expr=sum(m.value[k] * m.x[k] for k in m.BIDS),

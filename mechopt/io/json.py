@@ -110,12 +110,11 @@ def auction_to_dict(auction: CombinatorialAuction) -> dict[str, Any]:
     if auction.name is not None:
         data["name"] = auction.name
     data["items"] = list(auction.items)
-    order = {item: k for k, item in enumerate(auction.items)}
     data["bidders"] = [
         {
             "id": bidder.id,
             "bids": [
-                {"id": bid.id, "items": sorted(bid.items, key=order.__getitem__), "value": bid.value}
+                {"id": bid.id, "items": auction.ordered(bid.items), "value": bid.value}
                 for bid in bidder.bids
             ],
         }

@@ -24,7 +24,7 @@ from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.mechanisms.outcome import Allocation, Outcome
 from mechopt.solve import SolveStatus
 
-__all__ = ["greedy_order", "greedy_allocation", "critical_payments", "run_greedy"]
+__all__ = ["greedy_order", "greedy_bids", "greedy_allocation", "critical_payments", "run_greedy"]
 
 
 def score(bid: Bid) -> float:
@@ -54,9 +54,14 @@ def _grant(order) -> dict[str, Bid]:
     return granted
 
 
+def greedy_bids(auction: CombinatorialAuction, exclude: frozenset[str] = frozenset()) -> dict[str, Bid]:
+    """The bids the LOS greedy rule grants, by bidder, without the bidders in ``exclude``."""
+    return _grant(greedy_order(auction, exclude))
+
+
 def greedy_allocation(auction: CombinatorialAuction) -> Allocation:
     """The LOS greedy allocation (no solver involved)."""
-    return Allocation(auction, _grant(greedy_order(auction)), "greedy", None)
+    return Allocation(auction, greedy_bids(auction), "greedy", None)
 
 
 def critical_payments(allocation: Allocation) -> dict[str, float]:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mechopt.auction import Bid, CombinatorialAuction, item_sort_key
+from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.solve import SolveResult, SolveStatus
 
 __all__ = ["Allocation", "Outcome"]
@@ -121,7 +121,7 @@ class Outcome:
     def to_dict(self) -> dict:
         """JSON-ready summary (the keys of ``mechopt solve --json``)."""
         alloc = {
-            bidder: {"bid": bid.id, "items": sorted(bid.items, key=item_sort_key), "value": bid.value}
+            bidder: {"bid": bid.id, "items": self.auction.ordered(bid.items), "value": bid.value}
             for bidder, bid in ((w, self.allocation.bids[w]) for w in self.winners)
         }
         solve = self.allocation.solve

@@ -12,12 +12,18 @@ marginal economy is solved and a loser may be charged.
 
 The marginal economies are independent MILPs; they run through :class:`mechopt.parallel.Executor`
 at MIP gap 0, and welfare is summed exactly from bid values, never read from the solver.
+
+With two or more workers, :func:`run_vcg` also splits the main problem so that it does not
+run alone (Amdahl): for a *pivot* bidder p (the largest contributor to the LP relaxation)
+it solves, side by side, the economy without p and the economy where p must win.  The
+optimum is the better of the two, and when p wins, the first solve is exactly p's marginal
+economy, so no work is wasted; the other winners' marginal economies follow in parallel.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import replace
 
 from mechopt.auction import CombinatorialAuction
 from mechopt.mechanisms.outcome import Allocation, Outcome
@@ -54,6 +60,7 @@ def marginal_welfare(
 def vcg_payments(
     allocation: Allocation,
     *,
+    known: dict[str, tuple[float, SolveResult]] | None = None,
     executor: Executor | None = None,
     solver: str = DEFAULT_SOLVER,
     time_limit: float | None = None,
@@ -61,7 +68,10 @@ def vcg_payments(
     threads: int | None = None,
     progress: str | None = None,
 ) -> Outcome:
-    """Clarke-pivot payments for ``allocation`` (see the module docstring)."""
+    """Clarke-pivot payments for ``allocation`` (see the module docstring).
+
+    ``known`` maps bidders to an already solved marginal economy (welfare, solve report).
+    """
     start = time.perf_counter()
     auction = allocation.auction
     executor = executor or Executor(1)
@@ -69,8 +79,11 @@ def vcg_payments(
         charged = allocation.winners
     else:
         charged = auction.bidder_ids
-    tasks = [(auction, b, solver, time_limit, mip_gap, threads) for b in charged]
-    results = executor.map(marginal_welfare, tasks, progress=progress)
+    known = dict(known or {})
+    todo = [b for b in charged if b not in known]
+    tasks = [(auction, b, solver, time_limit, mip_gap, threads) for b in todo]
+    computed = dict(zip(todo, executor.map(marginal_welfare, tasks, progress=progress), strict=True))
+    results = [known[b] if b in known else computed[b] for b in charged]
     payments = {b: 0.0 for b in auction.bidder_ids}
     solves: dict[str, SolveResult] = {}
     notes: list[str] = []
@@ -113,15 +126,36 @@ def run_vcg(
     mip_gap: float = 0.0,
     threads: int | None = None,
     progress: str | None = None,
-    **solve_options: Any,
+    split: bool | None = None,
 ) -> Outcome:
-    """Solve the winner determination problem and charge VCG payments."""
-    allocation = solve_wdp(
-        auction, solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-        options=solve_options or None,
-    )
-    return vcg_payments(
+    """Solve the winner determination problem and charge VCG payments.
+
+    ``split`` (default: when the executor has two or more workers) solves the main problem
+    as two parallel halves around a pivot bidder (see the module docstring).
+    """
+    executor = executor or Executor(1)
+    start = time.perf_counter()
+    if split is None:
+        split = executor.scheduler is not None or executor.workers >= 2
+    if not split or len(auction.bidders) < 2:
+        allocation = solve_wdp(
+            auction, solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads
+        )
+        known = None
+    else:
+        pivot = likely_winner(auction)
+        without, forced = executor.map(
+            _solve_wdp_task,
+            [
+                (auction, (pivot,), (), solver, time_limit, mip_gap, threads),
+                (auction, (), (pivot,), solver, time_limit, mip_gap, threads),
+            ],
+        )
+        allocation = _better_of(auction, without, forced, pivot)
+        known = {pivot: (without.welfare, without.solve)} if pivot in allocation.bids else None
+    outcome = vcg_payments(
         allocation,
+        known=known,
         executor=executor,
         solver=solver,
         time_limit=time_limit,
@@ -129,3 +163,46 @@ def run_vcg(
         threads=threads,
         progress=progress,
     )
+    return replace(outcome, seconds=time.perf_counter() - start)
+
+
+def _solve_wdp_task(auction, exclude, must_win, solver, time_limit, mip_gap, threads) -> Allocation:
+    return solve_wdp(
+        auction, exclude=exclude, must_win=must_win, solver=solver,
+        time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+    )
+
+
+def likely_winner(auction: CombinatorialAuction) -> str:
+    """The bidder with the largest value in the LP relaxation of the WDP (ties: first)."""
+    import pyomo.environ as pyo
+
+    from mechopt.formulations.wdp import build_wdp_model
+    from mechopt.solve import solve_model
+
+    model = build_wdp_model(auction)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(model)
+    result = solve_model(model)
+    score: dict[str, float] = {b: 0.0 for b in auction.bidder_ids}
+    if result.status.has_solution:
+        for bid_id in model.BIDS:
+            x = model.x[bid_id].value or 0.0
+            score[model.bid_owner[bid_id]] += x * pyo.value(model.value[bid_id])
+    return max(auction.bidder_ids, key=lambda b: score[b])
+
+
+def _better_of(auction, without: Allocation, forced: Allocation, pivot: str) -> Allocation:
+    """The optimum of the split main problem: the better of its two halves."""
+    best = forced if forced.welfare > without.welfare else without
+    halves = (without.solve, forced.solve)
+    bounds = [s.bound for s in halves]
+    combined = SolveResult(
+        status=SolveStatus.worst([s.status for s in halves]),
+        objective=best.welfare,
+        bound=None if None in bounds else max(bounds),
+        seconds=max(s.seconds for s in halves),
+        solver=best.solve.solver,
+        message=f"split on bidder {pivot!r}: {halves[0].message} / {halves[1].message}",
+        mip_gap=best.solve.mip_gap,
+    )
+    return Allocation(auction, best.bids, "optimal", combined)

@@ -1,0 +1,105 @@
+"""The solves behind an audit: optimal welfare of an auction without some bidders.
+
+Every quantity of the shill audit is a difference of optimal welfares ``W_{-E}`` of the
+auction without a set ``E`` of bidders (Matsuo, Ito, Shintani 2005, steps 1–5; see
+:mod:`mechopt.audit.discovery`).  Each such "economy" is one independent MILP; this module
+holds the picklable task that solves one of them (:func:`solve_economy`, run through
+:class:`mechopt.parallel.Executor`) and its typed result (:class:`EconomyResult`).
+
+Audits never relax the MIP gap: every solve asks for proven optimality (gap 0), and a
+result that is not proven optimal keeps its status so that no verdict can rest on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.mechanisms.outcome import Allocation
+from mechopt.mechanisms.wdp import solve_wdp
+from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolverNotFound, SolveStatus
+
+__all__ = ["SolveSettings", "EconomyResult", "solve_economy", "welfare_tolerance"]
+
+#: two welfare values closer than this (relative to max(1, |W|)) are treated as equal
+WELFARE_RTOL = 1e-9
+
+
+def welfare_tolerance(welfare: float) -> float:
+    """Absolute tolerance for comparing welfare differences of an auction of welfare ``W``."""
+    return WELFARE_RTOL * max(1.0, abs(welfare))
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """How each MILP of an audit is solved (always at MIP gap 0).
+
+    ``time_limit`` is per MILP; a solve it stops is reported as not proven optimal.
+    """
+
+    solver: str = DEFAULT_SOLVER
+    time_limit: float | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.time_limit is not None and not (self.time_limit > 0):
+            raise ValueError(f"time limit must be positive, got {self.time_limit}")
+
+
+@dataclass(frozen=True)
+class EconomyResult:
+    """Optimal allocation of ``auction.without(exclude)`` as the solver reported it.
+
+    ``bids`` maps each winner to its accepted bid; it is None when the solver returned no
+    allocation at all (time limit before any incumbent, solver failure).  ``welfare`` is the
+    exact (``math.fsum``) sum of the accepted bids' values, never the solver's objective.
+    """
+
+    exclude: frozenset[str]
+    bids: Mapping[str, Bid] | None
+    solve: SolveResult
+
+    @property
+    def is_optimal(self) -> bool:
+        return self.bids is not None and self.solve.is_optimal
+
+    @property
+    def welfare(self) -> float | None:
+        if self.bids is None:
+            return None
+        return math.fsum(bid.value for bid in self.bids.values())
+
+    def allocation(self, auction: CombinatorialAuction) -> Allocation:
+        """This result as an :class:`Allocation` of ``auction`` (which must be the solved one)."""
+        if self.bids is None:
+            raise SolverError(f"no allocation was found ({self.solve.status.value})")
+        return Allocation(auction, dict(self.bids), "optimal", self.solve, self.exclude)
+
+
+def solve_economy(
+    auction: CombinatorialAuction, exclude: Iterable[str], settings: SolveSettings
+) -> EconomyResult:
+    """Solve the winner determination problem of ``auction`` without ``exclude`` (a task).
+
+    A solver that returns no allocation does not raise: the result carries the status
+    (``no solution found`` / ``solver error``) and ``bids=None``, so that the audit can say
+    which verdicts are affected.  A solver that is not installed still raises
+    :class:`SolverNotFound` (a configuration error, not an unproven result).
+    """
+    excluded = frozenset(str(b) for b in exclude)
+    try:
+        allocation = solve_wdp(
+            auction,
+            exclude=excluded,
+            solver=settings.solver,
+            time_limit=settings.time_limit,
+            threads=settings.threads,
+        )
+    except SolverNotFound:
+        raise
+    except SolverError as exc:
+        failed = SolveResult(SolveStatus.NO_SOLUTION, None, None, 0.0, settings.solver, str(exc))
+        return EconomyResult(excluded, None, failed)
+    return EconomyResult(excluded, dict(allocation.bids), allocation.solve)

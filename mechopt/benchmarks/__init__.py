@@ -1,0 +1,1 @@
+"""Benchmarks behind the performance figures in README.md (run through ``mechopt bench``)."""

@@ -1,0 +1,311 @@
+"""``mechopt audit``: shill-bidder audit of one auction; ``mechopt bench audit``: its evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mechopt.audit import DEFAULT_THRESHOLD, AuditReport, Verdict, audit_auction
+from mechopt.audit.economies import SolveSettings
+from mechopt.audit.remedy import Remedy
+from mechopt.benchmarks.audit import Setting, SettingResult, evaluate_setting
+from mechopt.cli import cli
+from mechopt.cli.bench import bench
+from mechopt.cli.options import (
+    echo_json,
+    executor_options,
+    json_option,
+    make_executor,
+    progress_label,
+    solver_options,
+)
+from mechopt.generators import DISTRIBUTIONS
+from mechopt.io import load_auction
+from mechopt.io.atomic import atomic_write_text
+from mechopt.report import console, money, status_text
+
+threshold_option = click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Collusion flag: share of the VCG revenue that must be lost without the suspects.",
+)
+
+VERDICT_STYLE = {
+    Verdict.SUSPECTS: "bold red",
+    Verdict.INCONCLUSIVE: "bold yellow",
+    Verdict.NO_SUSPECTS: "bold green",
+    Verdict.ONE_WINNER: "bold green",
+    Verdict.NO_WINNERS: "bold",
+}
+
+
+@cli.command("audit")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["json", "cats"]), default=None,
+              help="Instance format [default: from the file suffix].")
+@threshold_option
+@solver_options
+@executor_options
+@json_option
+def audit_command(file, fmt, threshold, solver, time_limit, jobs, scheduler, as_json):
+    """Audit the VCG auction in FILE for shill (false-name) bidders.
+
+    Winner-exclusion discovery (Matsuo, Ito, Shintani 2005): winners whose VCG utility
+    drops when another winner is left out form a suspected group.  Also reports the revenue
+    when the suspects are excluded or grouped into one bidder (AAMAS 2006), and flags a
+    revenue drop larger than --threshold.  Exit code 3 when a result is not proven optimal.
+    """
+    auction = load_auction(file, format=fmt)
+    with make_executor(jobs, scheduler) as executor:
+        report = audit_auction(
+            auction,
+            threshold=threshold,
+            executor=executor,
+            solver=solver,
+            time_limit=time_limit,
+            progress=progress_label("audit", as_json),
+        )
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        print_report(report)
+    if not _all_proven(report):
+        raise SystemExit(3)
+
+
+def _all_proven(report: AuditReport) -> bool:
+    remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
+    return report.verdict is not Verdict.INCONCLUSIVE and all(r.is_optimal for r in remedies)
+
+
+# ------------------------------------------------------------------------------------------
+# human-readable report
+# ------------------------------------------------------------------------------------------
+def print_report(report: AuditReport) -> None:
+    """Verdict, utility table, suspected groups with evidence, remedies, collusion flag."""
+    from rich.table import Table
+
+    out = console()
+    auction = report.auction
+    out.print(
+        f"[bold]{auction.name or 'auction'}[/bold]: {len(auction.items)} items, "
+        f"{len(auction.bidders)} bidders, {auction.n_bids} bids; shill audit of the VCG outcome "
+        f"({report.solves} MILP{'' if report.solves == 1 else 's'} at gap 0)"
+    )
+    if report.vcg is not None:
+        out.print(status_text(report.vcg.outcome.status, report.vcg.outcome.allocation.solve))
+    style = VERDICT_STYLE[report.verdict]
+    out.print(f"[{style}]verdict: {report.verdict.value.upper()}[/{style}] — {report.summary}")
+
+    d = report.discovery
+    if d is not None:
+        out.print("[bold]winners' VCG utility u = W − W₋ᵢ, all bidders in and with one winner excluded[/bold]")
+        table = Table(show_edge=False, header_style="bold")
+        table.add_column("winner")
+        table.add_column("items")
+        table.add_column("all in", justify="right")
+        for theta in d.winners:
+            table.add_column(f"without {theta}", justify="right")
+        bids = report.vcg.outcome.allocation.bids if report.vcg else {}
+        for iota in d.winners:
+            bid = bids.get(iota)
+            row = [iota, " ".join(auction.ordered(bid.items)) if bid else "-",
+                   _amount(d.utilities[iota])]
+            for theta in d.winners:
+                if theta == iota:
+                    row.append("·")
+                    continue
+                pair = d.pair(iota, theta)
+                cell = _amount(pair.utility_without)
+                if pair.drop is not None and pair.drop > d.tolerance:
+                    cell = f"[red]{cell} (−{money(pair.drop)})[/red]"
+                if not pair.proven:
+                    cell += " [yellow](not proven)[/yellow]"
+                row.append(cell)
+            table.add_row(*row)
+        out.print(table)
+        for k, group in enumerate(d.groups, 1):
+            out.print(f"[bold red]suspected group {k}:[/bold red] {{{', '.join(group.members)}}}")
+            for e in group.evidence:
+                out.print(
+                    f"   u[{e.bidder}] falls {money(e.utility)} → {money(e.utility_without)} "
+                    f"when {e.excluded} is excluded"
+                )
+        if d.unresolved:
+            pairs = ", ".join(f"({a}, {b})" for a, b in d.unresolved)
+            out.print(f"[yellow]not proven (no verdict on these pairs):[/yellow] {pairs}")
+
+    remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
+    if remedies:
+        title = "revenue under plain VCG and each remedy" if len(remedies) > 1 else "VCG outcome"
+        out.print(f"[bold]{title}[/bold]")
+        table = Table(show_edge=False, header_style="bold")
+        for col, justify in (("remedy", "left"), ("revenue", "right"), ("welfare", "right"),
+                             ("winners (payment)", "left"), ("status", "left"),
+                             ("optimum", "left")):
+            table.add_column(col, justify=justify)
+        for r in remedies:
+            table.add_row(*_remedy_row(r))
+        out.print(table)
+    if report.collusion is not None:
+        c = report.collusion
+        flag = {True: "[bold red]FLAGGED[/bold red]", False: "not flagged",
+                None: "[yellow]undecided[/yellow]"}[c.flagged]
+        out.print(f"collusion check: {flag} — {c.explanation}")
+    for note in report.notes:
+        out.print(f"[yellow]note:[/yellow] {note}")
+
+
+REMEDY_LABEL = {"vcg": "plain VCG", "exclusion": "exclusion", "grouping": "grouping"}
+
+
+def _remedy_row(remedy: Remedy) -> list[str]:
+    outcome = remedy.outcome
+    winners = ", ".join(f"{w} ({money(outcome.payments.get(w, 0.0))})" for w in outcome.winners)
+    status = "optimal" if outcome.is_optimal else f"[red]{outcome.status_label}[/red]"
+    unique = {
+        "unique": "unique",
+        "tied": "[yellow]tied[/yellow]",
+    }.get(remedy.tie.uniqueness.value, f"[yellow]{remedy.tie.uniqueness.value}[/yellow]")
+    return [REMEDY_LABEL[remedy.name], money(remedy.revenue), money(outcome.welfare),
+            winners or "-", status, unique]
+
+
+def _amount(x: float | None) -> str:
+    return "?" if x is None else money(x)
+
+
+# ------------------------------------------------------------------------------------------
+# benchmark
+# ------------------------------------------------------------------------------------------
+def _parse_distributions(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise click.BadParameter("name at least one distribution", param_hint="--distributions")
+    for name in names:
+        if name not in DISTRIBUTIONS:
+            raise click.BadParameter(
+                f"unknown distribution {name!r} (choose from {', '.join(DISTRIBUTIONS)})",
+                param_hint="--distributions",
+            )
+    return names
+
+
+@bench.command("audit")
+@click.option("--distributions", "-d", default="L2,L4,L6,arbitrary", show_default=True,
+              help="Comma-separated generator distributions, one setting each.")
+@click.option("--items", "n_items", type=click.IntRange(min=2), default=10, show_default=True)
+@click.option("--bids", "n_bids", type=click.IntRange(min=2), default=20, show_default=True)
+@click.option("--auctions", "n_auctions", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Audited auctions per setting (honest + manipulated).")
+@click.option("--share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="Share of the auctions that get a profitable false-name split.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the results as JSON to this file.")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG of detection rates and revenues to this file.")
+@threshold_option
+@solver_options
+@executor_options
+@json_option
+def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, markdown, plot,
+                threshold, solver, time_limit, jobs, scheduler, as_json):
+    """Precision, recall and false positives of the shill audit on injected false-name splits,
+    and the revenue of exclusion vs grouping vs plain VCG."""
+    names = _parse_distributions(distributions)
+    settings = SolveSettings(solver, time_limit)
+    show_progress = progress_label("bench", as_json) is not None
+    results: list[SettingResult] = []
+    with make_executor(jobs, scheduler) as executor:
+        for name in names:
+            results.append(
+                evaluate_setting(
+                    Setting(name, n_items, n_bids),
+                    n_auctions=n_auctions,
+                    share=share,
+                    seed=seed,
+                    threshold=threshold,
+                    executor=executor,
+                    solve_settings=settings,
+                    progress=show_progress,
+                )
+            )
+    data = {
+        "command": "mechopt bench audit",
+        "items": n_items, "bids": n_bids, "auctions": n_auctions, "share": share, "seed": seed,
+        "jobs": jobs, "settings": [r.to_dict() for r in results],
+    }
+    if out is not None:
+        atomic_write_text(out, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    if plot is not None:
+        from mechopt.benchmarks.audit import plot_bench
+
+        plot_bench(results, plot)
+    if as_json:
+        echo_json(data)
+    else:
+        print_bench(results, jobs, markdown)
+
+
+def _pct(x: float) -> str:
+    return "-" if x != x else f"{100 * x:.0f}%"
+
+
+BENCH_COLUMNS = (
+    "setting", "honest", "manip.", "prec.", "recall", "FPR", "caught", "all", "VCG", "excl.",
+    "group", "h.excl.", "h.group", "s",
+)
+
+
+def bench_rows(results: list[SettingResult]) -> list[list[str]]:
+    """One row per setting, in the order of :data:`BENCH_COLUMNS`."""
+    return [
+        [
+            f"{r.distribution} {r.n_items}x{r.n_bids}", str(r.honest), str(r.manipulated),
+            _pct(r.precision), _pct(r.recall), _pct(r.false_positive_rate), _pct(r.caught_rate),
+            _pct(r.caught_all_rate),
+            _pct(r.revenue_share("vcg_manipulated")), _pct(r.revenue_share("exclusion_manipulated")),
+            _pct(r.revenue_share("grouping_manipulated")),
+            _pct(r.revenue_share("exclusion_honest")), _pct(r.revenue_share("grouping_honest")),
+            f"{r.seconds:.0f}",
+        ]
+        for r in results
+    ]
+
+
+BENCH_FOOTNOTE = (
+    "caught: a suspected group holds >= 2 of the schemer's winning names (all: every one); "
+    "VCG/excl./group: revenue of the manipulated auctions under plain VCG / exclusion / grouping "
+    "(remedies applied when flagged) as a share of their truthful VCG revenue; h.excl./h.group: "
+    "the same for honest auctions as a share of plain VCG"
+)
+
+
+def print_bench(results: list[SettingResult], jobs: int, markdown: bool = False) -> None:
+    rows = bench_rows(results)
+    not_proven = sum(r.not_proven for r in results)
+    footer = f"{BENCH_FOOTNOTE}; {jobs} job(s); audits resting on unproven solves: {not_proven}"
+    if markdown:
+        click.echo("| " + " | ".join(BENCH_COLUMNS) + " |")
+        click.echo("|" + "|".join("---" if c == "setting" else "---:" for c in BENCH_COLUMNS) + "|")
+        for row in rows:
+            click.echo("| " + " | ".join(row) + " |")
+        click.echo(f"\n{footer}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold", box=None)
+    for col in BENCH_COLUMNS:
+        table.add_column(col, justify="left" if col == "setting" else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    out = Console(highlight=False, width=max(110, console().width))
+    out.print(table)
+    out.print(footer)

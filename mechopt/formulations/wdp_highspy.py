@@ -1,0 +1,82 @@
+"""The winner-determination MILP of :mod:`mechopt.formulations.wdp`, built directly in highspy.
+
+This is the reference for ``mechopt bench wdp``: it passes HiGHS exactly the MILP that
+Pyomo's persistent HiGHS interface passes for :func:`build_wdp_model` — same rows, same
+columns in the same order (columns numbered by first appearance in the rows, as Pyomo adds
+them), same bounds and sense — so the two solves do the same work and any difference in
+wall time is modelling-layer overhead.  ``tests/test_wdp_highspy.py`` checks the two LPs are
+identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import highspy
+import numpy as np
+
+from mechopt.auction import Bid, CombinatorialAuction
+
+__all__ = ["build_wdp_highspy", "read_highspy_allocation"]
+
+
+def build_wdp_highspy(
+    auction: CombinatorialAuction, exclude: Iterable[str] = ()
+) -> tuple[highspy.Highs, list[tuple[str, Bid]]]:
+    """Build (do not solve) the WDP in a fresh ``highspy.Highs``; returns it and the
+    (bidder id, bid) of every column."""
+    excluded = {str(b) for b in exclude}
+    bids = [(bidder.id, bid) for bidder, bid in auction.iter_bids() if bidder.id not in excluded]
+    on_item: dict[str, list[int]] = {g: [] for g in auction.items}
+    of_bidder: dict[str, list[int]] = {}
+    for k, (bidder_id, bid) in enumerate(bids):
+        for g in bid.items:
+            on_item[g].append(k)
+        of_bidder.setdefault(bidder_id, []).append(k)
+    rows = [ks for ks in on_item.values() if ks]
+    rows += [ks for ks in of_bidder.values() if len(ks) > 1]
+
+    # Pyomo numbers columns in order of first appearance in the constraints, then objective
+    column_of: dict[int, int] = {}
+    for ks in rows:
+        for k in ks:
+            column_of.setdefault(k, len(column_of))
+    for k in range(len(bids)):
+        column_of.setdefault(k, len(column_of))
+    order = sorted(column_of, key=column_of.__getitem__)
+
+    lp = highspy.HighsLp()
+    n = len(bids)
+    lp.num_col_ = n
+    lp.num_row_ = len(rows)
+    lp.col_cost_ = np.array([bids[k][1].value for k in order], dtype=float)
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.ones(n)
+    lp.row_lower_ = np.full(len(rows), -highspy.kHighsInf)
+    lp.row_upper_ = np.ones(len(rows))
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    lp.sense_ = highspy.ObjSense.kMaximize
+    # column-wise matrix
+    entries: list[list[int]] = [[] for _ in range(n)]
+    for r, ks in enumerate(rows):
+        for k in ks:
+            entries[column_of[k]].append(r)
+    start = [0]
+    index: list[int] = []
+    for col_rows in entries:
+        index.extend(sorted(col_rows))
+        start.append(len(index))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+    lp.a_matrix_.value_ = np.ones(len(index))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    return h, [bids[k] for k in order]
+
+
+def read_highspy_allocation(h: highspy.Highs, columns: list[tuple[str, Bid]]) -> dict[str, Bid]:
+    """The accepted bid of each winner after ``h.run()``."""
+    x = h.getSolution().col_value
+    return {bidder_id: bid for (bidder_id, bid), v in zip(columns, x, strict=True) if v > 0.5}

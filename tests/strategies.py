@@ -1,0 +1,27 @@
+"""Hypothesis strategies for small random XOR auctions."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from mechopt.auction import Bid, Bidder, CombinatorialAuction
+
+
+@st.composite
+def xor_auctions(draw, max_items: int = 8, max_bidders: int = 8, max_bids: int = 3, integer_values: bool | None = None):
+    """Auctions with 1..max_items items and 1..max_bidders bidders holding 1..max_bids XOR
+    bids each. Values are either small integers (to provoke ties) or floats."""
+    m = draw(st.integers(1, max_items))
+    items = [f"g{k}" for k in range(m)]
+    n = draw(st.integers(1, max_bidders))
+    ints = draw(st.booleans()) if integer_values is None else integer_values
+    value = st.integers(0, 20).map(float) if ints else st.floats(0, 100, allow_nan=False, allow_infinity=False)
+    bidders = []
+    for i in range(n):
+        k = draw(st.integers(1, max_bids))
+        bids = []
+        for j in range(k):
+            bundle = draw(st.sets(st.sampled_from(items), min_size=1, max_size=min(m, 4)))
+            bids.append(Bid(f"{i}.{j}", tuple(sorted(bundle)), draw(value)))
+        bidders.append(Bidder(f"B{i}", tuple(bids)))
+    return CombinatorialAuction(tuple(items), tuple(bidders))

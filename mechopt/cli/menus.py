@@ -445,6 +445,19 @@ def _study_table(title: str, results, show_target: bool, markdown: bool = False)
         out.print(f"  {r.label}: [dim]{r.command}[/dim]")
 
 
+def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: bool,
+               markdown: bool, title: str, show_target: bool) -> None:
+    from mechopt.menus.studies import run_study
+
+    with make_executor(jobs, scheduler) as executor:
+        results = run_study(rows, tuple(range(seeds)), executor=executor,
+                            progress=progress_label("runs", as_json), test_size=test_size)
+    if as_json:
+        echo_json([r.to_dict() for r in results])
+    else:
+        _study_table(title, results, show_target=show_target, markdown=markdown)
+
+
 @bench.command("menus-seed")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Runs per row (seeds 0..N-1); the table shows the mean and [min, max].")
@@ -456,16 +469,11 @@ def _study_table(title: str, results, show_target: bool, markdown: bool = False)
 def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json):
     """Reproduce the seed's failure (m=2, a=2, K=4) and compare the remedies."""
     require_torch()
-    from mechopt.menus.studies import run_study, seed_remedy_rows
+    from mechopt.menus.studies import seed_remedy_rows
 
-    with make_executor(jobs, scheduler) as executor:
-        results = run_study(seed_remedy_rows(steps), tuple(range(seeds)), executor=executor,
-                            progress=progress_label("runs", as_json), test_size=test_size)
-    if as_json:
-        echo_json([r.to_dict() for r in results])
-    else:
-        _study_table("seed 000: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
-                     results, show_target=False, markdown=markdown)
+    _run_study(seed_remedy_rows(steps), seeds, test_size, jobs, scheduler, as_json, markdown,
+               "seed 000: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
+               show_target=False)
 
 
 @bench.command("menus-goals")
@@ -477,16 +485,11 @@ def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json
 def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
     """Hard revenue on fresh buyers against the known optima (references.md §4)."""
     require_torch()
-    from mechopt.menus.studies import goal_rows, run_study
+    from mechopt.menus.studies import goal_rows
 
-    with make_executor(jobs, scheduler) as executor:
-        results = run_study(goal_rows(), tuple(range(seeds)), executor=executor,
-                            progress=progress_label("runs", as_json), test_size=test_size)
-    if as_json:
-        echo_json([r.to_dict() for r in results])
-    else:
-        _study_table("menus against known optima (default settings: K=32 lotteries, RochetNet)",
-                     results, show_target=True, markdown=markdown)
+    _run_study(goal_rows(), seeds, test_size, jobs, scheduler, as_json, markdown,
+               "menus against known optima (default settings: K=32 lotteries, RochetNet)",
+               show_target=True)
 
 
 @bench.command("menus")

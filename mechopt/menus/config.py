@@ -261,15 +261,17 @@ def _check_int(what: str, value: Any, minimum: int) -> None:
         raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
 
 
+def _check_number(what: str, value: Any, *, zero_ok: bool) -> None:
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+          and (value >= 0 if zero_ok else value > 0))
+    if not ok:
+        kind = "non-negative" if zero_ok else "positive"
+        raise ValueError(f"{what} must be a {kind} number, got {value!r}")
+
+
 def _check_positive(what: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise ValueError(f"{what} must be a positive number, got {value!r}")
+    _check_number(what, value, zero_ok=False)
 
 
 def _check_nonnegative(what: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        math.isfinite(value) and value >= 0
-    ):
-        raise ValueError(f"{what} must be a non-negative number, got {value!r}")
+    _check_number(what, value, zero_ok=True)

@@ -168,3 +168,19 @@ def test_binary_garbage_is_refused(tmp_path):
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(InstanceFileError, match="cannot read"):
         load_auction(path)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from mechopt.io.atomic import atomic_write_text
+
+    path = tmp_path / "x.txt"
+    atomic_write_text(path, "hello")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    os.chmod(path, 0o640)
+    atomic_write_text(path, "again")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.read_text() == "again"

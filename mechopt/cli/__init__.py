@@ -66,6 +66,7 @@ def cli() -> None:
 COMMAND_MODULES = [
     "solve",
     "generate",
+    "menus",
     "bench",
     "audit",
     "payments",

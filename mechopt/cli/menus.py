@@ -1,0 +1,590 @@
+"""``mechopt menus``: train a menu for one buyer, evaluate it, price bundles exactly.
+
+Thin wrappers over :mod:`mechopt.menus`.  This module imports no torch at import time: a
+menus command run without the ``menus`` extra stops with one line saying what to install.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mechopt.cli import cli
+from mechopt.cli.options import echo_json, json_option
+from mechopt.generators import DISTRIBUTIONS
+from mechopt.menus.config import (
+    DEVICES,
+    KINDS,
+    RELAXATIONS,
+    SCHEDULES,
+    VALUATIONS,
+    MenuConfig,
+    known_optimum,
+    seed_config,
+)
+from mechopt.menus.studies import CLI_FLAGS
+from mechopt.report import console
+
+TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
+
+_D = MenuConfig()
+
+
+def require_torch() -> None:
+    """Raise a one-line error unless torch can be imported."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException(TORCH_HINT) from None
+
+
+def _settings_options(fn):
+    """Options that map one-to-one onto :class:`MenuConfig` fields (None: keep the base)."""
+    opts = [
+        click.option("--valuation", type=click.Choice(VALUATIONS), default=None,
+                     help=f"Buyer valuation [default: {_D.valuation}]."),
+        click.option("--items", "n_items", type=int, default=None,
+                     help=f"Number of items m [default: {_D.n_items}]."),
+        click.option("--atoms", "n_atoms", type=int, default=None,
+                     help=f"XOR atoms per buyer (--valuation xor) [default: {_D.n_atoms}]."),
+        click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default=None,
+                     help=f"Generator distribution (--valuation generated) [default: {_D.distribution}]."),
+        click.option("--menu-size", "menu_size", type=int, default=None,
+                     help=f"Menu elements K [default: {_D.menu_size}]."),
+        click.option("--kind", type=click.Choice(KINDS), default=None,
+                     help=f"Deterministic bundles or lotteries [default: {_D.kind}]."),
+        click.option("--straight-through/--no-straight-through", "straight_through", default=None,
+                     help="Bundle menus: train on rounded bundles with relaxed gradients "
+                          "[default: on]."),
+        click.option("--init-price", "init_price", type=float, default=None,
+                     help=f"Initial prices ~ U[0, this] [default: {_D.init_price}]."),
+        click.option("--relaxation", type=click.Choice(RELAXATIONS), default=None,
+                     help=f"Relaxation of the buyer's choice [default: {_D.relaxation}]."),
+        click.option("--schedule", type=click.Choice(SCHEDULES), default=None,
+                     help="Temperature relative to the value scale, or the seed's lambda*u "
+                          "[default: relative]."),
+        click.option("--temperature", type=float, default=None,
+                     help=f"Start temperature relative to the value scale [default: {_D.temperature}]."),
+        click.option("--temperature-end", "temperature_end", type=float, default=None,
+                     help=f"Final relative temperature [default: {_D.temperature_end}]."),
+        click.option("--ir-penalty", "ir_penalty", type=float, default=None,
+                     help="Weight of the IR penalty E[sum Z_k max(0,-u_k)^2] [default: 0]."),
+        click.option("--ir-dual-lr", "ir_dual_lr", type=float, default=None,
+                     help="Lagrangian on IR: dual step size for the IR weight [default: 0]."),
+        click.option("--price-cap/--no-price-cap", "price_cap", default=None,
+                     help="Cap prices at the highest value seen in the batch [default: off]."),
+        click.option("--max-price", "max_price", type=float, default=None,
+                     help="Upper bound on prices (the seed used 10) [default: none]."),
+        click.option("--steps", type=int, default=None, help=f"Training steps [default: {_D.steps}]."),
+        click.option("--batch-size", "batch_size", type=int, default=None,
+                     help=f"Buyers per step [default: {_D.batch_size}]."),
+        click.option("--lr", type=float, default=None, help=f"Adam learning rate [default: {_D.lr}]."),
+        click.option("--lr-end", "lr_end", type=float, default=None,
+                     help=f"Learning rate at the last step (cosine decay) [default: {_D.lr_end}]."),
+        click.option("--train-pool", "train_pool", type=int, default=None,
+                     help="Train on N fixed buyers (0: fresh buyers every step) [default: 0]."),
+        click.option("--val-size", "val_size", type=int, default=None,
+                     help=f"Validation buyers [default: {_D.val_size}]."),
+        click.option("--test-size", "test_size", type=int, default=None,
+                     help=f"Fresh test buyers [default: {_D.test_size}]."),
+        click.option("--keep", type=click.Choice(["best", "last"]), default=None,
+                     help="Keep the best menu on validation or the last one [default: best]."),
+        click.option("--seed", type=int, default=None, help="Random seed [default: 0]."),
+        click.option("--device", type=click.Choice(DEVICES), default=None,
+                     help="auto picks CUDA when present [default: auto]."),
+        click.option("--threads", type=int, default=None,
+                     help="CPU threads for torch (0: torch's default) [default: 1]."),
+        click.option("--name", default=None, help="Model name (file models/NAME.json)."),
+        click.option("--bids-per-instance", "bids_per_instance", type=int, default=None,
+                     help=f"Bids per generated instance (--valuation generated) "
+                          f"[default: {_D.bids_per_instance}]."),
+        click.option("--eval-every", "eval_every", type=int, default=None,
+                     help=f"Steps between validation evaluations [default: {_D.eval_every}]."),
+        click.option("--gap-warning", "gap_warning", type=float, default=None,
+                     help=f"Warn when (soft - hard) / soft exceeds this [default: {_D.gap_warning}]."),
+        click.option("--target-revenue", "target_revenue", type=float, default=None,
+                     help="Stop when the validation hard revenue reaches this."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+#: the settings options, one per MenuConfig field (same table as the command printer)
+SETTING_KEYS = tuple(CLI_FLAGS)
+
+
+def build_config(preset: str, settings: dict[str, Any]) -> MenuConfig:
+    """The config of ``preset`` (``default`` or ``seed``) with the given settings applied."""
+    changes = {k: v for k, v in settings.items() if v is not None}
+    if preset == "seed":
+        return seed_config(**changes)
+    return MenuConfig(**changes)
+
+
+@cli.group("menus")
+def menus() -> None:
+    """Differentiable menus for one buyer (needs torch: pip install 'mechopt[menus]')."""
+
+
+class _Progress:
+    """A rich progress bar fed by the trainer's progress callback."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled
+        self.total = total
+        self._bar = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                                 transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("train", total=self.total, info="")
+        return self
+
+    def __call__(self, step: int, total: int, point) -> None:
+        if self._bar is None:
+            return
+        info = ""
+        if point is not None:
+            info = f"hard {point.hard_revenue:.4f}  soft {point.soft_revenue:.4f}"
+        self._bar.update(self._task, completed=step, info=info)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False
+
+
+def _result_dict(trained, path: Path | None, plot: Path | None) -> dict[str, Any]:
+    m = trained.metrics
+    optimum = known_optimum(trained.config.valuation, trained.config.n_items)
+    return {
+        "hard_revenue": m.hard_revenue,
+        "hard_revenue_se": m.hard_revenue_se,
+        "soft_revenue": m.soft_revenue,
+        "gap": m.gap,
+        "relative_gap": m.relative_gap,
+        "buy_rate": m.buy_rate,
+        "ir_violation_rate": m.ir_violation_rate,
+        "phantom_revenue": m.phantom_revenue,
+        "n_test_buyers": m.n_buyers,
+        "known_optimum": optimum,
+        "share_of_optimum": m.hard_revenue / optimum if optimum else None,
+        "validation_hard_revenue": trained.validation.hard_revenue,
+        "kept_step": trained.kept_step,
+        "seconds": trained.seconds,
+        "device": trained.device,
+        "model": str(path) if path else None,
+        "plot": str(plot) if plot else None,
+        "warnings": trained.warnings,
+        "config": trained.config.to_dict(),
+    }
+
+
+def print_metrics(title: str, data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{title}[/bold]")
+    table = Table(show_edge=False, show_header=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("hard revenue (test)", f"{data['hard_revenue']:.4f} ± {data['hard_revenue_se']:.4f}"),
+        ("soft revenue (test)", f"{data['soft_revenue']:.4f}"),
+        ("gap soft − hard", f"{data['gap']:.4f} ({data['relative_gap']:.1%})"),
+        ("buyers buying", f"{data['buy_rate']:.1%}"),
+        ("IR violation rate (soft)", f"{data['ir_violation_rate']:.3f}"),
+    ]
+    if data.get("known_optimum"):
+        rows.append(("known optimum", f"{data['known_optimum']:.6f} "
+                                      f"({data['share_of_optimum']:.2%} reached)"))
+    if "seconds" in data:
+        rows.append(("training seconds", f"{data['seconds']:.1f} on {data['device']}"))
+    for key, label in (("model", "model"), ("plot", "plot")):
+        if data.get(key):
+            rows.append((label, data[key]))
+    for r in rows:
+        table.add_row(*r)
+    out.print(table)
+
+
+@menus.command("train")
+@_settings_options
+@click.option("--preset", type=click.Choice(["default", "seed"]), default="default", show_default=True,
+              help="Start from the defaults or from the source document's failing configuration.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Menu file [default: models/<name>.json].")
+@click.option("--no-save", is_flag=True, help="Do not write the menu file.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG of soft vs hard revenue over training.")
+@json_option
+def train_command(preset, out, no_save, plot, as_json, **settings):
+    """Train a menu; report hard and soft revenue on fresh test buyers."""
+    config = build_config(preset, {k: settings[k] for k in SETTING_KEYS})
+    require_torch()
+    from mechopt.menus.plot import plot_history
+    from mechopt.menus.store import save_menu
+    from mechopt.menus.trainer import train_menu
+
+    show = not as_json and sys.stderr.isatty()
+    with _Progress(show, config.steps) as bar:
+        trained = train_menu(config, progress=bar)
+    path = None if no_save else save_menu(trained, out)
+    if plot is not None:
+        plot = plot_history(trained.history, plot, optimum=known_optimum(config.valuation, config.n_items),
+                            title=f"{config.valuation} m={config.n_items} K={config.menu_size} "
+                                  f"{config.kind} {config.relaxation}")
+    data = _result_dict(trained, path, plot)
+    if as_json:
+        echo_json(data)
+    else:
+        print_metrics(f"menu: {config.valuation} m={config.n_items}, K={config.menu_size} "
+                      f"{config.kind} elements, relaxation {config.relaxation}", data)
+
+
+@menus.command("evaluate")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--test-size", type=click.IntRange(min=1), default=None,
+              help="Fresh buyers [default: the model's test size].")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Draw a new sample with this seed [default: the model's own test sample].")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--reference", "reference_buyers", type=click.IntRange(min=1), default=None,
+              metavar="N", help="Also solve the exact pricing MILP on N buyers and compare.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds for the reference MILP (a stopped solve is labelled not optimal).")
+@json_option
+def evaluate_command(model, test_size, seed, device, reference_buyers, time_limit, as_json):
+    """Evaluate the menu in MODEL on fresh buyers (and against the exact MILP reference)."""
+    require_torch()
+    from mechopt.menus.store import load_menu
+    from mechopt.menus.trainer import evaluate_on_fresh_sample, make_generators, resolve_device
+
+    stored = load_menu(model)
+    config = stored.config
+    n = test_size or config.test_size
+    if seed is None:
+        # the model's own test stream: the sample its manifest's test metrics came from
+        from mechopt.menus.evaluate import evaluate_menu
+        from mechopt.menus.valuations import make_valuation
+
+        dev = resolve_device(device)
+        buyers = make_valuation(config, dev).sample(n, make_generators(config.seed, dev)["test"])
+        metrics = evaluate_menu(stored.menu.to(dev), make_valuation(config, dev), buyers,
+                                stored.inverse_temperature)
+    else:
+        metrics = evaluate_on_fresh_sample(stored.menu, config, n=n, seed=seed,
+                                           inverse_temp=stored.inverse_temperature, device=device)
+    optimum = known_optimum(config.valuation, config.n_items)
+    data: dict[str, Any] = dict(metrics.to_dict())
+    data.update(known_optimum=optimum,
+                share_of_optimum=metrics.hard_revenue / optimum if optimum else None,
+                model=str(model), config=config.to_dict())
+    if reference_buyers is not None:
+        from mechopt.menus.reference import compare_with_reference
+
+        comparison = compare_with_reference(stored.menu, config, n_buyers=reference_buyers,
+                                            test_size=n, device=device, time_limit=time_limit)
+        data["reference"] = comparison.to_dict()
+    if as_json:
+        echo_json(data)
+        return
+    print_metrics(f"{model}: {config.valuation} m={config.n_items}, K={config.menu_size} "
+                  f"{config.kind} elements", data)
+    if "reference" in data:
+        print_reference(data["reference"])
+
+
+def print_reference(ref: dict[str, Any]) -> None:
+    out = console()
+    status = ref["milp_status"]
+    label = "" if status == "optimal" else f" [bold red]({status.upper()} — NOT PROVEN OPTIMAL)[/bold red]"
+    where = "training pool" if ref["reference_is_training_pool"] else "reference sample"
+    out.print(f"[bold]exact reference[/bold]: best deterministic menu on {ref['n_reference_buyers']} "
+              f"buyers ({where}), MILP {ref['milp_seconds']:.1f} s{label}")
+    prices = ", ".join(f"{k} {v:.4f}" for k, v in ref["milp_prices"].items())
+    out.print(f"  MILP prices: {prices}")
+    out.print(f"  in sample:  MILP {ref['milp_in_sample']:.4f}   menu {ref['menu_in_sample']:.4f}   "
+              f"ratio {ref['ratio_in_sample']:.2%}")
+    out.print(f"  test ({ref['n_test_buyers']} buyers): MILP menu {ref['milp_test']:.4f}   "
+              f"menu {ref['menu_test']:.4f}   ratio {ref['ratio_test']:.2%}")
+
+
+@menus.command("reference")
+@click.option("--valuation", type=click.Choice(VALUATIONS), default="xor", show_default=True)
+@click.option("--items", "n_items", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--atoms", "n_atoms", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="L4", show_default=True)
+@click.option("--buyers", "n_buyers", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--test-size", type=click.IntRange(min=1), default=131072, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None)
+@json_option
+def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_size, seed,
+                      time_limit, as_json):
+    """Best deterministic menu (one price per bundle) on a sample of buyers, exactly (MILP)."""
+    config = MenuConfig(valuation=valuation, n_items=n_items, n_atoms=n_atoms,
+                        distribution=distribution, seed=seed, test_size=test_size, device="cpu")
+    require_torch()
+    import torch
+
+    from mechopt.mechanisms.pricing import pricing_revenue, solve_bundle_pricing
+    from mechopt.menus.reference import (
+        MAX_REFERENCE_ITEMS,
+        bundle_names,
+        bundle_value_matrix,
+        reference_sample,
+    )
+    from mechopt.menus.trainer import make_generators
+    from mechopt.menus.valuations import make_valuation
+
+    if n_items > MAX_REFERENCE_ITEMS:
+        raise click.ClickException(f"the exact reference is limited to m <= {MAX_REFERENCE_ITEMS} items")
+    dev = torch.device("cpu")
+    valuation = make_valuation(config, dev)
+    buyers, _ = reference_sample(config, n_buyers, dev)
+    names = bundle_names(n_items)
+    pricing = solve_bundle_pricing(bundle_value_matrix(valuation, buyers), names, time_limit=time_limit)
+    test = valuation.sample(test_size, make_generators(seed, dev)["test"])
+    test_rev = (pricing_revenue(bundle_value_matrix(valuation, test), pricing.prices)
+                if pricing.status.has_solution else None)
+    data = {
+        "status": pricing.status.value,
+        "is_optimal": pricing.is_optimal,
+        "in_sample_revenue": pricing.revenue,
+        "test_revenue": test_rev,
+        "prices": {n: float(p) for n, p in zip(names, pricing.prices, strict=True)},
+        "n_buyers": buyers.n,
+        "n_test_buyers": test.n,
+        "seconds": pricing.solve.seconds if pricing.solve else 0.0,
+    }
+    if as_json:
+        echo_json(data)
+    else:
+        out = console()
+        label = ("[green]optimal (proven, gap 0)[/green]" if pricing.is_optimal
+                 else f"[bold red]{pricing.status.value.upper()} — NOT PROVEN OPTIMAL[/bold red]")
+        out.print(f"best deterministic menu on {buyers.n} {valuation.describe()} buyers: {label}, "
+                  f"{data['seconds']:.1f} s")
+        for name, price in data["prices"].items():
+            out.print(f"  {name:>10}  {price:.4f}")
+        out.print(f"in-sample revenue {pricing.revenue:.4f}; on {test.n} fresh buyers "
+                  f"{test_rev:.4f}" if test_rev is not None else "no solution")
+    if not pricing.is_optimal:
+        raise SystemExit(3)
+
+
+# --------------------------------------------------------------------------------------
+# benchmarks
+# --------------------------------------------------------------------------------------
+from mechopt.cli.bench import bench  # noqa: E402
+from mechopt.cli.options import executor_options, make_executor, progress_label  # noqa: E402
+
+
+def _markdown_table(results, show_target: bool) -> str:
+    head = ["configuration", "hard revenue (test)", "soft revenue", "IR viol."]
+    if show_target:
+        head += ["target", "share"]
+    head.append("s/run")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        spread = f" [{min(r.hard):.3f}, {max(r.hard):.3f}]" if len(r.hard) > 1 else ""
+        row = [r.label, f"{r.hard_mean:.4f}{spread}", f"{r.soft_mean:.4f}", f"{r.ir_violation_rate:.3f}"]
+        if show_target:
+            row += [f"{r.target:.6f}" if r.target else "–",
+                    f"{r.share_of_target:.2%}" if r.target else "–"]
+        row.append(f"{r.seconds:.1f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _study_table(title: str, results, show_target: bool, markdown: bool = False) -> None:
+    if markdown:
+        click.echo(_markdown_table(results, show_target))
+        click.echo("")
+        for r in results:
+            click.echo(f"- {r.label}: `{r.command}`")
+        return
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=title, show_edge=False, header_style="bold")
+    table.add_column("configuration")
+    table.add_column("hard revenue", justify="right")
+    table.add_column("soft revenue", justify="right")
+    table.add_column("IR viol.", justify="right")
+    if show_target:
+        table.add_column("target", justify="right")
+        table.add_column("share", justify="right")
+    table.add_column("s/run", justify="right")
+    for r in results:
+        spread = f" [{min(r.hard):.3f}, {max(r.hard):.3f}]" if len(r.hard) > 1 else ""
+        row = [r.label, f"{r.hard_mean:.4f}{spread}", f"{r.soft_mean:.4f}", f"{r.ir_violation_rate:.3f}"]
+        if show_target:
+            row += [f"{r.target:.6f}" if r.target else "-",
+                    f"{r.share_of_target:.2%}" if r.target else "-"]
+        row.append(f"{r.seconds:.1f}")
+        table.add_row(*row)
+    out.print(table)
+    for r in results:
+        out.print(f"  {r.label}: [dim]{r.command}[/dim]")
+
+
+def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: bool,
+               markdown: bool, title: str, show_target: bool) -> None:
+    from mechopt.menus.studies import run_study
+
+    with make_executor(jobs, scheduler) as executor:
+        results = run_study(rows, tuple(range(seeds)), executor=executor,
+                            progress=progress_label("runs", as_json), test_size=test_size)
+    if as_json:
+        echo_json([r.to_dict() for r in results])
+    else:
+        _study_table(title, results, show_target=show_target, markdown=markdown)
+
+
+@bench.command("menus-seed")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Runs per row (seeds 0..N-1); the table shows the mean and [min, max].")
+@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--test-size", type=click.IntRange(min=1), default=65536, show_default=True)
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
+@executor_options
+@json_option
+def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json):
+    """Reproduce the seed's failure (m=2, a=2, K=4) and compare the remedies."""
+    require_torch()
+    from mechopt.menus.studies import seed_remedy_rows
+
+    _run_study(seed_remedy_rows(steps), seeds, test_size, jobs, scheduler, as_json, markdown,
+               "seed 000: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
+               show_target=False)
+
+
+@bench.command("menus-goals")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--test-size", type=click.IntRange(min=1), default=262144, show_default=True)
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
+@executor_options
+@json_option
+def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
+    """Hard revenue on fresh buyers against the known optima (references.md §4)."""
+    require_torch()
+    from mechopt.menus.studies import goal_rows
+
+    _run_study(goal_rows(), seeds, test_size, jobs, scheduler, as_json, markdown,
+               "menus against known optima (default settings: K=32 lotteries, RochetNet)",
+               show_target=True)
+
+
+@bench.command("menus")
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
+@click.option("--threads", type=click.IntRange(min=0), default=1, show_default=True,
+              help="torch CPU threads (0: torch's default).")
+@click.option("--items", "items_list", default="2,10,50", show_default=True,
+              help="Comma-separated numbers of items m.")
+@click.option("--menu-sizes", "sizes_list", default="64,256,1024", show_default=True,
+              help="Comma-separated menu sizes K.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Timed steps per configuration (after 3 warm-up steps).")
+@click.option("--target-seeds", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Runs of the time-to-target benchmark (0: skip it).")
+@click.option("--target-share", type=click.FloatRange(0, 1, min_open=True), default=0.995,
+              show_default=True,
+              help="Stop when the validation revenue reaches this share of the optimum (a margin "
+                   "above 0.99 so that fresh test buyers confirm 99 %%).")
+@json_option
+def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, target_seeds,
+                target_share, as_json):
+    """Training throughput (steps/s, buyers/s) and time to 99 % of the 2-item optimum."""
+    require_torch()
+    from mechopt.menus.studies import throughput, time_to_target
+
+    try:
+        items = [int(x) for x in items_list.split(",")]
+        sizes = [int(x) for x in sizes_list.split(",")]
+    except ValueError:
+        raise click.BadParameter("expected comma-separated integers") from None
+    rows = [throughput(m, k, batch_size=batch_size, steps=steps, device=device, threads=threads)
+            for m in items for k in sizes]
+    targets = [time_to_target(MenuConfig(n_items=2, seed=s, device=device, threads=threads,
+                                         val_size=262144, eval_every=25), share=target_share)
+               for s in range(target_seeds)]
+    if as_json:
+        echo_json({"throughput": rows, "time_to_99": targets})
+        return
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=f"training throughput, additive lotteries, batch {batch_size}, "
+                        f"{threads or 'default'} thread(s), {rows[0]['device'] if rows else device}",
+                  show_edge=False, header_style="bold")
+    for col in ("m", "K", "steps/s", "buyers/s", "CPU ms/step"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(str(r["n_items"]), str(r["menu_size"]), f"{r['steps_per_s']:.1f}",
+                      f"{r['buyers_per_s']:,.0f}", f"{1000 * r['cpu_seconds_per_step']:.1f}")
+    out.print(table)
+    if targets:
+        t2 = Table(title=f"time until the validation revenue reaches {target_share:.1%} of the 2-item "
+                         "additive optimum 0.549201; test = fresh buyers", show_edge=False,
+                   header_style="bold")
+        for col in ("seed", "reached", "wall s", "CPU s (whole run)", "steps", "test revenue", "share"):
+            t2.add_column(col, justify="right")
+        for t in targets:
+            t2.add_row(str(t["seed"]), "yes" if t["reached"] else "NO", f"{t['seconds_to_target']:.1f}",
+                       f"{t['cpu_seconds']:.1f}", str(t["steps"]), f"{t['test_hard_revenue']:.4f}",
+                       f"{t['test_share_of_optimum']:.2%}")
+        out.print(t2)
+        out.print(f"  [dim]{targets[0]['command']}[/dim]")
+
+
+@bench.command("menus-reference")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--buyers", "n_buyers", type=click.IntRange(min=1), default=150, show_default=True,
+              help="Size of the fixed training pool that the MILP prices exactly.")
+@click.option("--atoms", "n_atoms", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None)
+@json_option
+def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
+    """XOR m=2: a bundle menu trained on N buyers vs the exact best deterministic menu on them."""
+    require_torch()
+    from mechopt.menus.reference import compare_with_reference
+    from mechopt.menus.studies import train_command
+    from mechopt.menus.trainer import train_menu
+
+    rows = []
+    for s in range(seeds):
+        config = MenuConfig(valuation="xor", n_atoms=n_atoms, kind="bundle", menu_size=8,
+                            train_pool=n_buyers, batch_size=n_buyers, keep="last", seed=s)
+        trained = train_menu(config)
+        cmp = compare_with_reference(trained.menu, config, time_limit=time_limit)
+        rows.append({"seed": s, "command": train_command(config), **cmp.to_dict()})
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo("| seed | MILP status | MILP in sample | menu in sample | ratio | MILP menu on test | "
+               "menu on test | ratio |")
+    click.echo("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        click.echo(f"| {r['seed']} | {r['milp_status']} | {r['milp_in_sample']:.4f} | "
+                   f"{r['menu_in_sample']:.4f} | {r['ratio_in_sample']:.2%} | {r['milp_test']:.4f} | "
+                   f"{r['menu_test']:.4f} | {r['ratio_test']:.2%} |")
+    click.echo(f"\ntraining: {rows[0]['command']} (seeds 0..{seeds - 1}); test: "
+               f"{rows[0]['n_test_buyers']} fresh buyers")

@@ -1,0 +1,41 @@
+"""Differentiable menus for one buyer (torch; ``pip install 'mechopt[menus]'``).
+
+Train a menu of (bundle or lottery, price) elements by gradient ascent on a relaxed revenue
+and judge it by the revenue a utility-maximizing buyer really pays (references.md §4,
+seed 000).  Modules: :mod:`~mechopt.menus.config` (settings, no torch),
+:mod:`~mechopt.menus.valuations`, :mod:`~mechopt.menus.menu`,
+:mod:`~mechopt.menus.relaxations`, :mod:`~mechopt.menus.trainer`,
+:mod:`~mechopt.menus.evaluate`, :mod:`~mechopt.menus.store` (save/load under ``models/``),
+:mod:`~mechopt.menus.reference` (the exact MILP comparison).
+
+Importing this package does not import torch; the torch-based names below are loaded on
+first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mechopt.menus.config import KNOWN_OPTIMA, MenuConfig, known_optimum, seed_config
+
+_LAZY = {
+    "Menu": "mechopt.menus.menu",
+    "MenuMetrics": "mechopt.menus.evaluate",
+    "evaluate_menu": "mechopt.menus.evaluate",
+    "hard_choice": "mechopt.menus.evaluate",
+    "RevenueGapWarning": "mechopt.menus.evaluate",
+    "TrainedMenu": "mechopt.menus.trainer",
+    "train_menu": "mechopt.menus.trainer",
+    "make_valuation": "mechopt.menus.valuations",
+    "save_menu": "mechopt.menus.store",
+    "load_menu": "mechopt.menus.store",
+}
+
+__all__ = ["MenuConfig", "KNOWN_OPTIMA", "known_optimum", "seed_config", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,277 @@
+"""Settings of one menu-training run (a nanoGPT-style config dataclass; no torch here).
+
+Everything a run depends on lives in :class:`MenuConfig`: the buyer's valuation, the menu,
+the relaxation of the buyer's choice, the optimizer, the sample sizes and the seed.  The
+config is validated on construction, so a bad setting fails before any tensor is made, and
+it round-trips through JSON for the model manifest (``dataclasses.asdict`` /
+:meth:`MenuConfig.from_dict`).
+
+This module does not import torch, so the CLI can validate settings and print help without
+the ``menus`` extra.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+__all__ = [
+    "VALUATIONS",
+    "KINDS",
+    "RELAXATIONS",
+    "DEVICES",
+    "SCHEDULES",
+    "KNOWN_OPTIMA",
+    "MAX_LOTTERY_XOR_ITEMS",
+    "MenuConfig",
+    "seed_config",
+    "known_optimum",
+]
+
+#: buyer valuation families (references.md §4; ``generated`` draws XOR bidders from
+#: :func:`mechopt.generators.generate_auction`)
+VALUATIONS: tuple[str, ...] = ("additive", "unit-demand", "triangle", "xor", "generated")
+
+#: menu element kinds: a deterministic bundle (relaxed in training, rounded at test) or a
+#: lottery (independent allocation probability per item)
+KINDS: tuple[str, ...] = ("bundle", "lottery")
+
+#: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``);
+#: ``seed`` is ``softmax`` under the source document's temperature convention
+RELAXATIONS: tuple[str, ...] = ("softmax", "seed", "rochetnet", "gumbel", "reinforce")
+
+#: softmax temperature conventions: ``relative`` (to the value scale, annealed) or ``seed``
+#: (lambda multiplies utilities, x1.05 every 200 steps, capped at 0.2)
+SCHEDULES: tuple[str, ...] = ("relative", "seed")
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+#: the exact expected value of a lottery for an XOR buyer enumerates the 2^m bundles
+MAX_LOTTERY_XOR_ITEMS = 12
+
+#: known optimal revenues for one buyer (references.md §4), keyed by (valuation, items)
+KNOWN_OPTIMA: dict[tuple[str, int], float] = {
+    ("additive", 1): 0.25,
+    ("unit-demand", 1): 0.25,
+    ("additive", 2): 4 / 9 + 2 * math.sqrt(2) / 27,  # Manelli-Vincent: 0.549201
+    ("unit-demand", 2): 2 / (3 * math.sqrt(3)),  # 0.384900, price 1/sqrt(3) each
+    ("triangle", 2): 2 / (3 * math.sqrt(3)),  # bundle at 1/sqrt(3)
+}
+
+
+def known_optimum(valuation: str, n_items: int) -> float | None:
+    """The optimal revenue for one buyer when it is known (references.md §4), else None."""
+    return KNOWN_OPTIMA.get((valuation, n_items))
+
+
+@dataclass(frozen=True)
+class MenuConfig:
+    """All settings of a training run.  Defaults train a lottery menu with the RochetNet
+    surrogate at a temperature relative to the value scale.
+
+    Temperatures: with ``schedule="relative"`` the relaxed choice is
+    ``softmax(u / (T * scale))`` where ``scale`` is the mean value of the grand bundle on the
+    validation sample and ``T`` anneals geometrically from ``temperature`` to
+    ``temperature_end`` over the run.  ``schedule="seed"`` (forced by relaxation ``seed``)
+    reproduces the source document's convention: ``softmax(lam * u)`` with ``lam`` starting
+    at ``seed_lambda``, multiplied by ``seed_lambda_growth`` every ``seed_lambda_every`` steps
+    and capped at ``seed_lambda_max``.
+    """
+
+    # buyers
+    valuation: str = "additive"
+    n_items: int = 2
+    n_atoms: int = 2
+    """XOR atoms per buyer (``xor`` only)."""
+    distribution: str = "L4"
+    """Instance distribution of :func:`mechopt.generators.generate_auction` (``generated``)."""
+    bids_per_instance: int = 50
+    """Bids per generated instance; values are rescaled by each instance's highest bid."""
+    # menu
+    menu_size: int = 32
+    kind: str = "lottery"
+    straight_through: bool = True
+    """Bundle menus: forward the rounded bundles, backward the relaxed ones, phased in over
+    the first half of the run (False: train on relaxed bundles throughout, which can drift
+    into lotteries that rounding destroys)."""
+    init_price: float = 0.5
+    """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
+    max_price: float | None = None
+    """Upper bound on every price (the seed used 10); None: unbounded."""
+    price_cap: bool = False
+    """Remedy: cap each element's price at the highest value any training buyer so far has
+    for it (projection after each step)."""
+    # relaxation
+    relaxation: str = "rochetnet"
+    schedule: str = "relative"
+    """Temperature convention; relaxation ``seed`` always uses the ``seed`` schedule."""
+    temperature: float = 0.05
+    temperature_end: float = 0.002
+    seed_lambda: float = 0.1
+    seed_lambda_growth: float = 1.05
+    seed_lambda_every: int = 200
+    seed_lambda_max: float = 0.2
+    ir_penalty: float = 0.0
+    """Remedy: weight alpha of E[sum_k Z_k max(0, -u_k)^2] subtracted from the objective."""
+    ir_dual_lr: float = 0.0
+    """Lagrangian on IR: when > 0 the IR weight grows by ir_dual_lr * violation each step."""
+    # optimisation
+    steps: int = 3000
+    batch_size: int = 4096
+    lr: float = 0.01
+    lr_end: float = 0.001
+    """Learning rate at the last step (cosine decay from ``lr``)."""
+    train_pool: int = 0
+    """0: a fresh batch of buyers every step; N > 0: batches resampled from N fixed buyers
+    (the default for ``generated``, whose buyers are slow to draw)."""
+    # evaluation
+    val_size: int = 32768
+    test_size: int = 131072
+    eval_every: int = 100
+    gap_warning: float = 0.1
+    """Warn when (soft - hard) / max(soft, hard) on the validation sample exceeds this."""
+    keep: str = "best"
+    """Which menu to keep: ``best`` validation hard revenue, or the ``last`` one."""
+    target_revenue: float | None = None
+    """Stop as soon as the validation hard revenue reaches this (benchmarks)."""
+    # run
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    threads: int = 1
+    """CPU threads for torch (0: torch's default).  Menus are small tensors: on a shared
+    2-core machine one thread is fastest (two threads spin against other processes)."""
+    name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Free-form notes stored in the manifest (not used by training)."""
+
+    def __post_init__(self) -> None:
+        _check_choice("valuation", self.valuation, VALUATIONS)
+        _check_choice("kind", self.kind, KINDS)
+        _check_choice("relaxation", self.relaxation, RELAXATIONS)
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("device", self.device, DEVICES)
+        _check_choice("dtype", self.dtype, ("float32", "float64"))
+        _check_choice("keep", self.keep, ("best", "last"))
+        _check_int("number of items", self.n_items, 1)
+        _check_int("number of atoms", self.n_atoms, 1)
+        _check_int("bids per instance", self.bids_per_instance, 1)
+        _check_int("menu size K", self.menu_size, 1)
+        _check_int("steps", self.steps, 0)
+        _check_int("batch size", self.batch_size, 1)
+        _check_int("training pool", self.train_pool, 0)
+        _check_int("validation size", self.val_size, 1)
+        _check_int("test size", self.test_size, 1)
+        _check_int("eval_every", self.eval_every, 1)
+        _check_int("seed_lambda_every", self.seed_lambda_every, 1)
+        _check_int("seed", self.seed, 0)
+        _check_int("threads", self.threads, 0)
+        for name in ("temperature", "temperature_end", "seed_lambda", "seed_lambda_max", "lr"):
+            _check_positive(name, getattr(self, name))
+        _check_positive("seed_lambda_growth", self.seed_lambda_growth)
+        for name in ("init_price", "ir_penalty", "ir_dual_lr", "lr_end", "gap_warning"):
+            _check_nonnegative(name, getattr(self, name))
+        if self.max_price is not None:
+            _check_positive("max_price", self.max_price)
+        if self.target_revenue is not None:
+            _check_positive("target_revenue", self.target_revenue)
+        if self.valuation == "triangle" and self.n_items < 1:
+            raise ValueError("triangle valuation needs at least one item")
+        if (
+            self.kind == "lottery"
+            and self.valuation in ("xor", "generated")
+            and self.n_items > MAX_LOTTERY_XOR_ITEMS
+        ):
+            raise ValueError(
+                f"lottery menus for XOR buyers enumerate 2^m bundles and need m <= "
+                f"{MAX_LOTTERY_XOR_ITEMS} items (got {self.n_items}); use --kind bundle"
+            )
+        if self.valuation == "generated":
+            from mechopt.generators import DISTRIBUTIONS
+
+            _check_choice("distribution", self.distribution, DISTRIBUTIONS)
+
+    # ----------------------------------------------------------------------------------
+    @property
+    def uses_seed_schedule(self) -> bool:
+        """True when the softmax uses the seed's lambda (multiplying utilities)."""
+        return self.relaxation == "seed" or self.schedule == "seed"
+
+    @property
+    def effective_train_pool(self) -> int:
+        """Training pool size actually used (``generated`` defaults to 32768 buyers)."""
+        if self.train_pool:
+            return self.train_pool
+        return 32768 if self.valuation == "generated" else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MenuConfig:
+        """Rebuild a config from :meth:`to_dict`; unknown keys are an error."""
+        if not isinstance(data, dict):
+            raise ValueError("menu config must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown menu setting(s): {', '.join(unknown)}")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ValueError(f"bad menu settings: {exc}") from None
+
+    def replace(self, **changes: Any) -> MenuConfig:
+        return replace(self, **changes)
+
+
+def seed_config(**changes: Any) -> MenuConfig:
+    """The source document's configuration (seed 000 §5.1): m = 2 items, a = 2 XOR atoms,
+    K = 4 deterministic bundles, 1000 steps, prices bounded by 10, and a softmax whose
+    utilities are *multiplied* by lambda = 0.1, annealed x1.05 every 200 steps, capped at
+    0.2 (references.md §4)."""
+    base = dict(
+        valuation="xor",
+        n_items=2,
+        n_atoms=2,
+        menu_size=4,
+        kind="bundle",
+        straight_through=False,
+        relaxation="seed",
+        init_price=0.3,
+        max_price=10.0,
+        steps=1000,
+        lr=0.02,
+        lr_end=0.02,
+        batch_size=1024,
+        keep="last",
+    )
+    base.update(changes)
+    return MenuConfig(**base)
+
+
+def _check_choice(what: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r} (choose from {', '.join(choices)})")
+
+
+def _check_int(what: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_number(what: str, value: Any, *, zero_ok: bool) -> None:
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+          and (value >= 0 if zero_ok else value > 0))
+    if not ok:
+        kind = "non-negative" if zero_ok else "positive"
+        raise ValueError(f"{what} must be a {kind} number, got {value!r}")
+
+
+def _check_positive(what: str, value: Any) -> None:
+    _check_number(what, value, zero_ok=False)
+
+
+def _check_nonnegative(what: str, value: Any) -> None:
+    _check_number(what, value, zero_ok=True)

@@ -1,0 +1,91 @@
+"""Menu settings and the menus CLI without torch (these tests never import torch)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mechopt.menus.config import KNOWN_OPTIMA, MenuConfig, known_optimum, seed_config
+from mechopt.menus.studies import CLI_FLAGS, train_command
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(menu_size=0), "menu size K"),
+    (dict(n_items=0), "number of items"),
+    (dict(valuation="cubic"), "unknown valuation 'cubic'"),
+    (dict(relaxation="magic"), "unknown relaxation"),
+    (dict(kind="auction"), "unknown kind"),
+    (dict(device="tpu"), "unknown device"),
+    (dict(temperature=0.0), "temperature must be a positive"),
+    (dict(lr=float("nan")), "lr must be a positive"),
+    (dict(ir_penalty=-1.0), "ir_penalty must be a non-negative"),
+    (dict(steps=1.5), "steps must be an integer"),
+    (dict(valuation="xor", n_items=20), "need m <= 12"),
+    (dict(valuation="generated", distribution="L9"), "unknown distribution"),
+    (dict(n_atoms=True), "number of atoms"),
+])
+def test_bad_settings_are_refused(changes, message):
+    with pytest.raises(ValueError, match=message):
+        MenuConfig(**changes)
+
+
+def test_config_round_trip_and_unknown_keys():
+    config = seed_config(seed=4, name="x")
+    assert MenuConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ValueError, match="unknown menu setting"):
+        MenuConfig.from_dict({**config.to_dict(), "momentum": 0.9})
+    # XOR bundles need no 2^m enumeration, so m = 50 is fine
+    assert MenuConfig(valuation="xor", kind="bundle", n_items=50).n_items == 50
+
+
+def test_known_optima():
+    assert known_optimum("additive", 2) == pytest.approx(0.549201, abs=1e-6)
+    assert known_optimum("unit-demand", 2) == pytest.approx(0.384900, abs=1e-6)
+    assert known_optimum("triangle", 2) == pytest.approx(0.384900, abs=1e-6)
+    assert known_optimum("additive", 1) == 0.25 and known_optimum("xor", 2) is None
+    # Manelli-Vincent: items at 2/3, bundle at (4 - sqrt 2)/3 for U[0,1]^2 (checked by
+    # integrating the menu's revenue over a fine grid of buyers)
+    import numpy as np
+
+    g = (np.arange(2000) + 0.5) / 2000
+    v1, v2 = np.meshgrid(g, g)
+    prices = np.array([2 / 3, 2 / 3, (4 - np.sqrt(2)) / 3])
+    utilities = np.stack([v1 - prices[0], v2 - prices[1], v1 + v2 - prices[2]])
+    best = utilities.argmax(axis=0)
+    paid = np.where(utilities.max(axis=0) >= 0, prices[best], 0.0)
+    assert paid.mean() == pytest.approx(KNOWN_OPTIMA[("additive", 2)], abs=2e-4)
+
+
+def test_train_command_reproduces_the_config():
+    assert train_command(MenuConfig()) == "mechopt menus train"
+    assert train_command(seed_config(price_cap=True), "seed") == "mechopt menus train --preset seed --price-cap"
+    cmd = train_command(MenuConfig(valuation="xor", n_atoms=20, kind="bundle", menu_size=8))
+    assert cmd == "mechopt menus train --valuation xor --atoms 20 --menu-size 8 --kind bundle"
+    assert set(CLI_FLAGS) <= set(MenuConfig.__dataclass_fields__)
+
+
+NO_TORCH = """
+import sys
+sys.modules['torch'] = None  # any 'import torch' now raises ImportError
+from mechopt.cli import main
+main(sys.argv[1:])
+"""
+
+
+def run_without_torch(*args):
+    return subprocess.run([sys.executable, "-c", NO_TORCH, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_starts_without_torch():
+    help_ = run_without_torch("menus", "train", "--help")
+    assert help_.returncode == 0 and "--relaxation" in help_.stdout
+    train = run_without_torch("menus", "train", "--steps", "1")
+    assert train.returncode == 1
+    assert "pip install 'mechopt[menus]'" in train.stderr
+    assert "Traceback" not in train.stderr
+    other = run_without_torch("generate", "--help")
+    assert other.returncode == 0

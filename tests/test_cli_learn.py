@@ -101,3 +101,10 @@ def test_bench_learn_small(run):
     rows = json.loads(result.output)
     assert [r["size"] for r in rows] == [20, 40]
     assert all(r["seconds"] > 0 and r["iterations"] >= 1 and 0 <= r["regret"] for r in rows)
+
+
+def test_cli_selection_criteria_match_the_library():
+    from mechopt.cli.learn import SELECT_BY as cli_choices
+    from mechopt.learning.train import SELECT_BY
+
+    assert cli_choices == SELECT_BY

@@ -24,9 +24,10 @@ from mechopt.cli.payments import CommaList, payments
 from mechopt.learning.datasets import make_dataset
 from mechopt.learning.domains import DOMAINS, make_domain
 from mechopt.learning.evaluate import baseline_prices, evaluate
-from mechopt.learning.payment_rule import PaymentRule, load_payment_rule
-from mechopt.learning.structured import make_structured_model
-from mechopt.learning.train import SELECT_BY, make_grid, select_payment_rule
+
+#: model-selection criteria (mechopt.learning.train.SELECT_BY; the learning modules are imported
+#: inside the commands, so that ``mechopt --help`` and other commands stay light)
+SELECT_BY = ("regret", "accuracy")
 
 #: default hyper-parameter grids per domain (C values; RBF γ values)
 DEFAULT_C = {"single-item": [1e3, 1e4, 1e5], "mmca": [1e3, 1e4, 1e5], "assignment": [1e2, 1e3, 1e4]}
@@ -110,6 +111,10 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
     Trains one classifier per grid point (C, and γ for RBF) by cutting planes, keeps the best
     on the validation set, reports its exact test metrics next to the baselines and saves it.
     """
+    from mechopt.learning.payment_rule import PaymentRule
+    from mechopt.learning.structured import make_structured_model
+    from mechopt.learning.train import make_grid, select_payment_rule
+
     dom = domain_from_options(domain, agents, items, bundles, alpha, beta, gamma)
     rule = rule or DEFAULT_RULE[domain]
     if rule not in dom.rules:
@@ -233,6 +238,8 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
                    as_json: bool, baselines: bool = True) -> dict[str, Any]:
     """Evaluate a saved payment rule on a labelled test set of its own domain (and the
     domain's baselines on the same instances); print or return the rows."""
+    from mechopt.learning.payment_rule import load_payment_rule
+
     rule = load_payment_rule(model_path)
     if offset is not None:
         rule = rule.with_offset(offset)

@@ -28,6 +28,7 @@ __all__ = [
     "SolverError",
     "SolverNotFound",
     "NotProvenOptimal",
+    "InfeasibleProblem",
     "get_solver",
     "solve_model",
     "DEFAULT_SOLVER",
@@ -47,6 +48,10 @@ class SolverError(RuntimeError):
 
 class SolverNotFound(SolverError):
     """The named solver is not installed or not known to Pyomo."""
+
+
+class InfeasibleProblem(SolverError):
+    """The model has no feasible solution (proven by the solver)."""
 
 
 class NotProvenOptimal(SolverError):

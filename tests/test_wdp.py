@@ -7,6 +7,7 @@ import math
 import pyomo.environ as pyo
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mechopt import CombinatorialAuction, build_wdp_model, read_wdp_allocation, solve_model
 from mechopt.mechanisms import run_vcg, solve_wdp
@@ -127,11 +128,11 @@ def test_everyone_excluded_gives_the_empty_optimal_allocation():
 
 
 @SETTINGS
-@given(xor_auctions())
-def test_split_main_problem_gives_the_same_vcg_outcome(auction):
-    """run_vcg(split=True) solves 'without pivot' and 'pivot must win' instead of the main
-    problem; welfare, utilities and the validity of the payments must not change."""
-    outcome = run_vcg(auction, split=True)
+@given(xor_auctions(), st.integers(1, 3))
+def test_split_main_problem_gives_the_same_vcg_outcome(auction, pivots):
+    """run_vcg(split=True) solves 'without p_j' for each pivot and 'all pivots win' instead
+    of the main problem; welfare and the validity of the payments must not change."""
+    outcome = run_vcg(auction, split=True, pivots=pivots)
     assert outcome.is_optimal
     assert close(outcome.welfare, best_welfare(auction))
     expected = vcg_payments_for(auction, outcome.allocation.bids)
@@ -146,3 +147,26 @@ def test_must_win_constraint_equals_brute_force(auction):
     alloc = solve_wdp(auction, must_win=[b])
     assert b in alloc.bids
     assert close(alloc.welfare, max(welfare(a) for a in all_allocations(auction) if b in a))
+
+
+def test_pivot_cover_when_the_pivots_cannot_all_win():
+    # every pair of bidders competes for A: "all pivots win" is infeasible and is skipped
+    auction = CombinatorialAuction.from_bids(
+        ["A", "B"], {"x": [(["A"], 5.0)], "y": [(["A"], 4.0)], "z": [(["A", "B"], 3.0)]}
+    )
+    outcome = run_vcg(auction, split=True, pivots=2)
+    assert outcome.is_optimal and outcome.winners == ("x",)
+    assert outcome.payments["x"] == 4.0
+
+
+@SETTINGS
+@given(xor_auctions())
+def test_integral_lp_relaxation_is_returned_only_when_optimal(auction):
+    from mechopt.mechanisms.vcg import likely_winners
+
+    pivots, lp_optimum = likely_winners(auction, 2)
+    assert len(pivots) == min(2, len(auction.bidders))
+    if lp_optimum is not None:
+        assert lp_optimum.is_optimal
+        assert_feasible(auction, lp_optimum.bids)
+        assert close(lp_optimum.welfare, best_welfare(auction))

@@ -13,15 +13,18 @@ marginal economy is solved and a loser may be charged.
 The marginal economies are independent MILPs; they run through :class:`mechopt.parallel.Executor`
 at MIP gap 0, and welfare is summed exactly from bid values, never read from the solver.
 
-With two or more workers, :func:`run_vcg` also splits the main problem so that it does not
-run alone (Amdahl): for a *pivot* bidder p (the largest contributor to the LP relaxation)
-it solves, side by side, the economy without p and the economy where p must win.  The
-optimum is the better of the two, and when p wins, the first solve is exactly p's marginal
-economy, so no work is wasted; the other winners' marginal economies follow in parallel.
+With k ≥ 2 workers, :func:`run_vcg` also splits the main problem so that it does not run
+alone while workers idle (Amdahl).  For k *pivot* bidders p_1..p_k (the largest
+contributors to the LP relaxation) it solves, side by side, the k economies without p_j and
+the economy in which every pivot must win.  Every allocation either leaves out some p_j or
+gives each of them a bid, so the optimum is the best of these k + 1 solves; and W_{-p_j} is
+exactly the marginal economy of p_j, so for every pivot that wins, that payment's second
+solve is already done.  The remaining winners' marginal economies follow in parallel.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
@@ -29,12 +32,14 @@ from mechopt.auction import CombinatorialAuction
 from mechopt.mechanisms.outcome import Allocation, Outcome
 from mechopt.mechanisms.wdp import solve_wdp
 from mechopt.parallel import Executor
-from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolveStatus
+from mechopt.solve import DEFAULT_SOLVER, InfeasibleProblem, SolverError, SolveResult, SolveStatus
 
 __all__ = ["vcg_payments", "run_vcg", "marginal_welfare"]
 
 #: relative tolerance for comparing two optimal welfare values from the solver
 WELFARE_RTOL = 1e-9
+#: an LP value this close to 0 or 1 counts as integral
+INTEGRALITY_TOL = 1e-9
 
 
 def marginal_welfare(
@@ -127,32 +132,40 @@ def run_vcg(
     threads: int | None = None,
     progress: str | None = None,
     split: bool | None = None,
+    pivots: int | None = None,
 ) -> Outcome:
     """Solve the winner determination problem and charge VCG payments.
 
-    ``split`` (default: when the executor has two or more workers) solves the main problem
-    as two parallel halves around a pivot bidder (see the module docstring).
+    ``split`` (default: when the executor has two or more workers) replaces the main solve
+    by the pivot cover of the module docstring with ``pivots`` pivots (default: one per
+    worker, at least two).
     """
     executor = executor or Executor(1)
     start = time.perf_counter()
     if split is None:
         split = executor.scheduler is not None or executor.workers >= 2
-    if not split or len(auction.bidders) < 2:
+    wanted = pivots if pivots is not None else max(2, executor.workers)
+    n_pivots = min(wanted, len(auction.bidders) - 1)
+    known: dict[str, tuple[float, SolveResult]] = {}
+    lp_optimum = None
+    if split and n_pivots >= 1:
+        pivot_ids, lp_optimum = likely_winners(auction, n_pivots)
+    if not split or n_pivots < 1:
         allocation = solve_wdp(
             auction, solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads
         )
-        known = None
+    elif lp_optimum is not None:
+        allocation = lp_optimum
     else:
-        pivot = likely_winner(auction)
-        without, forced = executor.map(
-            _solve_wdp_task,
-            [
-                (auction, (pivot,), (), solver, time_limit, mip_gap, threads),
-                (auction, (), (pivot,), solver, time_limit, mip_gap, threads),
-            ],
-        )
-        allocation = _better_of(auction, without, forced, pivot)
-        known = {pivot: (without.welfare, without.solve)} if pivot in allocation.bids else None
+        tasks = [(auction, (p,), (), solver, time_limit, mip_gap, threads) for p in pivot_ids]
+        tasks.append((auction, (), tuple(pivot_ids), solver, time_limit, mip_gap, threads))
+        *without, forced = executor.map(_solve_wdp_task, tasks)
+        allocation = _best_of_cover(auction, pivot_ids, without, forced)
+        known = {
+            p: (alloc.welfare, alloc.solve)
+            for p, alloc in zip(pivot_ids, without, strict=True)
+            if p in allocation.bids
+        }
     outcome = vcg_payments(
         allocation,
         known=known,
@@ -166,43 +179,70 @@ def run_vcg(
     return replace(outcome, seconds=time.perf_counter() - start)
 
 
-def _solve_wdp_task(auction, exclude, must_win, solver, time_limit, mip_gap, threads) -> Allocation:
-    return solve_wdp(
-        auction, exclude=exclude, must_win=must_win, solver=solver,
-        time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-    )
+def _solve_wdp_task(
+    auction, exclude, must_win, solver, time_limit, mip_gap, threads
+) -> Allocation | None:
+    """One solve of the pivot cover; None when the pivots cannot all win together."""
+    try:
+        return solve_wdp(
+            auction, exclude=exclude, must_win=must_win, solver=solver,
+            time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+        )
+    except InfeasibleProblem:
+        if not must_win:
+            raise
+        return None
 
 
-def likely_winner(auction: CombinatorialAuction) -> str:
-    """The bidder with the largest value in the LP relaxation of the WDP (ties: first)."""
+def likely_winners(auction: CombinatorialAuction, k: int) -> tuple[list[str], Allocation | None]:
+    """The k bidders with the largest value in the LP relaxation of the WDP (ties: first),
+    and the optimal allocation itself when the LP optimum happens to be integral.
+
+    An integral optimum of the relaxation is feasible for the MILP and attains its bound,
+    so it is proven optimal; the pivot cover is then unnecessary.
+    """
     import pyomo.environ as pyo
 
-    from mechopt.formulations.wdp import build_wdp_model
+    from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation
     from mechopt.solve import solve_model
 
     model = build_wdp_model(auction)
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(model)
     result = solve_model(model)
     score: dict[str, float] = {b: 0.0 for b in auction.bidder_ids}
-    if result.status.has_solution:
-        for bid_id in model.BIDS:
-            x = model.x[bid_id].value or 0.0
-            score[model.bid_owner[bid_id]] += x * pyo.value(model.value[bid_id])
-    return max(auction.bidder_ids, key=lambda b: score[b])
+    if not result.status.is_optimal:
+        return list(auction.bidder_ids[:k]), None
+    integral = True
+    for bid_id in model.BIDS:
+        x = model.x[bid_id].value or 0.0
+        integral = integral and min(abs(x), abs(1.0 - x)) <= INTEGRALITY_TOL
+        score[model.bid_owner[bid_id]] += x * pyo.value(model.value[bid_id])
+    order = sorted(range(len(auction.bidders)), key=lambda k_: -score[auction.bidder_ids[k_]])
+    pivots = [auction.bidder_ids[j] for j in order[:k]]
+    if integral:
+        bids = read_wdp_allocation(model)
+        welfare = math.fsum(b.value for b in bids.values())
+        if welfare >= result.objective - WELFARE_RTOL * max(1.0, abs(result.objective)):
+            proof = replace(result, objective=welfare, message="LP relaxation is integral")
+            return pivots, Allocation(auction, bids, "optimal", proof)
+    return pivots, None
 
 
-def _better_of(auction, without: Allocation, forced: Allocation, pivot: str) -> Allocation:
-    """The optimum of the split main problem: the better of its two halves."""
-    best = forced if forced.welfare > without.welfare else without
-    halves = (without.solve, forced.solve)
-    bounds = [s.bound for s in halves]
+def _best_of_cover(
+    auction: CombinatorialAuction, pivots: list[str], without: list[Allocation], forced: Allocation | None
+) -> Allocation:
+    """The optimum of the pivot cover: the best of its solves (an exclusion wins ties)."""
+    parts = [*without, *([forced] if forced is not None else [])]
+    best = max(parts, key=lambda a: a.welfare)  # max keeps the first of equal welfare
+    bounds = [a.solve.bound for a in parts]
     combined = SolveResult(
-        status=SolveStatus.worst([s.status for s in halves]),
+        status=SolveStatus.worst([a.status for a in parts]),
         objective=best.welfare,
         bound=None if None in bounds else max(bounds),
-        seconds=max(s.seconds for s in halves),
+        seconds=max(a.solve.seconds for a in parts),
         solver=best.solve.solver,
-        message=f"split on bidder {pivot!r}: {halves[0].message} / {halves[1].message}",
+        message=f"pivot cover on {', '.join(map(repr, pivots))}: "
+        + " / ".join(a.solve.message for a in parts),
         mip_gap=best.solve.mip_gap,
     )
     return Allocation(auction, best.bids, "optimal", combined)

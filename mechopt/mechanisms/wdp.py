@@ -10,7 +10,7 @@ from mechopt.auction import CombinatorialAuction
 from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation
 from mechopt.mechanisms.greedy import greedy_bids
 from mechopt.mechanisms.outcome import Allocation, exact_sum
-from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveStatus, solve_model
+from mechopt.solve import DEFAULT_SOLVER, InfeasibleProblem, SolverError, SolveStatus, solve_model
 
 __all__ = ["solve_wdp"]
 
@@ -57,6 +57,8 @@ def solve_wdp(
             message=f"{result.message}: no incumbent, greedy allocation used",
         )
         return Allocation(auction, greedy, "optimal", fallback, excluded)
+    if result.status is SolveStatus.INFEASIBLE and required:
+        raise InfeasibleProblem(f"bidders {', '.join(required)} cannot all win at once")
     if not result.status.has_solution:
         # x = 0 is always feasible, so anything else is a solver failure
         raise SolverError(f"winner determination returned no allocation: {result.status.value}")

@@ -84,7 +84,9 @@ def test_milp_matches_brute_force(rows):
     values = np.array(rows, dtype=float)
     result = solve_bundle_pricing(values)
     assert result.is_optimal
-    assert result.revenue == pytest.approx(brute_force_pricing(values), abs=1e-7)
+    # HiGHS' feasibility tolerances are 1e-7 per constraint: a buyer whose value is below
+    # that (hypothesis found 1.19e-7) may be priced at 0, so compare to 1e-6 per buyer
+    assert result.revenue == pytest.approx(brute_force_pricing(values), abs=1e-6 * len(values))
     # the prices earn what the MILP says under the hard choice (seller-favourable ties)
     assert result.evaluated_revenue == pytest.approx(result.revenue, abs=1e-6)
 

@@ -102,6 +102,9 @@ class SolveResult:
     solver: str
     message: str = ""
     mip_gap: float = 0.0
+    solver_seconds: float | None = None
+    """The solver's own run time, when it reports one (HiGHS does); ``seconds`` minus this
+    is the time spent in the modelling layer (model transfer, status and solution)."""
 
     @property
     def is_optimal(self) -> bool:
@@ -279,6 +282,7 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
         solver=name,
         message=str(tc.name),
         mip_gap=mip_gap,
+        solver_seconds=_finite(getattr(res.timing_info, "highs_time", None)),
     )
 
 

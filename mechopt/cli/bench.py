@@ -22,11 +22,13 @@ def bench() -> None:
 
 @bench.command("wdp")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
               help="Repeats of the build/solve comparison (medians are reported).")
 @click.option("--vcg/--no-vcg", default=True, show_default=True, help="Also time VCG with 1 and 2 jobs.")
+@click.option("--vcg-repeat", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Repeats of the VCG timings (medians are reported).")
 @json_option
-def bench_wdp(files, repeat, vcg, as_json):
+def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
     """Pyomo overhead vs raw highspy, and VCG with 1 vs 2 jobs, on CATS files.
 
     FILES default to data/cats/*_m0000.txt (run from the repository root).
@@ -41,18 +43,19 @@ def bench_wdp(files, repeat, vcg, as_json):
     for path in paths:
         if not as_json:
             out.print(f"[dim]measuring {path} ...[/dim]")
-        rows.append(benchmark_wdp_file(path, repeats=repeat, vcg=vcg))
+        rows.append(benchmark_wdp_file(path, repeats=repeat, vcg=vcg, vcg_repeats=vcg_repeat))
     if as_json:
         echo_json([r.to_dict() for r in rows])
         return
     table = Table(header_style="bold", show_edge=False)
     for col in ("file", "bids", "winners", "build s", "solve s", "raw highspy s", "overhead",
+                "layer s",
                 "VCG 1 job s", "VCG 2 jobs s", "speed-up"):
         table.add_column(col, justify="left" if col == "file" else "right")
     for r in rows:
         table.add_row(
             r.file, str(r.bids), str(r.winners), f"{r.build_s:.3f}", f"{r.solve_s:.3f}",
-            f"{r.raw_s:.3f}", f"{r.overhead:+.1%}",
+            f"{r.raw_s:.3f}", f"{r.overhead:+.1%}", f"{r.layer_s:.3f}",
             "-" if r.vcg_1 is None else f"{r.vcg_1:.2f}",
             "-" if r.vcg_2 is None else f"{r.vcg_2:.2f}",
             "-" if r.vcg_speedup is None else f"{r.vcg_speedup:.2f}x",

@@ -6,7 +6,8 @@ the payment-rule SVM (1-slack cutting planes, dual QP on HiGHS, RBF kernel) on n
 training sets — the first ℓ instances of one seeded sample, so every larger set contains
 the smaller ones — with fixed hyper-parameters, and evaluates every rule exactly on one
 test set.  Per size: wall-clock and CPU seconds of :meth:`CuttingPlaneSSVM.fit` (labelling
-excluded, it is cached), iterations, cuts, seconds inside the QP solver, support size, and
+excluded, it is cached), iterations, cuts, seconds inside the QP solver and the number of
+working-set QPs re-solved by Clarabel (``qp_fallbacks``, in the JSON), support size, and
 the test accuracy / regret / IR violation, next to the VCG baseline on the same test set.
 """
 
@@ -33,6 +34,7 @@ class TrainSizeRow:
     seconds: float
     cpu_seconds: float
     qp_seconds: float
+    qp_fallbacks: int
     iterations: int
     cuts: int
     converged: bool
@@ -88,7 +90,8 @@ def benchmark_training_sizes(
         cpu = time.process_time() - cpu
         result = PaymentRule(learner, domain.settings(), rule).evaluate(test.profiles, test.outcomes)
         rows.append(TrainSizeRow(
-            size=size, seconds=wall, cpu_seconds=cpu, qp_seconds=learner.qp_seconds_, iterations=learner.n_iter_,
+            size=size, seconds=wall, cpu_seconds=cpu, qp_seconds=learner.qp_seconds_,
+            qp_fallbacks=learner.qp_fallbacks_, iterations=learner.n_iter_,
             cuts=learner.n_cuts_, converged=learner.converged_, support=learner.support_.n,
             accuracy=result.accuracy, regret=result.regret, ir_violation=result.ir_violation,
             vcg_regret=vcg.regret,

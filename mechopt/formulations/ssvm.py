@@ -34,7 +34,18 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr import LinearExpression
 
-__all__ = ["build_primal_qp", "add_primal_cut", "read_primal_weights", "build_dual_qp"]
+__all__ = ["build_primal_qp", "add_primal_cut", "read_primal_weights", "build_dual_qp", "DUAL_QP_HIGHS_OPTIONS"]
+
+#: HiGHS options for the dual QP (``problem.solve(solver=cp.HIGHS, **DUAL_QP_HIGHS_OPTIONS)``).
+#: HiGHS' active-set QP solver adds ``qp_regularization_value`` (default 1e-7) to the
+#: Hessian's diagonal and never removes it (ERGO-Code/HiGHS#2383), so by default it solves
+#: max Lᵀα − ½αᵀ(H + 10⁻⁷I)α.  The Gram matrices of the cuts are positive definite but
+#: ill-conditioned (smallest eigenvalue 10⁻⁶–10⁻⁵ with RBF kernels), so the shift moves α by
+#: about 10⁻⁷α/λ_min and leaves a margin residual L − Hα ≈ 10⁻⁷α on every support cut; the
+#: slack cost c_g (C up to 10⁴) multiplies it into a duality gap of 10⁻⁴–10⁻³ of the
+#: objective.  Without the shift the same solver reaches gaps of 10⁻¹³.  The feasible set
+#: is bounded (0 ≤ α, Σ_g α ≤ c_g), so a singular H needs no regularization.
+DUAL_QP_HIGHS_OPTIONS: dict[str, float] = {"qp_regularization_value": 0.0}
 
 
 def build_primal_qp(n_features: int, slack_costs: Sequence[float]) -> pyo.ConcreteModel:

@@ -273,3 +273,30 @@ def test_property_vcg_zero_regret_for_any_optimal_allocation_even_with_ties(n, m
     x = XORProfiles(bundles, values, m)
     result = evaluate(x, apply_rule(x, "optimal").outcomes, vcg_prices)
     assert result.max_regret < 1e-12 and result.ir_violation == 0.0
+
+
+def test_regret_lp_is_the_best_linear_leximin_price_on_its_training_set():
+    from mechopt.learning.regret_lp import AssignmentRegretLP, fit_linear_prices
+    from mechopt.learning.structured import leximin_attributes
+
+    x = AssignmentProblem(4).sample(40, seed=12)
+    out = apply_rule(x, "egalitarian").outcomes
+    lp = AssignmentRegretLP(agents="all").fit(x, out)
+    r = evaluate(x, out, lp)
+    # the LP's optimum is the evaluator's regret of its prices (every agent's view was trained on)
+    assert r.regret == pytest.approx(lp.train_regret_, abs=1e-7)
+    # tot-vcg and eg-vcg are linear leximin prices (θ = −1, θ = −e_1): never better on the training set
+    for kind in ("tot-vcg", "eg-vcg", "vcg-paper"):
+        assert evaluate(x, out, baseline_prices("assignment", kind)).regret >= lp.train_regret_ - 1e-7
+    # ... nor is any other θ
+    feats = np.concatenate([leximin_attributes(np.delete(x.values, i, axis=1)) for i in range(4)])
+    vals = np.concatenate([x.values[:, i] for i in range(4)])
+    truth = np.concatenate([out[:, i] for i in range(4)])
+    rows = np.arange(len(truth))
+    for theta in np.random.default_rng(0).normal(size=(20, 3)):
+        u = vals - feats @ theta
+        assert np.mean(u.max(axis=1) - u[rows, truth]) >= lp.train_regret_ - 1e-7
+    theta, value = fit_linear_prices(feats, vals, truth)
+    assert np.allclose(theta, lp.theta_) and value == pytest.approx(lp.train_regret_)
+    with pytest.raises(ValueError, match="do not fit"):
+        fit_linear_prices(feats, vals[:, :2], truth)

@@ -129,11 +129,10 @@ def test_assignment_experiment_plans_both_maps_and_tabulates_them():
                         "0.040 / 0.01 | 0.040 / 0.01 |")
 
 
-def test_learn_assignment_with_the_leximin_map_saves_and_reloads(run, tmp_path, monkeypatch):
+def test_learn_assignment_defaults_to_the_leximin_map_saves_and_reloads(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = run("payments", "learn", "--domain", "assignment", "--rule", "optimal", "-n", "3", "--attribute",
-                 "leximin", "--train", "40", "--validation", "40", "--test", "40", "--C", "100",
-                 "--rbf-gamma", "1", "--json")
+    result = run("payments", "learn", "--domain", "assignment", "--rule", "optimal", "-n", "3",
+                 "--train", "40", "--validation", "40", "--test", "40", "--C", "100", "--rbf-gamma", "1", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["model"] == {"kind": "assignment", "normalize": False, "sort": False, "attribute": "leximin"}
@@ -142,3 +141,8 @@ def test_learn_assignment_with_the_leximin_map_saves_and_reloads(run, tmp_path, 
     again = json.loads(run("payments", "evaluate", summary["saved"][:-5], "--test", "40", "--seed", "20000",
                            "--json").output)
     assert again["rows"][0]["regret"] == pytest.approx(learned["regret"])
+    paper = json.loads(run("payments", "learn", "--domain", "assignment", "--rule", "optimal", "-n", "3", "--attribute",
+                           "psi", "--train", "40", "--validation", "40", "--test", "0", "--C", "100",
+                           "--rbf-gamma", "1", "--json").output)
+    assert paper["model"] == {"kind": "assignment", "normalize": False, "sort": False}
+    assert paper["saved"].endswith("assignment-optimal-n3-psi-rbf-l40.json")

@@ -33,8 +33,10 @@ SELECT_BY = ("regret", "accuracy")
 ASSIGNMENT_ATTRIBUTES = ("psi", "leximin")
 
 #: default hyper-parameter grids per domain (C values; RBF γ values)
-DEFAULT_C = {"single-item": [1e3, 1e4, 1e5], "mmca": [1e3, 1e4, 1e5], "assignment": [1e2, 1e3, 1e4]}
-DEFAULT_RBF_GAMMA = {"single-item": [0.1, 1.0], "mmca": [0.001, 0.003, 0.01, 0.03], "assignment": [0.1, 0.3, 1.0, 3.0]}
+DEFAULT_C = {"single-item": [1e3, 1e4, 1e5], "mmca": [1e3, 1e4, 1e5], "assignment": [1e2, 1e3, 1e4],
+             "assignment-leximin": [1e2, 1e3, 1e4, 1e5]}
+DEFAULT_RBF_GAMMA = {"single-item": [0.1, 1.0], "mmca": [0.001, 0.003, 0.01, 0.03], "assignment": [0.1, 0.3, 1.0, 3.0],
+                     "assignment-leximin": [0.3, 1.0, 3.0, 10.0]}
 DEFAULT_KERNEL = {"single-item": "linear", "mmca": "rbf", "assignment": "rbf"}
 DEFAULT_RULE = {"single-item": "optimal", "mmca": "greedy", "assignment": "egalitarian"}
 #: seeds of the validation and test sets, offset from --seed (the training set uses --seed)
@@ -73,8 +75,9 @@ def default_model_name(settings: dict[str, Any], rule: str, attribute: str | Non
 @click.option("--beta", type=float, default=None, help="mmca: common-value weight β [0.5].")
 @click.option("--gamma", type=float, default=None, help="mmca: complementarity exponent γ [1.0].")
 @click.option("--attribute", type=click.Choice(["phi1", "phi2", "psi", "leximin"]), default=None,
-              help="Attribute map: auctions phi1 (default) or phi2 (§5.1.1); assignment psi (default, §5.2: "
-                   "the others' values without item j) or leximin (the others' leximin utilities without j).")
+              help="Attribute map: auctions phi1 (default) or phi2 (§5.1.1); assignment leximin (default: the "
+                   "others' leximin utilities without item j) or psi (the paper's §5.2 map: the others' values "
+                   "without item j).")
 @click.option("--kernel", type=click.Choice(["linear", "poly", "rbf"]), default=None,
               help="Kernel on the attribute vectors [single-item: linear; else rbf].")
 @click.option("--C", "Cs", type=CommaList(float), default=None, help="C values to try, comma-separated.")
@@ -129,7 +132,7 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
     if domain == "assignment":
         if candidates != "all" or null_loss != 1.0:
             raise click.UsageError("--candidates and --null-loss apply to auctions only")
-        attribute = attribute or "psi"
+        attribute = attribute or "leximin"
         if attribute not in ASSIGNMENT_ATTRIBUTES:
             raise click.UsageError(f"--attribute {attribute} applies to auctions only (assignment: psi or leximin)")
         model_options: dict[str, Any] = {"attribute": attribute}
@@ -139,7 +142,8 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
             raise click.UsageError(f"--attribute {attribute} applies to --domain assignment only (auctions: phi1 or phi2)")
         model_options = {"attribute": attribute, "candidates": candidates, "null_loss": null_loss}
     model = make_structured_model(domain, **model_options)
-    grid = make_grid(Cs or DEFAULT_C[domain], (rbf_gammas or DEFAULT_RBF_GAMMA[domain]) if kernel == "rbf" else None)
+    grid_key = "assignment-leximin" if attribute == "leximin" else domain
+    grid = make_grid(Cs or DEFAULT_C[grid_key], (rbf_gammas or DEFAULT_RBF_GAMMA[grid_key]) if kernel == "rbf" else None)
     learner_options: dict[str, Any] = {"slack": slack, "epsilon": epsilon, "max_iter": max_iter}
     if kernel == "poly":
         learner_options["degree"] = degree
@@ -178,8 +182,8 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
     payment_rule = PaymentRule(payment_rule.learner, payment_rule.domain, rule, offset, info)
     saved = None
     if not no_save:
-        name_attribute = None if model_options.get("attribute") == "psi" else model_options.get("attribute")
-        target = out or str(Path("models") / default_model_name(dom.settings(), rule, name_attribute, kernel, n_train))
+        target = out or str(Path("models") / default_model_name(dom.settings(), rule, model_options.get("attribute"),
+                                                                  kernel, n_train))
         saved = str(payment_rule.save(target))
     summary = {
         "settings": dom.settings(), "rule": rule, "model": model.to_dict(), "kernel": kernel,

@@ -62,7 +62,9 @@ def test_learn_rbf_auction_without_saving(run):
 
 @pytest.mark.parametrize("args, message", [
     (("--domain", "single-item", "--kernel", "linear", "--rbf-gamma", "1"), "--rbf-gamma applies"),
-    (("--domain", "assignment", "--attribute", "phi2"), "apply to auctions only"),
+    (("--domain", "assignment", "--attribute", "phi2"), "applies to auctions only"),
+    (("--domain", "assignment", "--null-loss", "2"), "apply to auctions only"),
+    (("--domain", "mmca", "--attribute", "leximin"), "applies to --domain assignment only"),
     (("--domain", "single-item", "--gamma", "0.5"), "applies to --domain mmca only"),
     (("--domain", "single-item", "--C", "-1"), "C values must be positive"),
     (("--domain", "mmca", "--rule", "egalitarian"), "not defined for domain"),
@@ -108,3 +110,39 @@ def test_cli_selection_criteria_match_the_library():
     from mechopt.learning.train import SELECT_BY
 
     assert cli_choices == SELECT_BY
+
+
+def test_assignment_experiment_plans_both_maps_and_tabulates_them():
+    from mechopt.learning.reproduce import markdown_table, plan_experiment
+
+    plans = plan_experiment("assignment", agents=[4])
+    assert [p.attribute for p in plans] == [None, "leximin"]
+    assert [p.key for p in plans] == ["assignment-egalitarian-n4-rbf-l500", "assignment-egalitarian-n4-leximin-rbf-l500"]
+    base = {p: {"regret": 0.04, "ir_violation": 0.01} for p in ("vcg", "tot-vcg", "eg-vcg", "vcg-paper")}
+    rows = [{"settings": {"n_agents": 4}, "attribute": None, "baselines": base,
+             "test": {"accuracy": 0.7, "regret": 0.052, "ir_violation": 0.01}},
+            {"settings": {"n_agents": 4}, "attribute": "leximin", "baselines": base,
+             "test": {"accuracy": 0.79, "regret": 0.0296, "ir_violation": 0.02}}]
+    table = markdown_table("assignment", rows).splitlines()
+    assert len(table) == 3
+    assert table[2] == ("| 4 | 70.0 / 0.052 / 0.01 | 79.0 / 0.030 / 0.02 | 0.040 / 0.01 | 0.040 / 0.01 | "
+                        "0.040 / 0.01 | 0.040 / 0.01 |")
+
+
+def test_learn_assignment_defaults_to_the_leximin_map_saves_and_reloads(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("payments", "learn", "--domain", "assignment", "--rule", "optimal", "-n", "3",
+                 "--train", "40", "--validation", "40", "--test", "40", "--C", "100", "--rbf-gamma", "1", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["model"] == {"kind": "assignment", "normalize": False, "sort": False, "attribute": "leximin"}
+    assert summary["saved"].endswith("assignment-optimal-n3-leximin-rbf-l40.json")
+    learned = summary["test"][0]
+    again = json.loads(run("payments", "evaluate", summary["saved"][:-5], "--test", "40", "--seed", "20000",
+                           "--json").output)
+    assert again["rows"][0]["regret"] == pytest.approx(learned["regret"])
+    paper = json.loads(run("payments", "learn", "--domain", "assignment", "--rule", "optimal", "-n", "3", "--attribute",
+                           "psi", "--train", "40", "--validation", "40", "--test", "0", "--C", "100",
+                           "--rbf-gamma", "1", "--json").output)
+    assert paper["model"] == {"kind": "assignment", "normalize": False, "sort": False}
+    assert paper["saved"].endswith("assignment-optimal-n3-psi-rbf-l40.json")

@@ -99,9 +99,11 @@ def _fitted_rules():
     asg = AssignmentProblem(n_agents=3)
     asg_train = _labelled(asg, "optimal", 60, 3)
     a = CuttingPlaneSSVM(AssignmentModel(), "rbf", C=1e2, gamma=1.0, epsilon=1e-2).fit(*asg_train)
+    lex = CuttingPlaneSSVM(AssignmentModel(attribute="leximin"), "rbf", C=1e3, gamma=3.0, epsilon=1e-2).fit(*asg_train)
     return [(PaymentRule(rbf, domain.settings(), "greedy", 0.05, {"note": "x"}), domain, "greedy"),
             (PaymentRule(lin, domain.settings(), "greedy"), domain, "greedy"),
-            (PaymentRule(a, asg.settings(), "optimal"), asg, "optimal")]
+            (PaymentRule(a, asg.settings(), "optimal"), asg, "optimal"),
+            (PaymentRule(lex, asg.settings(), "optimal"), asg, "optimal")]
 
 
 def test_save_load_round_trip(tmp_path):

@@ -225,6 +225,53 @@ def test_assignment_attributes_remove_the_item_column():
         assert np.allclose(model.kernel_sums(kernel, ex, beta, ex), expected)
 
 
+def test_assignment_leximin_attributes_match_brute_force_and_the_baselines():
+    import itertools
+
+    from mechopt.learning.evaluate import assignment_vcg_prices
+
+    values = np.random.default_rng(5).random((5, 4, 4))
+    profiles = AssignmentProfiles(values)
+    model = AssignmentModel(attribute="leximin")
+    ex = model.examples(profiles, np.zeros((5, 4), dtype=int), agent=2)
+    others = values[:, [0, 1, 3]]
+    feats = model.features(ex, np.repeat(np.arange(5), 4), np.tile(np.arange(4), 5)).toarray()
+    for k in range(5):
+        for j in range(4):
+            rest = [c for c in range(4) if c != j]
+            best = max(sorted(others[k][np.arange(3), list(p)]) for p in itertools.permutations(rest))
+            assert np.allclose(feats[4 * k + j, 1:], best)
+    # tot-vcg and eg-vcg are linear in the map, up to an item-independent amount per instance
+    lex = feats[:, 1:].reshape(5, 4, 3)
+    for kind, stat in (("tot-vcg", lex.sum(axis=2)), ("eg-vcg", lex[:, :, 0])):
+        shift = assignment_vcg_prices(profiles.without_agent(2), kind) + stat
+        assert np.allclose(shift, shift[:, :1])
+    beta = np.random.default_rng(6).normal(size=(5, 4))
+    flat = lex.reshape(20, 3)
+    for kernel in KERNELS:
+        expected = (beta.reshape(-1) @ kernel(flat, flat)).reshape(5, 4)
+        assert np.allclose(model.kernel_sums(kernel, ex, beta, ex), expected)
+
+
+def test_assignment_leximin_prices_ignore_the_labels_of_other_agents_and_items():
+    from mechopt.learning.cutting_plane import CuttingPlaneSSVM
+    from mechopt.learning.domains import AssignmentProblem
+    from mechopt.learning.rules import apply_rule
+
+    train = AssignmentProblem(n_agents=4).sample(40, seed=2)
+    outcomes = apply_rule(train, "optimal").outcomes
+    others = AssignmentProblem(n_agents=4).sample(6, seed=3).without_agent(0)  # (6, 3, 4)
+    rows, items = [2, 0, 1], [3, 1, 0, 2]
+    shuffled = AssignmentProfiles(others.values[:, rows][:, :, items])
+    for attribute, invariant in (("leximin", True), ("psi", False)):
+        model = AssignmentModel(attribute=attribute)
+        learner = CuttingPlaneSSVM(model, "rbf", C=1e3, gamma=1.0, epsilon=1e-2).fit(train, outcomes)
+        prices = learner.prices(model.price_examples(others))
+        moved = learner.prices(model.price_examples(shuffled))
+        # the paper's map orders the other agents and items by their labels: not invariant
+        assert np.allclose(moved, prices[:, items]) == invariant
+
+
 def test_loss_and_separation_oracle_match_brute_force():
     profiles = _ca_profiles(N=7, seed=8)
     model = CombinatorialModel(null_loss=2.5)
@@ -246,8 +293,11 @@ def test_loss_and_separation_oracle_match_brute_force():
 
 
 def test_model_settings_round_trip_and_errors():
-    for model in (CombinatorialModel(attribute="phi1", null_loss=2.0, candidates="explicit"), AssignmentModel()):
+    for model in (CombinatorialModel(attribute="phi1", null_loss=2.0, candidates="explicit"), AssignmentModel(),
+                  AssignmentModel(attribute="leximin")):
         assert structured_model_from_dict(model.to_dict()) == model
+    with pytest.raises(ValueError, match="assignment attribute map"):
+        AssignmentModel(attribute="phi1")
     with pytest.raises(ValueError, match="attribute map"):
         CombinatorialModel(attribute="phi3")
     with pytest.raises(ValueError, match="null loss"):

@@ -155,7 +155,7 @@ def test_assignment_baselines_against_enumeration():
     x = AssignmentProfiles(values)
     for i in range(4):
         others = x.without_agent(i)
-        got = {kind: assignment_vcg_prices(others, kind) for kind in ("vcg", "tot-vcg", "eg-vcg")}
+        got = {kind: assignment_vcg_prices(others, kind) for kind in ("vcg", "tot-vcg", "eg-vcg", "vcg-paper")}
         for k in range(3):
             v = others.values[k]  # (3, 4)
 
@@ -170,6 +170,7 @@ def test_assignment_baselines_against_enumeration():
                 assert got["vcg"][k, j] == pytest.approx(util(range(4)) - util(rest))
                 assert got["tot-vcg"][k, j] == pytest.approx(lex(range(4)).sum() - lex(rest).sum())
                 assert got["eg-vcg"][k, j] == pytest.approx(lex(range(4))[0] - lex(rest)[0])
+                assert got["vcg-paper"][k, j] == pytest.approx(util(range(4)) - lex(rest).sum())
 
 
 def test_tot_and_eg_vcg_charge_the_papers_payments_at_the_egalitarian_outcome():
@@ -178,12 +179,20 @@ def test_tot_and_eg_vcg_charge_the_papers_payments_at_the_egalitarian_outcome():
     utilities = x.value_of(out)
     tot = evaluate(x, out, baseline_prices("assignment", "tot-vcg"))
     eg = evaluate(x, out, baseline_prices("assignment", "eg-vcg"))
+    lit = evaluate(x, out, baseline_prices("assignment", "vcg-paper"))
     for i in range(4):
         best = np.stack([leximin_by_enumeration(v)[0] for v in x.without_agent(i).values])
         others_now = np.delete(utilities, i, axis=1)
         np.testing.assert_allclose(tot.payments[:, i], best.sum(1) - others_now.sum(1), atol=1e-6)
         np.testing.assert_allclose(eg.payments[:, i], best[:, 0] - others_now.min(1), atol=1e-6)
+        # the paper's vcg: the others' best total welfare under ANY allocation minus theirs now
+        utilitarian = np.array([max(v[np.arange(3), list(p)].sum() for p in itertools.permutations(range(4), 3))
+                                for v in x.without_agent(i).values])
+        np.testing.assert_allclose(lit.payments[:, i], utilitarian - others_now.sum(1), atol=1e-6)
     assert tot.welfare_ratio is None  # no null outcome in the assignment
+    # vcg-paper = tot-vcg + an item-independent amount: same regret and accuracy, higher payments
+    np.testing.assert_allclose(lit.regrets, tot.regrets, atol=1e-9)
+    assert lit.accuracy == tot.accuracy and np.all(lit.payments >= tot.payments - 1e-9)
 
 
 # --------------------------------------------------------------------------------------
@@ -264,3 +273,30 @@ def test_property_vcg_zero_regret_for_any_optimal_allocation_even_with_ties(n, m
     x = XORProfiles(bundles, values, m)
     result = evaluate(x, apply_rule(x, "optimal").outcomes, vcg_prices)
     assert result.max_regret < 1e-12 and result.ir_violation == 0.0
+
+
+def test_regret_lp_is_the_best_linear_leximin_price_on_its_training_set():
+    from mechopt.learning.regret_lp import AssignmentRegretLP, fit_linear_prices
+    from mechopt.learning.structured import leximin_attributes
+
+    x = AssignmentProblem(4).sample(40, seed=12)
+    out = apply_rule(x, "egalitarian").outcomes
+    lp = AssignmentRegretLP(agents="all").fit(x, out)
+    r = evaluate(x, out, lp)
+    # the LP's optimum is the evaluator's regret of its prices (every agent's view was trained on)
+    assert r.regret == pytest.approx(lp.train_regret_, abs=1e-7)
+    # tot-vcg and eg-vcg are linear leximin prices (θ = −1, θ = −e_1): never better on the training set
+    for kind in ("tot-vcg", "eg-vcg", "vcg-paper"):
+        assert evaluate(x, out, baseline_prices("assignment", kind)).regret >= lp.train_regret_ - 1e-7
+    # ... nor is any other θ
+    feats = np.concatenate([leximin_attributes(np.delete(x.values, i, axis=1)) for i in range(4)])
+    vals = np.concatenate([x.values[:, i] for i in range(4)])
+    truth = np.concatenate([out[:, i] for i in range(4)])
+    rows = np.arange(len(truth))
+    for theta in np.random.default_rng(0).normal(size=(20, 3)):
+        u = vals - feats @ theta
+        assert np.mean(u.max(axis=1) - u[rows, truth]) >= lp.train_regret_ - 1e-7
+    theta, value = fit_linear_prices(feats, vals, truth)
+    assert np.allclose(theta, lp.theta_) and value == pytest.approx(lp.train_regret_)
+    with pytest.raises(ValueError, match="do not fit"):
+        fit_linear_prices(feats, vals[:, :2], truth)

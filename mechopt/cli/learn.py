@@ -29,9 +29,14 @@ from mechopt.learning.evaluate import baseline_prices, evaluate
 #: inside the commands, so that ``mechopt --help`` and other commands stay light)
 SELECT_BY = ("regret", "accuracy")
 
+#: attribute maps of the assignment (mechopt.learning.structured.ASSIGNMENT_ATTRIBUTES)
+ASSIGNMENT_ATTRIBUTES = ("psi", "leximin")
+
 #: default hyper-parameter grids per domain (C values; RBF γ values)
-DEFAULT_C = {"single-item": [1e3, 1e4, 1e5], "mmca": [1e3, 1e4, 1e5], "assignment": [1e2, 1e3, 1e4]}
-DEFAULT_RBF_GAMMA = {"single-item": [0.1, 1.0], "mmca": [0.001, 0.003, 0.01, 0.03], "assignment": [0.1, 0.3, 1.0, 3.0]}
+DEFAULT_C = {"single-item": [1e3, 1e4, 1e5], "mmca": [1e3, 1e4, 1e5], "assignment": [1e2, 1e3, 1e4],
+             "assignment-leximin": [1e2, 1e3, 1e4, 1e5]}
+DEFAULT_RBF_GAMMA = {"single-item": [0.1, 1.0], "mmca": [0.001, 0.003, 0.01, 0.03], "assignment": [0.1, 0.3, 1.0, 3.0],
+                     "assignment-leximin": [0.3, 1.0, 3.0, 10.0]}
 DEFAULT_KERNEL = {"single-item": "linear", "mmca": "rbf", "assignment": "rbf"}
 DEFAULT_RULE = {"single-item": "optimal", "mmca": "greedy", "assignment": "egalitarian"}
 #: seeds of the validation and test sets, offset from --seed (the training set uses --seed)
@@ -69,8 +74,10 @@ def default_model_name(settings: dict[str, Any], rule: str, attribute: str | Non
 @click.option("--alpha", type=float, default=None, help="mmca: bundle-size decay α [0.75].")
 @click.option("--beta", type=float, default=None, help="mmca: common-value weight β [0.5].")
 @click.option("--gamma", type=float, default=None, help="mmca: complementarity exponent γ [1.0].")
-@click.option("--attribute", type=click.Choice(["phi1", "phi2"]), default="phi1", show_default=True,
-              help="Attribute map for auctions (§5.1.1).")
+@click.option("--attribute", type=click.Choice(["phi1", "phi2", "psi", "leximin"]), default=None,
+              help="Attribute map: auctions phi1 (default) or phi2 (§5.1.1); assignment leximin (default: the "
+                   "others' leximin utilities without item j) or psi (the paper's §5.2 map: the others' values "
+                   "without item j).")
 @click.option("--kernel", type=click.Choice(["linear", "poly", "rbf"]), default=None,
               help="Kernel on the attribute vectors [single-item: linear; else rbf].")
 @click.option("--C", "Cs", type=CommaList(float), default=None, help="C values to try, comma-separated.")
@@ -122,13 +129,21 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
     kernel = kernel or DEFAULT_KERNEL[domain]
     if kernel != "rbf" and rbf_gammas:
         raise click.UsageError("--rbf-gamma applies to --kernel rbf only")
-    if domain == "assignment" and (attribute != "phi1" or candidates != "all" or null_loss != 1.0):
-        raise click.UsageError("--attribute, --candidates and --null-loss apply to auctions only")
-    model_options: dict[str, Any] = {}
-    if domain != "assignment":
+    if domain == "assignment":
+        if candidates != "all" or null_loss != 1.0:
+            raise click.UsageError("--candidates and --null-loss apply to auctions only")
+        attribute = attribute or "leximin"
+        if attribute not in ASSIGNMENT_ATTRIBUTES:
+            raise click.UsageError(f"--attribute {attribute} applies to auctions only (assignment: psi or leximin)")
+        model_options: dict[str, Any] = {"attribute": attribute}
+    else:
+        attribute = attribute or "phi1"
+        if attribute in ASSIGNMENT_ATTRIBUTES:
+            raise click.UsageError(f"--attribute {attribute} applies to --domain assignment only (auctions: phi1 or phi2)")
         model_options = {"attribute": attribute, "candidates": candidates, "null_loss": null_loss}
     model = make_structured_model(domain, **model_options)
-    grid = make_grid(Cs or DEFAULT_C[domain], (rbf_gammas or DEFAULT_RBF_GAMMA[domain]) if kernel == "rbf" else None)
+    grid_key = "assignment-leximin" if attribute == "leximin" else domain
+    grid = make_grid(Cs or DEFAULT_C[grid_key], (rbf_gammas or DEFAULT_RBF_GAMMA[grid_key]) if kernel == "rbf" else None)
     learner_options: dict[str, Any] = {"slack": slack, "epsilon": epsilon, "max_iter": max_iter}
     if kernel == "poly":
         learner_options["degree"] = degree

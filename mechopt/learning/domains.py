@@ -497,7 +497,7 @@ class AssignmentProblem:
     n_agents: int = 3
     name: ClassVar[str] = "assignment"
     rules: ClassVar[tuple[str, ...]] = ("egalitarian", "optimal")
-    payments: ClassVar[tuple[str, ...]] = ("vcg", "tot-vcg", "eg-vcg")
+    payments: ClassVar[tuple[str, ...]] = ("vcg", "tot-vcg", "eg-vcg", "vcg-paper")
 
     def __post_init__(self) -> None:
         _check_int("number of agents", self.n_agents, 2)

@@ -58,6 +58,8 @@ __all__ = [
     "StructuredModel",
     "CombinatorialModel",
     "AssignmentModel",
+    "ASSIGNMENT_ATTRIBUTES",
+    "leximin_attributes",
     "make_structured_model",
     "structured_model_from_dict",
     "MAX_DENSE_ITEMS",
@@ -755,9 +757,23 @@ def _unique_rows(raw: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # assignment
 # --------------------------------------------------------------------------------------
+#: attribute maps of the assignment (:class:`AssignmentModel`)
+ASSIGNMENT_ATTRIBUTES = ("psi", "leximin")
+
+
 @dataclass(frozen=True)
 class AssignmentModel(StructuredModel):
-    """Assignment problem, ψ(x_{-1}, j) = x_{-1} with item j's column removed (§5.2).
+    """Assignment problem: the attribute map ψ(x_{-1}, j) of agent 1 getting item j.
+
+    ``attribute="psi"`` (§5.2, the paper's map): x_{-1} with item j's column removed,
+    (n−1)·(q−1) numbers.  ``attribute="leximin"``: L(N ∖ j), the sorted utility vector of the
+    other agents' leximin assignment on the items left when agent 1 takes j (n−1 numbers).
+    The leximin order is separable, so when agent 1 gets j the others get exactly L(N ∖ j),
+    and the egalitarian rule's choice for agent 1 is argmax_lex_j sort({v_1(j)} ∪ L(N ∖ j)):
+    the vectors L(N ∖ j) are all the rule looks at in x_{-1}.  The map is invariant to
+    relabelling the other agents and the other items, and the tot-vcg and eg-vcg prices are
+    linear in it (−ΣL, −min L, up to an item-independent constant).  Computed by enumerating
+    the (n−1)! assignments of each sub-problem (n ≤ 8).
 
     The other agents keep a fixed order (the paper does not sort here); ``normalize``
     scales reports by the highest value of the other agents (off by default, as in §6.4).
@@ -767,13 +783,20 @@ class AssignmentModel(StructuredModel):
     normalize: bool = False
     sort: bool = False
     null_loss: float = 1.0
+    attribute: str = "psi"
     kind: ClassVar[str] = "assignment"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "null_loss", _check_null_loss(self.null_loss))
+        if self.attribute not in ASSIGNMENT_ATTRIBUTES:
+            raise ValueError(f"unknown assignment attribute map {self.attribute!r} "
+                             f"(choose from {', '.join(ASSIGNMENT_ATTRIBUTES)})")
 
     def settings(self) -> dict[str, Any]:
-        return {"normalize": self.normalize, "sort": self.sort}
+        out: dict[str, Any] = {"normalize": self.normalize, "sort": self.sort}
+        if self.attribute != "psi":  # files written before the option keep loading unchanged
+            out["attribute"] = self.attribute
+        return out
 
     def n_outcomes(self, profiles) -> int:
         return int(np.asarray(profiles.values).shape[2])
@@ -799,13 +822,16 @@ class AssignmentModel(StructuredModel):
         others = np.take_along_axis(others, order[:, :, None], axis=1) / scale[:, None, None]
         codes = np.broadcast_to(np.arange(items, dtype=np.int64), (N, items)).copy()
         vals = np.zeros(codes.shape) if own is None else own / scale[:, None]
+        # psi: the base holds x_{-1} (N, n−1, q); leximin: the attribute vectors themselves
+        base = others if self.attribute == "psi" else leximin_attributes(others)
         return Examples(codes=codes, valid=np.ones_like(codes, dtype=bool), values=vals,
                         truth=np.full(N, -1, dtype=np.int64) if truth is None else truth, scale=scale,
-                        base=DenseBase(others, combinatorial=False), null_col=np.full(N, -1, dtype=np.int64))
+                        base=DenseBase(base, combinatorial=False), null_col=np.full(N, -1, dtype=np.int64))
 
-    @staticmethod
-    def _attributes(ex: Examples, rows=None) -> np.ndarray:
-        """(rows, items, (n−1)(items−1)): x_{-1} without column j, for every item j."""
+    def _attributes(self, ex: Examples, rows=None) -> np.ndarray:
+        """(rows, items, D): the attribute vector ψ(x_{-1}, j) of every item j."""
+        if self.attribute == "leximin":  # stored as (N, q, n−1) already
+            return ex.base.X if rows is None else ex.base.X[np.asarray(rows)]
         if rows is None and "attributes" in ex.memo:
             return ex.memo["attributes"]
         X = ex.base.X if rows is None else ex.base.X[np.asarray(rows)]
@@ -850,6 +876,21 @@ class AssignmentModel(StructuredModel):
 
     def linear_scores(self, ex, w_psi):
         return self._attributes(ex) @ np.asarray(w_psi, dtype=float)
+
+
+def leximin_attributes(others: np.ndarray) -> np.ndarray:
+    """(N, q, n−1): L(N ∖ j), the others' sorted leximin utility vector without item j.
+
+    ``others`` (N, n−1, q) are the other agents' values; exact, by enumeration.
+    """
+    from mechopt.mechanisms.assignment import leximin_vectors
+
+    others = np.asarray(others, dtype=float)
+    N, m, q = others.shape
+    out = np.empty((N, q, m))
+    for j in range(q):
+        out[:, j, :] = leximin_vectors(np.delete(others, j, axis=2))
+    return out
 
 
 # --------------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ is feasible, so  opt − C·ε ≤ objective_ ≤ opt.
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import cvxpy as cp
 import numpy as np
 import pytest
@@ -205,3 +208,26 @@ def test_dual_working_sets_are_certified_without_clarabel():
     assert learner.n_iter_ > 10
     assert learner.qp_fallbacks_ == 0
     assert learner.qp_max_gap_ <= 1e-9 * abs(learner.objective_)
+
+
+def test_highs_iteration_limit_stops_a_cycling_dual_qp():
+    """A working set of the assignment grid (leximin map, n = 4, C = 10⁵, RBF γ = 0.3):
+    28 cuts, λ_min(H) ≈ 10⁻¹².  Without the Hessian shift HiGHS' active-set solver cycled
+    on it for minutes; with :func:`dual_qp_highs_options` it stops at the iteration limit
+    (or certifies an optimum), and the learner's fallback (Clarabel) solves it."""
+    from mechopt.formulations.ssvm import build_dual_qp, dual_qp_highs_options
+
+    data = np.load(Path(__file__).parent / "data" / "dual_qp_cycles_without_shift.npz")
+    H, L, group, caps = data["H"], data["L"], data["group"], data["caps"]
+    assert np.linalg.eigvalsh(H)[0] < 1e-10
+    options = dual_qp_highs_options(len(L))
+    assert options["qp_iteration_limit"] == 1000 + 100 * len(L) and options["qp_regularization_value"] == 0.0
+    problem = build_dual_qp(H, L, group, caps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        problem.solve(solver=cp.HIGHS, **options)  # returns: it may not run forever
+    reference = build_dual_qp(H, L, group, caps)
+    reference.solve(solver=cp.CLARABEL)
+    assert reference.status == cp.OPTIMAL
+    if problem.status == cp.OPTIMAL:  # a future HiGHS may solve it: then it must be right
+        assert problem.value == pytest.approx(reference.value, rel=1e-6)

@@ -34,7 +34,8 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr import LinearExpression
 
-__all__ = ["build_primal_qp", "add_primal_cut", "read_primal_weights", "build_dual_qp", "DUAL_QP_HIGHS_OPTIONS"]
+__all__ = ["build_primal_qp", "add_primal_cut", "read_primal_weights", "build_dual_qp", "DUAL_QP_HIGHS_OPTIONS",
+           "dual_qp_highs_options"]
 
 #: HiGHS options for the dual QP (``problem.solve(solver=cp.HIGHS, **DUAL_QP_HIGHS_OPTIONS)``).
 #: HiGHS' active-set QP solver adds ``qp_regularization_value`` (default 1e-7) to the
@@ -44,8 +45,19 @@ __all__ = ["build_primal_qp", "add_primal_cut", "read_primal_weights", "build_du
 #: about 10⁻⁷α/λ_min and leaves a margin residual L − Hα ≈ 10⁻⁷α on every support cut; the
 #: slack cost c_g (C up to 10⁴) multiplies it into a duality gap of 10⁻⁴–10⁻³ of the
 #: objective.  Without the shift the same solver reaches gaps of 10⁻¹³.  The feasible set
-#: is bounded (0 ≤ α, Σ_g α ≤ c_g), so a singular H needs no regularization.
+#: is bounded (0 ≤ α, Σ_g α ≤ c_g), so a solution exists even for a singular H — but
+#: without the shift the active-set method can cycle on a nearly singular H (seen on a
+#: 28-cut RBF Gram matrix with λ_min ≈ 10⁻¹², C = 10⁵: no end after minutes; 84 iterations
+#: with the shift), so every solve also gets an iteration limit (:func:`dual_qp_highs_options`)
+#: and a solve that reaches it goes to the learner's fallback.
 DUAL_QP_HIGHS_OPTIONS: dict[str, float] = {"qp_regularization_value": 0.0}
+
+
+def dual_qp_highs_options(n_cuts: int) -> dict[str, float | int]:
+    """HiGHS options for a dual QP with ``n_cuts`` variables: no Hessian shift, and an
+    iteration limit of 1000 + 100·n_cuts (an active-set solve that does not cycle takes a
+    few iterations per variable)."""
+    return {**DUAL_QP_HIGHS_OPTIONS, "qp_iteration_limit": 1000 + 100 * int(n_cuts)}
 
 
 def build_primal_qp(n_features: int, slack_costs: Sequence[float]) -> pyo.ConcreteModel:

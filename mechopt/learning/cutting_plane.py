@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -524,17 +525,15 @@ class _DualTrainer(_Trainer):
     def _solve_with(self, solver: str) -> np.ndarray | None:
         import cvxpy as cp
 
-        from mechopt.formulations.ssvm import DUAL_QP_HIGHS_OPTIONS, build_dual_qp
+        from mechopt.formulations.ssvm import build_dual_qp, dual_qp_highs_options
 
         problem = build_dual_qp(self.H, self.L, self.group, self.caps)
-        options = DUAL_QP_HIGHS_OPTIONS if solver == cp.HIGHS else {}
+        options = dual_qp_highs_options(len(self.L)) if solver == cp.HIGHS else {}
         try:
-            try:
+            with warnings.catch_warnings():
+                # an iteration limit reached is a status here, handled by the fallback
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
                 problem.solve(solver=solver, **options)
-            except ValueError:  # a HiGHS without the option (before 1.11): its default, certified below
-                if not options:
-                    raise
-                problem.solve(solver=solver)
         except cp.error.SolverError:
             return None
         if problem.status != cp.OPTIMAL:
@@ -579,8 +578,10 @@ class _DualTrainer(_Trainer):
         C = 10⁴, ε = 0.01 it admits gaps of 0.1 while a is about 10⁻⁵, so iterations could
         stall.  HiGHS runs without its Hessian regularization
         (:data:`~mechopt.formulations.ssvm.DUAL_QP_HIGHS_OPTIONS`), which alone made it
-        miss every certificate; it then reaches gaps near 10⁻¹³ of the objective.  An
-        answer that still fails — genuine failures of HiGHS' active-set solver, which has
+        miss every certificate; it then reaches gaps near 10⁻¹³ of the objective.  Without
+        the shift the active-set method can cycle on a nearly singular H, so it also runs
+        under an iteration limit (:func:`~mechopt.formulations.ssvm.dual_qp_highs_options`).
+        A solve that reaches the limit, or an answer that fails — genuine failures of HiGHS' active-set solver, which has
         reported "optimal" at a non-optimal vertex and "non-convex" for a positive definite
         H (ERGO-Code/HiGHS#993; the pinned examples of the property tests) — is re-solved
         with Clarabel (interior point, shipped with CVXPY) and counted in ``qp_fallbacks``.

@@ -94,6 +94,12 @@ def test_reproduce_resumes_and_prints_tables(run, tmp_path):
     assert all((out / "single-item" / (r["key"] + ".json")).exists() for r in rows)
     table = run("payments", "reproduce", "single-item", "--out", out, "--table-only")
     assert "| 2 | phi1 |" in table.output and "99.7" in table.output
+    # --fresh with a filter recomputes those rows and keeps the others
+    again = run("payments", "reproduce", "single-item", "--agents", "3", "--train", "60", "--out", out, "--fresh")
+    assert again.exit_code == 0, again.output
+    saved = json.loads((out / "single-item.json").read_text())["rows"]
+    assert sorted((r["settings"]["n_agents"], r["attribute"]) for r in saved) == [
+        (2, "phi1"), (2, "phi2"), (3, "phi1"), (3, "phi2")]
 
 
 def test_bench_learn_small(run):

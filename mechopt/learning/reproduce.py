@@ -254,9 +254,11 @@ def run_experiment(name: str, out: str | Path = "models/payments", *, executor: 
     """Run (or resume) an experiment; results go to ``<out>/<name>.json`` after each row."""
     out = Path(out)
     plans = plan_experiment(name, agents=agents, gammas=gammas, rules=rules, n_train=n_train)
-    done = {} if fresh else {r["key"]: r for r in load_results(out, name) if r.get("seed", 0) == seed}
+    existing = {r["key"]: r for r in load_results(out, name) if r.get("seed", 0) == seed}
+    done = {} if fresh else existing
     executor = executor or Executor(1)
-    rows = list(done.values())
+    # rows outside this run's plan are kept (``--fresh -n 2`` recomputes n = 2 only)
+    rows = list(existing.values())
     for plan in plans:
         if plan.key in done:
             continue

@@ -89,3 +89,18 @@ def test_cli_starts_without_torch():
     assert "Traceback" not in train.stderr
     other = run_without_torch("generate", "--help")
     assert other.returncode == 0
+
+
+def test_study_rows_show_spread_target_and_missing_target():
+    from types import SimpleNamespace
+
+    from mechopt.cli.menus import _markdown_table, _study_row
+
+    hit = SimpleNamespace(label="a", hard=[0.2, 0.25], hard_mean=0.225, soft_mean=0.3, ir_violation_rate=0.1,
+                          target=0.25, share_of_target=0.9, seconds=1.23)
+    assert _study_row(hit, True, missing="–") == ["a", "0.2250 [0.200, 0.250]", "0.3000", "0.100", "0.250000",
+                                                  "90.00%", "1.2"]
+    none = SimpleNamespace(**{**vars(hit), "hard": [0.2], "target": None})
+    assert _study_row(none, True, missing="-")[1:2] + _study_row(none, True, missing="-")[4:6] == ["0.2250", "-", "-"]
+    assert _study_row(none, False, missing="-") == ["a", "0.2250", "0.3000", "0.100", "1.2"]
+    assert _markdown_table([hit], True).splitlines()[2].startswith("| a | 0.2250 [0.200, 0.250] |")

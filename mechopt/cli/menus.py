@@ -403,14 +403,19 @@ def _markdown_table(results, show_target: bool) -> str:
     head.append("s/run")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
-        spread = f" [{min(r.hard):.3f}, {max(r.hard):.3f}]" if len(r.hard) > 1 else ""
-        row = [r.label, f"{r.hard_mean:.4f}{spread}", f"{r.soft_mean:.4f}", f"{r.ir_violation_rate:.3f}"]
-        if show_target:
-            row += [f"{r.target:.6f}" if r.target else "–",
-                    f"{r.share_of_target:.2%}" if r.target else "–"]
-        row.append(f"{r.seconds:.1f}")
-        lines.append("| " + " | ".join(row) + " |")
+        lines.append("| " + " | ".join(_study_row(r, show_target, missing="–")) + " |")
     return "\n".join(lines)
+
+
+def _study_row(r, show_target: bool, missing: str) -> list[str]:
+    """One study result as table cells (hard revenue with its spread over runs)."""
+    spread = f" [{min(r.hard):.3f}, {max(r.hard):.3f}]" if len(r.hard) > 1 else ""
+    row = [r.label, f"{r.hard_mean:.4f}{spread}", f"{r.soft_mean:.4f}", f"{r.ir_violation_rate:.3f}"]
+    if show_target:
+        row += [f"{r.target:.6f}" if r.target else missing,
+                f"{r.share_of_target:.2%}" if r.target else missing]
+    row.append(f"{r.seconds:.1f}")
+    return row
 
 
 def _study_table(title: str, results, show_target: bool, markdown: bool = False) -> None:
@@ -433,13 +438,7 @@ def _study_table(title: str, results, show_target: bool, markdown: bool = False)
         table.add_column("share", justify="right")
     table.add_column("s/run", justify="right")
     for r in results:
-        spread = f" [{min(r.hard):.3f}, {max(r.hard):.3f}]" if len(r.hard) > 1 else ""
-        row = [r.label, f"{r.hard_mean:.4f}{spread}", f"{r.soft_mean:.4f}", f"{r.ir_violation_rate:.3f}"]
-        if show_target:
-            row += [f"{r.target:.6f}" if r.target else "-",
-                    f"{r.share_of_target:.2%}" if r.target else "-"]
-        row.append(f"{r.seconds:.1f}")
-        table.add_row(*row)
+        table.add_row(*_study_row(r, show_target, missing="-"))
     out.print(table)
     for r in results:
         out.print(f"  {r.label}: [dim]{r.command}[/dim]")

@@ -32,6 +32,7 @@ __all__ = [
     "get_solver",
     "solve_model",
     "DEFAULT_SOLVER",
+    "prepare_highs_threads",
 ]
 
 DEFAULT_SOLVER = "highs"
@@ -40,6 +41,33 @@ DEFAULT_SOLVER = "highs"
 #: solves, so two solves in threads of one process corrupt each other.  Solves in one process
 #: therefore take turns; parallelism comes from processes (see mechopt.parallel).
 _SOLVE_LOCK = threading.RLock()
+
+
+#: The ``threads`` option value that this process's HiGHS thread scheduler was last started
+#: with (0 = HiGHS' default), or None before mechopt's first HiGHS solve in this process.
+_HIGHS_SCHEDULER_THREADS: int | None = None
+
+
+def prepare_highs_threads(threads: int | None) -> None:
+    """Make the next HiGHS solve in this process run with ``threads`` threads.
+
+    HiGHS keeps one thread scheduler per process, started by the first solve with that
+    solve's ``threads`` option; a later solve that asks for a different number fails
+    ("Option 'threads' is set to 1 but the scheduler has already been initialized to use 2
+    threads") and returns no solution.  Every HiGHS solve in mechopt (Pyomo, raw highspy,
+    CVXPY's QP) calls this first: when the requested count differs from the running
+    scheduler's, or when mechopt has not solved with HiGHS in this process yet (another
+    library may have started the scheduler), the scheduler is reset, which costs about
+    0.1 ms.  ``None`` means HiGHS' default (option value 0).
+    """
+    global _HIGHS_SCHEDULER_THREADS
+    want = 0 if threads is None else int(threads)
+    with _SOLVE_LOCK:
+        if _HIGHS_SCHEDULER_THREADS != want:
+            import highspy
+
+            highspy.Highs.resetThreadScheduler(True)
+            _HIGHS_SCHEDULER_THREADS = want
 
 
 class SolverError(RuntimeError):
@@ -187,6 +215,11 @@ def _is_contrib(solver: Any) -> bool:
     return isinstance(solver, SolverBase)
 
 
+def _uses_highs(solver: Any, name: str) -> bool:
+    """True for Pyomo's HiGHS interfaces (``highs``, ``appsi_highs``)."""
+    return "highs" in f"{name} {type(solver).__name__}".lower()
+
+
 def _finite(x: Any) -> float | None:
     if x is None:
         return None
@@ -249,6 +282,8 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
     if options:
         kwargs["solver_options"] = dict(options)
     with _SOLVE_LOCK:
+        if _uses_highs(opt, name):
+            prepare_highs_threads(threads)
         start = time.perf_counter()
         try:
             res = opt.solve(model, **kwargs)
@@ -300,6 +335,8 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
         opts["threads"] = threads
     opts.update(options or {})
     with _SOLVE_LOCK:
+        if _uses_highs(opt, name):
+            prepare_highs_threads(threads)
         start = time.perf_counter()
         try:
             res = opt.solve(model, options=opts, load_solutions=False)

@@ -30,7 +30,7 @@ from mechopt.io import load_auction
 from mechopt.mechanisms.outcome import exact_sum
 from mechopt.mechanisms.vcg import run_vcg
 from mechopt.parallel import Executor
-from mechopt.solve import get_solver, solve_model
+from mechopt.solve import get_solver, prepare_highs_threads, solve_model
 
 __all__ = ["WdpBenchRow", "benchmark_wdp_file"]
 
@@ -80,6 +80,7 @@ def _time_raw(auction) -> tuple[float, float, float]:
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 0.0)
     t1 = time.perf_counter()
+    prepare_highs_threads(None)
     h.run()
     welfare = exact_sum(b.value for b in read_highspy_allocation(h, columns).values())
     t2 = time.perf_counter()

@@ -39,7 +39,7 @@ import numpy as np
 
 from mechopt.learning.kernels import Kernel, make_kernel
 from mechopt.learning.structured import Examples, RowCache, StructuredModel
-from mechopt.solve import SolverError
+from mechopt.solve import SolverError, prepare_highs_threads
 
 __all__ = ["CuttingPlaneSSVM", "IterationRecord", "RejectedFit", "NotFittedError"]
 
@@ -529,6 +529,8 @@ class _DualTrainer(_Trainer):
 
         problem = build_dual_qp(self.H, self.L, self.group, self.caps)
         options = dual_qp_highs_options(len(self.L)) if solver == cp.HIGHS else {}
+        if solver == cp.HIGHS:
+            prepare_highs_threads(None)  # CVXPY runs HiGHS with its default thread count
         try:
             with warnings.catch_warnings():
                 # an iteration limit reached is a status here, handled by the fallback

@@ -1,4 +1,4 @@
-"""Relaxations of the buyer's discrete choice, selectable by name (references.md §4).
+"""Relaxations of the buyer's discrete choice, selectable by name (docs/menus.md#relaxations).
 
 A buyer facing utilities ``u (N, K)`` (value minus price) and a null option of utility 0
 *really* takes ``argmax`` and pays that element's price only if its utility is ≥ 0 (the
@@ -8,7 +8,7 @@ option is the last column of every choice-probability tensor ``(N, K + 1)``.
 
 =============  ===========================================================================
 ``softmax``    Z = softmax([u, 0] / (T · scale)), objective Σ_k Z_k β_k, with T relative
-               to the value scale and annealed (the cure in references.md §4)
+               to the value scale and annealed (the cure in docs/menus.md#the-softmax-failure)
 ``seed``       Z = softmax(λ · [u, 0]) with λ ≤ 0.2 as in the source document (seed 000):
                λ *multiplies* utilities, so for values in [0, 1] every element keeps
                ~15 % probability even at utility −9.3 ("phantom" revenue)

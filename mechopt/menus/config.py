@@ -227,7 +227,7 @@ class MenuConfig:
 
 
 def seed_config(**changes: Any) -> MenuConfig:
-    """The source document's configuration (seed 000 §5.1): m = 2 items, a = 2 XOR atoms,
+    """The configuration of the documented softmax failure: m = 2 items, a = 2 XOR atoms,
     K = 4 deterministic bundles, 1000 steps, prices bounded by 10, and a softmax whose
     utilities are *multiplied* by lambda = 0.1, annealed x1.05 every 200 steps, capped at
     0.2 (docs/menus.md#the-softmax-failure)."""

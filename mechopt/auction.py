@@ -2,7 +2,7 @@
 
 A bidder submits bids ``(S_k, b_k)``; under the XOR bidding language it may win at most one
 of them, and its reported valuation is ``v(S) = max{b_k : S_k ⊆ S}`` with ``v(∅) = 0``
-(free disposal; references.md §1).
+(free disposal; docs/auctions.md#xor-bids).
 
 All classes are frozen dataclasses validated on construction: an invalid instance cannot be
 built, and the error names the bidder or bid and what is wrong.

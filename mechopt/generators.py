@@ -24,7 +24,7 @@ item by item (continue with probability 0.9, next item drawn by interest × comp
 prices it at Σ private values + |S|^(1+0.2), and adds up to 5 substitutable bundles of the
 same size that respect the budget (1.5 × price) and resale (0.5 × common value) factors.
 Unlike Gasse et al.'s code, every bidder's bids are XOR (their 2-bid bidders silently get OR
-semantics; references.md §1), and the compatibility average uses the bundle's own rows.
+semantics; docs/auctions.md#cats-file-format), and the compatibility average uses the bundle's own rows.
 It is CATS-*style*: the same economics, not CATS' bit stream.
 """
 

@@ -9,7 +9,7 @@ name goes first to ``pyomo.contrib.solver`` and then to the classic ``pyomo.envi
 factory (``cbc``, ``glpk``, ``gurobi``, ...).
 
 The relative MIP gap defaults to 0: HiGHS' own default of 1e-4 moves a VCG payment by up to
-1e-4 times the welfare (references.md §1).  A result that is not proven optimal has a status
+1e-4 times the welfare (docs/auctions.md#mip-gap-0).  A result that is not proven optimal has a status
 other than ``OPTIMAL`` and says so wherever it is printed.
 """
 

@@ -24,7 +24,7 @@ from mechopt.audit import Uniqueness, Verdict, audit_auction
 from mechopt.audit.inject import schemer_utility
 from mechopt.io import load_auction
 
-PAPER_PRINTED_PAYMENT = 8  # section 3.3 of the seed: "支払額はそれぞれ8"
+PAPER_PRINTED_PAYMENT = 8  # §3.3 of the paper: "支払額はそれぞれ8"; docs/shill-audit.md#worked-example
 
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -1,4 +1,4 @@
-"""Type distributions: shapes, seeding, and the laws they claim (references.md §3)."""
+"""Type distributions: shapes, seeding, and the laws they claim (docs/payment-rules.md#domains)."""
 
 from __future__ import annotations
 

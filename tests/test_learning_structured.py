@@ -70,7 +70,7 @@ def test_make_kernel_errors():
 
 
 # --------------------------------------------------------------------------------------
-# compact XOR inner products (Lemma 2, references.md §3)
+# compact XOR inner products (Lemma 2, docs/payment-rules.md#xor-inner-products)
 # --------------------------------------------------------------------------------------
 @st.composite
 def xor_bids(draw, m, count, b):

@@ -62,7 +62,7 @@ def test_gradcheck_pieces_and_menu_values():
 
 
 def test_seed_numbers_are_lambda_times_utilities():
-    """references.md §4: u = -9.29 on four elements with lambda = 0.1 gives Z_k = 0.153 and
+    """docs/menus.md#the-softmax-failure: u = -9.29 on four elements with lambda = 0.1 gives Z_k = 0.153 and
     Z_null = 0.388 (with u / lambda the paid elements would get ~e^-93)."""
     probs = choice_probabilities(torch.full((1, 4), -9.2875, dtype=F64), 0.1)
     assert float(probs[0, 0]) == pytest.approx(0.153, abs=5e-4)

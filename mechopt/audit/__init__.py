@@ -1,6 +1,6 @@
 """Shill (false-name) bidder audit of VCG combinatorial auctions.
 
-Winner-exclusion discovery of Matsuo, Ito, Shintani (JSAI 2005; references.md §2), the
+Winner-exclusion discovery of Matsuo, Ito, Shintani (JSAI 2005; docs/shill-audit.md), the
 collusion check of its §4, and the group remedy of Matsuo, Ito, Day, Shintani (AAMAS 2006).
 Entry points: :func:`audit_auction` (one auction), :func:`audit_auctions` (many, their solves
 flattened over one executor).  False-name splits for experiments: :mod:`mechopt.audit.inject`.

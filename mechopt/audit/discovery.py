@@ -1,8 +1,8 @@
 """Winner-exclusion discovery of shill bidders (steps 2–7 of the algorithm).
 
 Matsuo, Ito, Shintani, "A method of discovering shill bidders based on a comparison of
-bidders' utilities in combinatorial auctions" (JSAI 2005, LF-004; seed 003,
-references.md §2), and its English version by Matsuo, Ito, Day, Shintani (AAMAS 2006).
+bidders' utilities in combinatorial auctions" (JSAI 2005, LF-004; docs/shill-audit.md),
+and its English version by Matsuo, Ito, Day, Shintani (AAMAS 2006).
 
 Theorem 1 of the paper: a schemer cannot raise its utility with false names unless its false
 names win.  So the algorithm looks only at winners W of the GVA (VCG) outcome:
@@ -25,7 +25,7 @@ step 7 holds automatically), and it does not depend on which optimal allocation 
 picked.  A positive drop says the two winners are complements in the reported welfare —
 which is exactly what a bundle split across false names looks like, and also what two
 honest single-item bidders beating one bundle bid look like (example E3 of
-references.md §2: the method has false positives by design).
+docs/shill-audit.md#limits: the method has false positives by design).
 
 This module is pure arithmetic on solved economies; :mod:`mechopt.audit.runner` decides
 which economies to solve.

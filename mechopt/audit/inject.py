@@ -2,7 +2,7 @@
 
 Used to test the audit (Theorem 1 of Matsuo, Ito, Shintani) and to measure it on injected
 manipulations (:mod:`mechopt.benchmarks.audit`).  The pattern is E1 of Yokoo, Sakurai,
-Matsubara (GEB 46, 2004; references.md §2): a bundle S with value v is split into parts
+Matsubara (GEB 46, 2004; docs/shill-audit.md#false-name-examples): a bundle S with value v is split into parts
 S_1 … S_r, each bid by a new name.
 
 The schemer's utility is measured with its *true* valuation: the XOR value of the union of

@@ -6,7 +6,7 @@
   suspected group act as one bidder.  Here a group becomes a single XOR bidder holding all
   its members' bids (:meth:`CombinatorialAuction.merged`), and VCG is re-run.  The group
   can then win at most one of its members' bids, so splitting a bundle over false names
-  buys nothing: in E1 of references.md §2 the merged bidder is exactly the truthful X
+  buys nothing: in E1 of docs/shill-audit.md#remedies the merged bidder is exactly the truthful X
   (v(A) = v(B) = v(AB) = 80) and revenue returns to the truthful 80.  The AAMAS paper
   instead restricts the group to the items it won in the conventional auction; the XOR
   merge is the simpler rule with the same aim and is what we implement and measure.

@@ -482,7 +482,7 @@ def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json
 @executor_options
 @json_option
 def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
-    """Hard revenue on fresh buyers against the known optima (references.md §4)."""
+    """Hard revenue on fresh buyers against the known optima (docs/menus.md#known-optima)."""
     require_torch()
     from mechopt.menus.studies import goal_rows
 

@@ -3,7 +3,7 @@
 Ogryczak & Śliwiński, "On direct methods for lexicographic min-max optimization" (ICCSA
 2006), §3: for utilities u_1..u_n the sum of the k smallest is
 
-    θ_k(u) = max { k·t_k − Σ_i d_ki  :  d_ki ≥ t_k − u_i,  d_ki ≥ 0 }          (references.md §5)
+    θ_k(u) = max { k·t_k − Σ_i d_ki  :  d_ki ≥ t_k − u_i,  d_ki ≥ 0 }          (docs/leximin.md#ordered-outcomes)
 
 and the leximin optimum maximizes θ_1, θ_2, …, θ_n in turn, each level fixed before the
 next.  The method is exact on integer domains (unlike the saturation method).  Here the

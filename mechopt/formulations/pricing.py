@@ -1,7 +1,7 @@
 """Optimal deterministic bundle pricing for a sample of buyers, as a Pyomo MILP.
 
 Given N buyers and their values v_nb for B bundles (all non-empty bundles of m items for
-the menus reference of references.md §4), choose one price p_b ≥ 0 per bundle so that the
+the reference menus of docs/menus.md#exact-reference-menus), choose one price p_b ≥ 0 per bundle so that the
 revenue of utility-maximizing buyers is largest — the best deterministic menu on that
 sample.  Each buyer picks a bundle of highest utility v_nb − p_b, or nothing (utility 0);
 ties are resolved in the seller's favour (the standard convention of optimal pricing,

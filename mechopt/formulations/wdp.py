@@ -1,4 +1,4 @@
-"""Winner determination for XOR bids as a Pyomo MILP (references.md §1).
+"""Winner determination for XOR bids as a Pyomo MILP (docs/auctions.md#winner-determination).
 
     max  Σ_{(i,k)} b_ik x_ik
     s.t. Σ_{(i,k): g ∈ S_ik} x_ik ≤ 1     for every item g            (item_capacity)

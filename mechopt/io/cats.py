@@ -15,7 +15,7 @@ good belong to one XOR bidder (it can win at most one of them); a bid without a 
 is a bidder of its own.  Bidders are named ``b<first bid id>``; items are named by their
 index (``"0"`` … ``"N-1"``).  Every malformed line is reported as ``file:line: reason``.
 A body that holds a different number of bids than the header says is read as it is, with
-a warning (references.md §1).
+a warning (docs/auctions.md#cats-file-format).
 
 The writer gives a dummy good to every bidder with two or more bids (never OR semantics by
 accident, unlike some Python imitations of CATS) and records item names in a comment.

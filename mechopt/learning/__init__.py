@@ -1,7 +1,7 @@
 """Payment-rule learning: the mechanism-design domains, outcome rules and exact evaluation.
 
 Dütting, Fischer, Jirapinyo, Lai, Lubin, Parkes, "Payment rules through discriminant-based
-classifiers" (EC 2012); references.md §3.
+classifiers" (EC 2012); docs/payment-rules.md.
 
 - :mod:`~mechopt.learning.domains`: type distributions and the array representation of
   instances and outcomes (read its docstring first);

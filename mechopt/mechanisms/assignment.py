@@ -6,7 +6,7 @@ EC 2012, §5.2 and §6.4).
   utility, then the second smallest, and so on — by the ordered-outcomes method of Ogryczak
   & Śliwiński (2006) as a sequence of Pyomo MILPs on HiGHS
   (:func:`mechopt.formulations.leximin.build_ordered_outcomes_model`), every level solved at
-  MIP gap 0 and fixed with a tolerance (references.md §5).
+  MIP gap 0 and fixed with a tolerance (docs/leximin.md#fixing-levels-with-a-tolerance).
 * :func:`utilitarian_assignment`: maximum total value (the linear assignment problem,
   solved exactly by the shortest-augmenting-path algorithm of ``scipy.optimize``).
 * :func:`leximin_by_enumeration`: brute force over all ``q!/(q−n)!`` assignments — the
@@ -125,7 +125,7 @@ def egalitarian_assignment(
     the rounded assignment, recompute its level value ``z_k`` exactly from the values (never
     from the solver's objective), and add ``level[k] ≥ z_k − tol`` with
     ``tol = max(abs_tol, rel_tol·|z_k|)`` — an equality would make the next solve infeasible
-    when the solver's value carries an error such as 53.99999808 (references.md §5).  The
+    when the solver's value carries an error such as 53.99999808 (docs/leximin.md#fixing-levels-with-a-tolerance).  The
     levels are therefore exact up to ``tol`` each.  One persistent HiGHS object re-solves
     the model, receiving only the new objective and the new row each time.
 

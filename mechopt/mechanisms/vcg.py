@@ -2,7 +2,7 @@
 
 For an allocation G* with welfare W, bidder i pays
 
-    p_i = W_{-i} − (W − v_i(G*_i))                                     (references.md §1)
+    p_i = W_{-i} − (W − v_i(G*_i))                                     (docs/auctions.md#vcg-payments)
 
 where W_{-i} is the optimal welfare of the marginal economy without i.  Under the optimal
 rule a loser pays 0 (removing it does not change the optimum), so only the winners'

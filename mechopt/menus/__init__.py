@@ -1,8 +1,8 @@
 """Differentiable menus for one buyer (torch; ``pip install 'mechopt[menus]'``).
 
 Train a menu of (bundle or lottery, price) elements by gradient ascent on a relaxed revenue
-and judge it by the revenue a utility-maximizing buyer really pays (references.md §4,
-seed 000).  Modules: :mod:`~mechopt.menus.config` (settings, no torch),
+and judge it by the revenue a utility-maximizing buyer really pays (docs/menus.md).
+Modules: :mod:`~mechopt.menus.config` (settings, no torch),
 :mod:`~mechopt.menus.valuations`, :mod:`~mechopt.menus.menu`,
 :mod:`~mechopt.menus.relaxations`, :mod:`~mechopt.menus.trainer`,
 :mod:`~mechopt.menus.evaluate`, :mod:`~mechopt.menus.store` (save/load under ``models/``),

@@ -29,7 +29,7 @@ __all__ = [
     "known_optimum",
 ]
 
-#: buyer valuation families (references.md §4; ``generated`` draws XOR bidders from
+#: buyer valuation families (docs/menus.md#buyers; ``generated`` draws XOR bidders from
 #: :func:`mechopt.generators.generate_auction`)
 VALUATIONS: tuple[str, ...] = ("additive", "unit-demand", "triangle", "xor", "generated")
 
@@ -50,7 +50,7 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 #: the exact expected value of a lottery for an XOR buyer enumerates the 2^m bundles
 MAX_LOTTERY_XOR_ITEMS = 12
 
-#: known optimal revenues for one buyer (references.md §4), keyed by (valuation, items)
+#: known optimal revenues for one buyer (docs/menus.md#known-optima), keyed by (valuation, items)
 KNOWN_OPTIMA: dict[tuple[str, int], float] = {
     ("additive", 1): 0.25,
     ("unit-demand", 1): 0.25,
@@ -61,7 +61,7 @@ KNOWN_OPTIMA: dict[tuple[str, int], float] = {
 
 
 def known_optimum(valuation: str, n_items: int) -> float | None:
-    """The optimal revenue for one buyer when it is known (references.md §4), else None."""
+    """The optimal revenue for one buyer when it is known (docs/menus.md#known-optima), else None."""
     return KNOWN_OPTIMA.get((valuation, n_items))
 
 
@@ -227,10 +227,10 @@ class MenuConfig:
 
 
 def seed_config(**changes: Any) -> MenuConfig:
-    """The source document's configuration (seed 000 §5.1): m = 2 items, a = 2 XOR atoms,
+    """The configuration of the documented softmax failure: m = 2 items, a = 2 XOR atoms,
     K = 4 deterministic bundles, 1000 steps, prices bounded by 10, and a softmax whose
     utilities are *multiplied* by lambda = 0.1, annealed x1.05 every 200 steps, capped at
-    0.2 (references.md §4)."""
+    0.2 (docs/menus.md#the-softmax-failure)."""
     base = dict(
         valuation="xor",
         n_items=2,

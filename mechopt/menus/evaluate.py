@@ -1,6 +1,6 @@
 """What a menu really earns: hard-choice revenue next to the relaxed ("soft") revenue.
 
-Hard choice (the revenue a buyer really pays, seed 000 §1.3 A): each buyer takes an element
+Hard choice (the revenue a buyer really pays, docs/menus.md#menus-and-hard-revenue): each buyer takes an element
 of highest utility u_k = v(x_k) − β_k and pays β_k if u_k ≥ 0, else takes the null option
 and pays nothing.  **Tie rule**: among elements of equal best utility the buyer takes the
 most expensive one (seller-favourable, as in the MILP reference of

@@ -1,4 +1,4 @@
-"""Relaxations of the buyer's discrete choice, selectable by name (references.md §4).
+"""Relaxations of the buyer's discrete choice, selectable by name (docs/menus.md#relaxations).
 
 A buyer facing utilities ``u (N, K)`` (value minus price) and a null option of utility 0
 *really* takes ``argmax`` and pays that element's price only if its utility is ≥ 0 (the
@@ -8,8 +8,8 @@ option is the last column of every choice-probability tensor ``(N, K + 1)``.
 
 =============  ===========================================================================
 ``softmax``    Z = softmax([u, 0] / (T · scale)), objective Σ_k Z_k β_k, with T relative
-               to the value scale and annealed (the cure in references.md §4)
-``seed``       Z = softmax(λ · [u, 0]) with λ ≤ 0.2 as in the source document (seed 000):
+               to the value scale and annealed (the cure in docs/menus.md#the-softmax-failure)
+``seed``       Z = softmax(λ · [u, 0]) with λ ≤ 0.2 as in the failing setup (preset ``seed``):
                λ *multiplies* utilities, so for values in [0, 1] every element keeps
                ~15 % probability even at utility −9.3 ("phantom" revenue)
 ``rochetnet``  Σ_k Z_k v_k − max(0, max_k u_k): soft value minus hard best utility (Dütting
@@ -18,12 +18,12 @@ option is the last column of every choice-probability tensor ``(N, K + 1)``.
 ``gumbel``     straight-through Gumbel-softmax (Jang, Gu, Poole, ICLR 2017): forward the
                one-hot argmax of [u, 0]/(T·scale) + Gumbel noise, backward the softmax
 ``reinforce``  score-function estimator of E_{k∼Z}[β_k 1{u_k ≥ 0}] with a leave-one-out
-               baseline (seed 000 §7.2 B), plus the pathwise term of β_k
+               baseline (docs/menus.md#remedies), plus the pathwise term of β_k
 =============  ===========================================================================
 
 Remedies that combine with any of them: the IR penalty α · E[Σ_k Z_k max(0, −u_k)²]
-(seed 000 §7.1 B; with a dual step it becomes a Lagrangian on IR) and the price cap at the
-highest value seen (seed 000 §7.1 A, in :mod:`mechopt.menus.trainer`).
+(docs/menus.md#remedies; with a dual step it becomes a Lagrangian on IR) and the price cap at the
+highest value seen (docs/menus.md#remedies, in :mod:`mechopt.menus.trainer`).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ class StudyResult:
 
 def seed_remedy_rows(steps: int = 1000) -> list[StudyRow]:
     """The seed's configuration (m = 2, a = 2, K = 4 bundles, prices ≤ 10, 1000 steps,
-    last menu kept) and each remedy of references.md §4 applied to it."""
+    last menu kept) and each remedy of docs/menus.md#remedies applied to it."""
     lam = dict(schedule="seed")
     rows = [
         ("seed: softmax(λ·u), λ ≤ 0.2", {}),
@@ -129,7 +129,7 @@ def seed_remedy_rows(steps: int = 1000) -> list[StudyRow]:
 
 
 def goal_rows() -> list[StudyRow]:
-    """The goals of the menus issue: known optima (references.md §4) and XOR buyers."""
+    """The goals of the menus issue: known optima (docs/menus.md#known-optima) and XOR buyers."""
     rows = [
         ("1 item U[0,1]", MenuConfig(n_items=1)),
         ("2 items additive U[0,1]", MenuConfig(n_items=2)),

@@ -1,4 +1,4 @@
-"""Batched buyer valuations in torch (device-agnostic; references.md §4).
+"""Batched buyer valuations in torch (device-agnostic; docs/menus.md#buyers).
 
 A :class:`Valuation` draws a batch of N buyers and values menu elements for them:
 
@@ -193,7 +193,7 @@ class UnitDemand(Valuation):
 
 class XORValuation(Valuation):
     """XOR buyer with ``a`` atoms: S_j uniform over non-empty subsets, p_j ~ U[0,1];
-    v(S) = max{p_j : S_j ⊆ S} (references.md §4).
+    v(S) = max{p_j : S_j ⊆ S} (docs/menus.md#buyers).
 
     ``relaxed_values`` replaces "S_j ⊆ S" by Π_{i ∈ S_j} x_i (exact at 0/1 points);
     ``lottery_values`` is exact: it enumerates the 2^m bundles (m ≤ 12).

@@ -15,11 +15,27 @@ import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["AuctionError", "Bid", "Bidder", "CombinatorialAuction"]
+__all__ = [
+    "AuctionError",
+    "ValueRangeError",
+    "Bid",
+    "Bidder",
+    "CombinatorialAuction",
+    "MAX_VALUE_RATIO",
+    "check_value_range",
+]
+
+#: Largest ratio between the largest bid value and the smallest nonzero one that mechopt's
+#: MILPs are guaranteed to resolve (see :func:`check_value_range`).
+MAX_VALUE_RATIO = 1e6
 
 
 class AuctionError(ValueError):
     """An auction instance (or a file describing one) is invalid."""
+
+
+class ValueRangeError(AuctionError):
+    """The bid values span more orders of magnitude than the solver can tell apart."""
 
 
 def _check_id(kind: str, value: object) -> str:
@@ -63,7 +79,10 @@ class Bid:
         value = self.value
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise AuctionError(f"bid {bid_id!r} has a non-numeric value {value!r}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond the largest double (~1.8e308)
+            raise AuctionError(f"bid {bid_id!r} has a value too large for a double (> 1.8e308)") from None
         if math.isnan(value):
             raise AuctionError(f"bid {bid_id!r} has value NaN")
         if math.isinf(value):
@@ -158,6 +177,12 @@ class CombinatorialAuction:
                     raise AuctionError(
                         f"bid {bid.id!r} of bidder {bidder.id!r} names unknown item {unknown[0]!r}"
                     )
+        try:  # welfare and revenue are sums of values: they must stay finite
+            total = math.fsum(bid.value for bidder in bidders for bid in bidder.bids)
+        except OverflowError:
+            total = math.inf
+        if math.isinf(total):
+            raise AuctionError("the bid values sum to more than the largest double (~1.8e308)")
         object.__setattr__(self, "items", items)
         object.__setattr__(self, "bidders", bidders)
         object.__setattr__(self, "_index", index)
@@ -184,6 +209,12 @@ class CombinatorialAuction:
         return cls(tuple(items), bidders, name=name)
 
     # -- queries --------------------------------------------------------------------------
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """(smallest nonzero, largest) bid value; (0, 0) when every value is 0."""
+        values = [bid.value for _, bid in self.iter_bids() if bid.value > 0]
+        return (min(values), max(values)) if values else (0.0, 0.0)
+
     @property
     def bidder_ids(self) -> tuple[str, ...]:
         return tuple(b.id for b in self.bidders)
@@ -240,3 +271,26 @@ class CombinatorialAuction:
             elif bidder.id not in group:
                 kept.append(bidder)
         return CombinatorialAuction(self.items, tuple(kept), name=self.name)
+
+
+def check_value_range(auction: CombinatorialAuction) -> float:
+    """Refuse values that the winner-determination MILP cannot resolve; return the largest.
+
+    HiGHS' tolerances are absolute (primal/dual feasibility 1e-7, MIP feasibility 1e-6 by
+    default; HiGHS options reference), so mechopt's builders divide every value by a power of
+    two near the largest one (``model.objective_scale``): after that, a uniform scale of all
+    values changes nothing.  Scaling cannot fix range: a bid worth about 1e-7 of the largest
+    one is below the solver's resolution (and 1e16 + 0.5 is not even a double), so its VCG
+    payment could silently be 0.  On random auctions HiGHS' welfare and VCG utilities are
+    exact (to ~1e-9 of the smallest value) up to a ratio of 1e7 and wrong by several times
+    the smallest value at 1e8.  mechopt therefore guarantees its answers only when
+    largest / smallest nonzero value ≤ ``MAX_VALUE_RATIO`` (1e6, a factor 10 of margin;
+    zero values are fine) and raises :class:`ValueRangeError` outside that range.
+    """
+    low, high = auction.value_range
+    if high > 0 and high > MAX_VALUE_RATIO * low:
+        raise ValueRangeError(
+            f"bid values range from {low:g} to {high:g} (ratio {high / low:.3g}); mechopt "
+            f"solves exactly only when largest / smallest nonzero value <= {MAX_VALUE_RATIO:g}"
+        )
+    return high

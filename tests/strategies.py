@@ -10,12 +10,19 @@ from mechopt.auction import Bid, Bidder, CombinatorialAuction
 @st.composite
 def xor_auctions(draw, max_items: int = 8, max_bidders: int = 8, max_bids: int = 3, integer_values: bool | None = None):
     """Auctions with 1..max_items items and 1..max_bidders bidders holding 1..max_bids XOR
-    bids each. Values are either small integers (to provoke ties) or floats."""
+    bids each. Values are either small integers (to provoke ties) or floats (0 or in
+    [1e-4, 100], so within the value range mechopt guarantees)."""
     m = draw(st.integers(1, max_items))
     items = [f"g{k}" for k in range(m)]
     n = draw(st.integers(1, max_bidders))
     ints = draw(st.booleans()) if integer_values is None else integer_values
-    value = st.integers(0, 20).map(float) if ints else st.floats(0, 100, allow_nan=False, allow_infinity=False)
+    # floats below 1e-4 become 0: the values stay within mechopt's guaranteed range
+    # (largest / smallest nonzero value <= MAX_VALUE_RATIO = 1e6)
+    value = (
+        st.integers(0, 20).map(float)
+        if ints
+        else st.floats(0, 100, allow_nan=False, allow_infinity=False).map(lambda v: v if v >= 1e-4 else 0.0)
+    )
     bidders = []
     for i in range(n):
         k = draw(st.integers(1, max_bids))

@@ -128,3 +128,15 @@ def test_hard_choice_tie_rule():
     # utility exactly 0 buys; below 0 buys nothing
     assert hard_choices(np.array([[0.5], [0.49]]), np.array([0.5])).tolist() == [0, -1]
     assert pricing_revenue(np.array([[0.5], [0.49]]), np.array([0.5])) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("factor", [1e-9, 1e-6, 1e12])
+def test_pricing_is_solved_at_any_unit_of_the_values(factor):
+    """HiGHS' tolerances are absolute: the MILP is stated in units of model.value_scale."""
+    values = np.array([[0.5, 0.9], [0.8, 0.3], [0.2, 0.7]])
+    base = solve_bundle_pricing(values)
+    scaled = solve_bundle_pricing(values * factor)
+    assert scaled.is_optimal
+    assert scaled.revenue == pytest.approx(base.revenue * factor, rel=1e-7)
+    assert scaled.evaluated_revenue == pytest.approx(base.evaluated_revenue * factor, rel=1e-7)
+    assert build_bundle_pricing_model(values * factor).value_scale.value == 2.0 ** math.floor(math.log2(0.9 * factor))

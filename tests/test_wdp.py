@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mechopt import CombinatorialAuction, build_wdp_model, read_wdp_allocation, solve_model
+from mechopt.formulations.wdp import unscale_result
 from mechopt.mechanisms import run_vcg, solve_wdp
 
 from brute import all_allocations, best_welfare, vcg_payments_for, vcg_utilities, welfare
@@ -99,7 +100,9 @@ def test_user_can_extend_the_model_and_solve_it():
         welfare(a) for a in all_allocations(auction) if not (a.get("x") and a["x"].id == "x/0")
     )
     assert close(welfare(chosen), expected)
-    assert close(result.objective, expected)
+    # the objective is welfare / objective_scale (HiGHS' tolerances are absolute)
+    assert close(unscale_result(result, model.objective_scale.value).objective, expected)
+    assert close(result.objective * model.objective_scale.value, expected)
 
 
 def test_model_components_are_documented():

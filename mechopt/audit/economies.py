@@ -23,13 +23,18 @@ from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolverNotFou
 
 __all__ = ["SolveSettings", "EconomyResult", "solve_economy", "welfare_tolerance"]
 
-#: two welfare values closer than this (relative to max(1, |W|)) are treated as equal
+#: two welfare values closer than this (relative to |W|) are treated as equal
 WELFARE_RTOL = 1e-9
 
 
 def welfare_tolerance(welfare: float) -> float:
-    """Absolute tolerance for comparing welfare differences of an auction of welfare ``W``."""
-    return WELFARE_RTOL * max(1.0, abs(welfare))
+    """Absolute tolerance for comparing welfare differences of an auction of welfare ``W``.
+
+    Purely relative (``WELFARE_RTOL · |W|``, no floor of 1), so that multiplying every value
+    by the same factor never changes a verdict; welfare is an exact sum of bid values, so
+    W = 0 needs no tolerance at all.
+    """
+    return WELFARE_RTOL * abs(welfare)
 
 
 @dataclass(frozen=True)

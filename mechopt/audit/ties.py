@@ -4,7 +4,7 @@ Given an optimal allocation with welfare W and accepted positive-value bids B*, 
 
     max  Σ b_k x_k
     s.t. the winner-determination constraints                        (build_wdp_model)
-         Σ_k b_k x_k ≥ W − τ                                         (welfare_floor)
+         Σ_k b_k x_k ≥ W − τ    (divided by objective_scale)        (welfare_floor)
          Σ_{k ∈ B*} (1 − x_k) + Σ_{k ∈ P \\ B*} x_k ≥ 1                (differ_from_reference)
 
 (P: bids of positive value, τ: :func:`~mechopt.audit.economies.welfare_tolerance`) has a
@@ -85,8 +85,10 @@ def build_alternative_optimum_model(
     positive = [k for k in m.BIDS if pyo.value(m.value[k]) > 0]
     floor = welfare - welfare_tolerance(welfare)
     m.welfare_floor = pyo.Constraint(
-        expr=sum(m.value[k] * m.x[k] for k in m.BIDS) >= floor,
-        doc="Welfare at least the optimum (less a relative tolerance of 1e-9)",
+        expr=sum(m.value[k] / m.objective_scale * m.x[k] for k in m.BIDS)
+        >= floor / m.objective_scale,
+        doc="Welfare at least the optimum (less a relative tolerance of 1e-9), "
+        "divided by objective_scale like the objective",
     )
     m.differ_from_reference = pyo.Constraint(
         expr=sum(1 - m.x[k] for k in positive if k in chosen)

@@ -21,10 +21,17 @@ a bundle priced above every value is bought by nobody, and lowering its price to
 every previous choice utility-maximizing.  Pairs with v_nb = 0 get no variables: such a
 buyer gains nothing from b and pays nothing for it, and its incentive row is implied by
 u_n ≥ 0 and p_b ≥ 0.
+
+The model is stated in units of ``model.value_scale``, a power of two near the largest value
+(values, caps, prices and payments are all divided by it; exact in binary floating point):
+HiGHS' tolerances are absolute, so values of 1e-8 or 1e20 would otherwise be below or far
+above the solver's resolution.  :func:`read_bundle_prices` returns prices in the unit of the
+values; the objective times ``value_scale`` is the revenue.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,10 +59,14 @@ def build_bundle_pricing_model(
     Components: ``BUYERS``, ``BUNDLES``, ``PAIRS`` (sets); ``value``, ``cap`` (params);
     ``price``, ``pay``, ``choose``, ``utility`` (vars); ``one_choice``, ``pay_at_most_price``,
     ``pay_only_if_chosen``, ``pay_price_if_chosen``, ``utility_definition``, ``incentive``
-    (constraints); ``revenue`` (objective: mean payment per buyer).  ``bundle_names`` label
-    the bundles (default "0", "1", ...) and are kept in ``model.bundle_names``.
+    (constraints); ``revenue`` (objective: mean payment per buyer); ``value_scale`` (param:
+    every amount in the model is in this unit, see the module docstring).  ``bundle_names``
+    label the bundles (default "0", "1", ...) and are kept in ``model.bundle_names``.
     """
-    v = _check_values(values)
+    raw = _check_values(values)
+    top = float(raw.max())
+    scale = math.ldexp(1.0, math.frexp(top)[1] - 1) if top > 0 else 1.0
+    v = raw / scale
     n_buyers, n_bundles = v.shape
     names = [str(b) for b in (bundle_names if bundle_names is not None else range(n_bundles))]
     if len(names) != n_bundles:
@@ -65,6 +76,8 @@ def build_bundle_pricing_model(
 
     m = pyo.ConcreteModel(name="optimal deterministic bundle pricing")
     m.bundle_names = names
+    m.value_scale = pyo.Param(initialize=scale,
+                              doc="Power of two near the largest value: the unit of every amount in the model")
     m.BUYERS = pyo.RangeSet(0, n_buyers - 1, doc="Buyers of the sample")
     m.BUNDLES = pyo.RangeSet(0, n_bundles - 1, doc="Bundles on the menu (one price each)")
     m.PAIRS = pyo.Set(initialize=pairs, dimen=2, ordered=True,
@@ -112,11 +125,12 @@ def build_bundle_pricing_model(
 
 
 def read_bundle_prices(model: pyo.ConcreteModel) -> np.ndarray:
-    """The prices ``(B,)`` of a solved pricing model (clipped to their bounds).
+    """The prices ``(B,)`` of a solved pricing model (clipped to their bounds), in the unit
+    of the values (the model's prices times ``value_scale``).
 
     A bundle no buyer values has a price in no constraint and gets no value from the
     solver; it is priced at its bound (nobody buys it at a positive price)."""
     caps = np.array([model.cap[b] for b in model.BUNDLES], dtype=float)
     raw = [model.price[b].value for b in model.BUNDLES]
     prices = np.array([caps[b] if x is None else x for b, x in enumerate(raw)], dtype=float)
-    return np.clip(prices, 0.0, caps)
+    return np.clip(prices, 0.0, caps) * model.value_scale.value

@@ -1,23 +1,53 @@
 """Winner determination for XOR bids as a Pyomo MILP (docs/auctions.md#winner-determination).
 
-    max  Σ_{(i,k)} b_ik x_ik
+    max  Σ_{(i,k)} (b_ik / s) x_ik                                     (welfare / s)
     s.t. Σ_{(i,k): g ∈ S_ik} x_ik ≤ 1     for every item g            (item_capacity)
          Σ_k x_ik ≤ 1                     for every bidder i          (one_bid_per_bidder)
          x_ik ∈ {0, 1}
 
 This is the set-packing formulation of Sandholm (AIJ 2002) and Lehmann, Müller, Sandholm
 ("The winner determination problem", Combinatorial Auctions, ch. 12).
+
+The scale ``s`` (``model.objective_scale``, :func:`objective_scale`) is a power of two near
+the largest bid value: HiGHS' tolerances are absolute (primal/dual feasibility 1e-7, MIP
+feasibility 1e-6), so an objective of values around 1e-8 would be "optimal" at any
+allocation, and one around 1e20 would never be proven optimal.  Dividing by a power of two
+is exact in binary floating point, so the solver sees the same numbers whatever the unit of
+the values; :func:`unscale_result` turns the solver's objective and bound back into welfare.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 import pyomo.environ as pyo
 
-from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.auction import Bid, CombinatorialAuction, check_value_range
+from mechopt.solve import SolveResult
 
-__all__ = ["build_wdp_model", "read_wdp_allocation"]
+__all__ = ["build_wdp_model", "read_wdp_allocation", "objective_scale", "unscale_result"]
+
+
+def objective_scale(auction: CombinatorialAuction) -> float:
+    """The power of two ``s`` with largest value / s in [1, 2) (1 when every value is 0).
+
+    Taken over the whole auction, so that every economy of an auction (VCG's marginal
+    economies, an audit's) is solved at the same scale.  Raises
+    :class:`~mechopt.auction.ValueRangeError` for values outside the range mechopt
+    guarantees (:func:`~mechopt.auction.check_value_range`).
+    """
+    high = check_value_range(auction)
+    return math.ldexp(1.0, math.frexp(high)[1] - 1) if high > 0 else 1.0
+
+
+def unscale_result(result: SolveResult, scale: float) -> SolveResult:
+    """``result`` of a model whose objective was divided by ``scale``, in the original unit."""
+    def back(x: float | None) -> float | None:
+        return None if x is None else x * scale
+
+    return replace(result, objective=back(result.objective), bound=back(result.bound))
 
 
 def build_wdp_model(
@@ -28,13 +58,16 @@ def build_wdp_model(
     ``exclude`` names bidders left out, as in the marginal economies of VCG; ``must_win``
     names bidders forced to win one of their bids (constraint ``must_win_one``). Components:
     ``ITEMS``, ``BIDDERS``, ``BIDS`` (sets), ``value`` (param), ``x`` (binary var indexed by
-    bid id), ``item_capacity``, ``one_bid_per_bidder`` (constraints), ``welfare`` (objective).
-    The model also carries ``model.auction`` and ``model.bid_owner`` (bid id -> bidder id) so
+    bid id), ``item_capacity``, ``one_bid_per_bidder`` (constraints), ``welfare`` (objective:
+    Σ value·x / ``objective_scale``, a param; see the module docstring and
+    :func:`unscale_result`).  ``value`` holds the exact bid values.  The model also carries ``model.auction`` and ``model.bid_owner`` (bid id -> bidder id) so
     that :func:`read_wdp_allocation` can read a solution back.
 
     Items no bid names get no capacity row; bidders with a single bid get no XOR row (both
-    rows would be redundant).
+    rows would be redundant).  Values outside the guaranteed range raise
+    :class:`~mechopt.auction.ValueRangeError` (:func:`objective_scale`).
     """
+    scale = objective_scale(auction)
     excluded = {str(b) for b in exclude}
     required = [str(b) for b in must_win]
     for b in (*excluded, *required):
@@ -66,6 +99,10 @@ def build_wdp_model(
     m.value = pyo.Param(
         m.BIDS, initialize={k: b.value for k, b in bids.items()}, doc="Reported value b_ik of each bid"
     )
+    m.objective_scale = pyo.Param(
+        initialize=scale,
+        doc="Power of two near the largest value; the objective is welfare / objective_scale",
+    )
     m.x = pyo.Var(m.BIDS, domain=pyo.Binary, doc="1 if the bid is accepted")
 
     def item_capacity(model, g):
@@ -92,9 +129,9 @@ def build_wdp_model(
         doc="Each bidder in MUST_WIN wins exactly one of its bids",
     )
     m.welfare = pyo.Objective(
-        expr=sum(m.value[k] * m.x[k] for k in m.BIDS),
+        expr=sum(m.value[k] / m.objective_scale * m.x[k] for k in m.BIDS),
         sense=pyo.maximize,
-        doc="Reported social welfare",
+        doc="Reported social welfare divided by objective_scale",
     )
     return m
 

@@ -16,6 +16,7 @@ import highspy
 import numpy as np
 
 from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.formulations.wdp import objective_scale
 
 __all__ = ["build_wdp_highspy", "read_highspy_allocation"]
 
@@ -49,7 +50,8 @@ def build_wdp_highspy(
     n = len(bids)
     lp.num_col_ = n
     lp.num_row_ = len(rows)
-    lp.col_cost_ = np.array([bids[k][1].value for k in order], dtype=float)
+    scale = objective_scale(auction)  # the same power of two as build_wdp_model
+    lp.col_cost_ = np.array([bids[k][1].value / scale for k in order], dtype=float)
     lp.col_lower_ = np.zeros(n)
     lp.col_upper_ = np.ones(n)
     lp.row_lower_ = np.full(len(rows), -highspy.kHighsInf)

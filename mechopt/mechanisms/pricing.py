@@ -24,8 +24,9 @@ __all__ = ["BundlePricing", "solve_bundle_pricing", "pricing_revenue", "hard_cho
 class BundlePricing:
     """Optimal prices of B bundles for N buyers.
 
-    ``revenue`` is the MILP objective (mean payment per buyer on the sample; proven optimal
-    only when ``status`` is OPTIMAL); ``evaluated_revenue`` re-evaluates ``prices`` on the
+    ``revenue`` is the MILP objective times the model's ``value_scale`` (mean payment per
+    buyer on the sample; proven optimal only when ``status`` is OPTIMAL; ``solve`` reports
+    the objective in the scaled unit); ``evaluated_revenue`` re-evaluates ``prices`` on the
     same sample with the hard choice (it can differ from ``revenue`` by solver tolerances
     when a buyer is indifferent).
     """
@@ -83,8 +84,9 @@ def solve_bundle_pricing(
         return BundlePricing(np.full(v.shape[1], np.nan), float("nan"), float("nan"),
                              result.status, result, names, v.shape[0])
     prices = read_bundle_prices(model)
+    scale = model.value_scale.value  # the MILP is solved in this unit (HiGHS' tolerances are absolute)
     # the solver's prices may exceed a marginal buyer's value by its feasibility tolerance;
     # evaluate with the same tolerance so the reported menu earns what the MILP says
-    evaluated = pricing_revenue(v, prices, tol=1e-7)
-    return BundlePricing(prices, float(result.objective), evaluated, result.status, result,
+    evaluated = pricing_revenue(v, prices, tol=1e-7 * scale)
+    return BundlePricing(prices, float(result.objective) * scale, evaluated, result.status, result,
                          names, v.shape[0])

@@ -36,7 +36,8 @@ from mechopt.solve import DEFAULT_SOLVER, InfeasibleProblem, SolverError, SolveR
 
 __all__ = ["vcg_payments", "run_vcg", "marginal_welfare"]
 
-#: relative tolerance for comparing two optimal welfare values from the solver
+#: relative tolerance for comparing two optimal welfare values from the solver (relative to
+#: the welfare itself, never to 1: a uniform scale of the values must not change a verdict)
 WELFARE_RTOL = 1e-9
 #: an LP value this close to 0 or 1 counts as integral
 INTEGRALITY_TOL = 1e-9
@@ -97,8 +98,7 @@ def vcg_payments(
         others_now = allocation.welfare_without(b)
         if w_minus_i < others_now:
             # the current allocation without b is feasible in b's marginal economy
-            scale = max(1.0, abs(others_now))
-            if solve.is_optimal and others_now - w_minus_i > WELFARE_RTOL * scale:
+            if solve.is_optimal and others_now - w_minus_i > WELFARE_RTOL * others_now:
                 raise SolverError(
                     f"marginal economy without {b!r} reported optimal welfare {w_minus_i} "
                     f"below the feasible {others_now}"
@@ -203,12 +203,12 @@ def likely_winners(auction: CombinatorialAuction, k: int) -> tuple[list[str], Al
     """
     import pyomo.environ as pyo
 
-    from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation
+    from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation, unscale_result
     from mechopt.solve import solve_model
 
     model = build_wdp_model(auction)
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(model)
-    result = solve_model(model)
+    result = unscale_result(solve_model(model), model.objective_scale.value)
     score: dict[str, float] = {b: 0.0 for b in auction.bidder_ids}
     if not result.status.is_optimal:
         return list(auction.bidder_ids[:k]), None
@@ -222,7 +222,7 @@ def likely_winners(auction: CombinatorialAuction, k: int) -> tuple[list[str], Al
     if integral:
         bids = read_wdp_allocation(model)
         welfare = math.fsum(b.value for b in bids.values())
-        if welfare >= result.objective - WELFARE_RTOL * max(1.0, abs(result.objective)):
+        if welfare >= result.objective - WELFARE_RTOL * abs(result.objective):
             proof = replace(result, objective=welfare, message="LP relaxation is integral")
             return pivots, Allocation(auction, bids, "optimal", proof)
     return pivots, None

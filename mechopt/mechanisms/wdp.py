@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from mechopt.auction import CombinatorialAuction
-from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation
+from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation, unscale_result
 from mechopt.mechanisms.greedy import greedy_bids
 from mechopt.mechanisms.outcome import Allocation, exact_sum
 from mechopt.solve import DEFAULT_SOLVER, InfeasibleProblem, SolverError, SolveStatus, solve_model
@@ -32,7 +32,10 @@ def solve_wdp(
     The returned :class:`Allocation` carries the solver's report; check ``is_optimal``
     before treating it as the optimum.  A time limit yields a feasible, unproven allocation
     (the solver's incumbent, or the LOS greedy allocation when the solver stopped before
-    finding one); a solver failure raises :class:`SolverError`.
+    finding one); a solver failure raises :class:`SolverError`.  The report's objective
+    and bound are in the unit of the values (the MILP is solved scaled, see
+    :mod:`mechopt.formulations.wdp`); values outside the guaranteed range raise
+    :class:`~mechopt.auction.ValueRangeError`.
     """
     excluded = frozenset(str(b) for b in exclude)
     required = tuple(str(b) for b in must_win)
@@ -45,6 +48,7 @@ def solve_wdp(
     result = solve_model(
         model, solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, options=options
     )
+    result = unscale_result(result, model.objective_scale.value)
     if result.status is SolveStatus.NO_SOLUTION and not required:
         # stopped (time limit) before any incumbent: fall back to the LOS greedy allocation,
         # which is feasible, and say loudly that it is not proven optimal

@@ -16,8 +16,8 @@ from mechopt.io import load_auction
 from mechopt.mechanisms import solve_wdp
 from mechopt.solve import (
     NotProvenOptimal,
-    SolveResult,
     SolverError,
+    SolveResult,
     SolveStatus,
     Termination,
     _solve_contrib,

@@ -5,7 +5,7 @@ Public API (see README.md):
 - instances: :class:`CombinatorialAuction`, :class:`Bidder`, :class:`Bid`,
   :func:`load_auction`, :func:`save_auction`
 - models: :func:`build_wdp_model` (a Pyomo ConcreteModel you may extend and solve)
-- solving: :func:`solve_model`, :class:`SolveResult`, :class:`SolveStatus`
+- solving: :func:`solve_model`, :class:`SolveResult`, :class:`SolveStatus`, :class:`Termination`
 - mechanisms: :func:`solve_wdp`, :func:`run_vcg`, :func:`vcg_payments`,
   :func:`greedy_allocation`, :func:`critical_payments`, :func:`run_auction`
 - scale: :class:`Executor`
@@ -28,7 +28,7 @@ from mechopt.mechanisms import (
     vcg_payments,
 )
 from mechopt.parallel import Executor
-from mechopt.solve import SolverError, SolveResult, SolveStatus, solve_model
+from mechopt.solve import SolverError, SolveResult, SolveStatus, Termination, solve_model
 
 __all__ = [
     "__version__",
@@ -53,5 +53,6 @@ __all__ = [
     "SolveResult",
     "SolverError",
     "SolveStatus",
+    "Termination",
     "solve_model",
 ]

@@ -37,4 +37,7 @@ def status_text(status: SolveStatus, solve: SolveResult | None = None, exact: bo
     extra = ""
     if solve is not None and solve.gap is not None:
         extra = f", gap {solve.gap:.2%}"
-    return f"[bold red]status: {status.value.upper()} — NOT PROVEN OPTIMAL{extra}[/bold red]"
+    text = status.value.upper()
+    if "NOT PROVEN OPTIMAL" not in text:
+        text += " — NOT PROVEN OPTIMAL"
+    return f"[bold red]status: {text}{extra}[/bold red]"

@@ -11,6 +11,14 @@ factory (``cbc``, ``glpk``, ``gurobi``, ...).
 The relative MIP gap defaults to 0: HiGHS' own default of 1e-4 moves a VCG payment by up to
 1e-4 times the welfare (docs/auctions.md#mip-gap-0).  A result that is not proven optimal has a status
 other than ``OPTIMAL`` and says so wherever it is printed.
+
+A :class:`SolveStatus` keeps the solver's reason (a :class:`Termination`: time limit,
+iteration limit, infeasible, solver error, ...) beside whether a feasible solution exists,
+so that callers can tell a limit (more time may help) from a failure.  CVXPY problems
+(:func:`solve_cvxpy`) and SciPy's ``linprog`` (:func:`solve_linprog`) report through the
+same types.  Ctrl-C is never a status: HiGHS catches the KeyboardInterrupt raised in its
+callback and reports a solve error, and Pyomo or CVXPY may wrap it in another exception;
+every seam here re-raises it as :class:`KeyboardInterrupt`.
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ import enum
 import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
+    "Termination",
     "SolveStatus",
     "SolveResult",
     "SolverError",
@@ -33,6 +43,9 @@ __all__ = [
     "solve_model",
     "DEFAULT_SOLVER",
     "prepare_highs_threads",
+    "not_optimal_error",
+    "solve_cvxpy",
+    "solve_linprog",
 ]
 
 DEFAULT_SOLVER = "highs"
@@ -71,7 +84,13 @@ def prepare_highs_threads(threads: int | None) -> None:
 
 
 class SolverError(RuntimeError):
-    """The solver failed, or returned something that cannot be used."""
+    """The solver failed, or returned something that cannot be used.
+
+    ``status`` is the status of the solve behind it, when there was one (so that a caller
+    that records failures, like the audit, keeps the solver's reason).
+    """
+
+    status: SolveStatus | None = None
 
 
 class SolverNotFound(SolverError):
@@ -86,32 +105,107 @@ class NotProvenOptimal(SolverError):
     """A result that must be proven optimal (for example a payment) is not."""
 
 
-class SolveStatus(enum.Enum):
-    """Outcome of one solve, from the point of view of a user who needs optimality."""
+class Termination(enum.Enum):
+    """Why the solver stopped, as it said (after linopy's ``TerminationCondition``).
+
+    Members are ordered from the best to the worst outcome (see :meth:`SolveStatus.worst`).
+    """
 
     OPTIMAL = "optimal"
-    """Proven optimal within the requested gap (gap 0 unless the caller relaxed it)."""
-    FEASIBLE = "feasible (not proven optimal)"
-    """A feasible solution was found but optimality was not proven (time limit, ...)."""
-    NO_SOLUTION = "no solution found"
-    """The solver stopped (time limit, ...) before finding any feasible solution."""
+    OBJECTIVE_LIMIT = "objective limit"
+    TIME_LIMIT = "time limit"
+    ITERATION_LIMIT = "iteration limit"
+    UNKNOWN = "unknown"
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible or unbounded"
     ERROR = "solver error"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_limit(self) -> bool:
+        """A limit set by the caller stopped the solve: more time or iterations may prove it."""
+        return self in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT, Termination.OBJECTIVE_LIMIT)
+
+
+@dataclass(frozen=True)
+class SolveStatus:
+    """Outcome of one solve: why the solver stopped and whether it left a feasible solution.
+
+    Both are kept so that a report can say "time limit (feasible, not proven optimal)" or
+    "solver error" instead of folding every stop into "no solution".  The common outcomes
+    are class constants (``SolveStatus.OPTIMAL``, ``INFEASIBLE``, ``UNBOUNDED``, ``ERROR``);
+    compare statuses with ``==`` (they cross process boundaries by pickling).
+    """
+
+    termination: Termination
+    has_solution: bool = False
+
+    OPTIMAL: ClassVar[SolveStatus]
+    INFEASIBLE: ClassVar[SolveStatus]
+    UNBOUNDED: ClassVar[SolveStatus]
+    ERROR: ClassVar[SolveStatus]
+
+    def __post_init__(self) -> None:
+        if self.termination is Termination.OPTIMAL and not self.has_solution:
+            raise ValueError("an optimal status needs a solution")
 
     @property
     def is_optimal(self) -> bool:
-        return self is SolveStatus.OPTIMAL
+        """Proven optimal within the requested gap (gap 0 unless the caller relaxed it)."""
+        return self.termination is Termination.OPTIMAL
 
     @property
-    def has_solution(self) -> bool:
-        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+    def is_limit(self) -> bool:
+        return self.termination.is_limit
+
+    @property
+    def value(self) -> str:
+        """The status as printed: the solver's reason, and whether a solution exists."""
+        reason = self.termination.value
+        if self.is_optimal or self.termination in _NO_SOLUTION_EXPECTED:
+            return reason
+        if self.has_solution:
+            return f"{reason} (feasible, not proven optimal)"
+        return f"{reason} (no solution found)"
+
+    def __str__(self) -> str:
+        return self.value
 
     @staticmethod
-    def worst(statuses: list[SolveStatus] | tuple[SolveStatus, ...]) -> SolveStatus:
+    def worst(statuses: Iterable[SolveStatus]) -> SolveStatus:
         """The least favourable status of several solves (OPTIMAL only if all are)."""
-        order = list(SolveStatus)
-        return max(statuses, key=order.index, default=SolveStatus.OPTIMAL)
+        order = list(Termination)
+        return max(
+            statuses,
+            key=lambda s: (order.index(s.termination), not s.has_solution),
+            default=SolveStatus.OPTIMAL,
+        )
+
+
+_NO_SOLUTION_EXPECTED = (
+    Termination.INFEASIBLE,
+    Termination.UNBOUNDED,
+    Termination.INFEASIBLE_OR_UNBOUNDED,
+    Termination.ERROR,
+)
+SolveStatus.OPTIMAL = SolveStatus(Termination.OPTIMAL, True)
+SolveStatus.INFEASIBLE = SolveStatus(Termination.INFEASIBLE)
+SolveStatus.UNBOUNDED = SolveStatus(Termination.UNBOUNDED)
+SolveStatus.ERROR = SolveStatus(Termination.ERROR)
+
+
+def not_optimal_error(status: SolveStatus, text: str) -> BaseException:
+    """The exception for a result that had to be proven optimal and is not.
+
+    A limit gives :class:`NotProvenOptimal` (more time may prove it: CLI exit code 3), an
+    interruption :class:`KeyboardInterrupt`, anything else :class:`SolverError`.
+    """
+    if status.termination is Termination.INTERRUPTED:
+        return KeyboardInterrupt()
+    exc = NotProvenOptimal(text) if status.is_limit else SolverError(text)
+    exc.status = status
+    return exc
 
 
 @dataclass(frozen=True)
@@ -139,6 +233,18 @@ class SolveResult:
         return self.status.is_optimal
 
     @property
+    def termination(self) -> Termination:
+        return self.status.termination
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status.has_solution
+
+    @property
+    def is_limit(self) -> bool:
+        return self.status.is_limit
+
+    @property
     def gap(self) -> float | None:
         if self.status.is_optimal:
             return 0.0
@@ -148,9 +254,12 @@ class SolveResult:
         return abs(self.bound - self.objective) / denom
 
     def require_optimal(self, what: str = "this result") -> None:
-        """Raise :class:`NotProvenOptimal` unless the solve is proven optimal."""
+        """Raise unless the solve is proven optimal (the exception: :func:`not_optimal_error`)."""
         if not self.is_optimal:
-            raise NotProvenOptimal(f"{what} is not proven optimal: {self.status.value} {self.message}".rstrip())
+            text = f"{what} is not proven optimal: {self.status.value}"
+            if self.message and self.message != self.status.termination.value:
+                text += f" ({self.message})"
+            raise not_optimal_error(self.status, text)
 
 
 # --------------------------------------------------------------------------------------
@@ -247,8 +356,8 @@ def solve_model(
     model: a Pyomo ``ConcreteModel`` with one active objective.
     solver: a solver name (HiGHS by default) or a solver object from :func:`get_solver`
         (reuse it to re-solve a changed model through the persistent interface).
-    time_limit: seconds; a solve stopped by it is ``FEASIBLE`` or ``NO_SOLUTION``, never
-        ``OPTIMAL``.
+    time_limit: seconds; a solve stopped by it has termination ``TIME_LIMIT`` (with or
+        without a solution), never ``OPTIMAL``.
     mip_gap: relative MIP gap; 0 (the default) asks for proven optimality. The absolute
         gap is set to 0 as well when ``mip_gap`` is 0.
     threads: solver threads (None: the solver's default).
@@ -265,8 +374,96 @@ def solve_model(
     return _solve_legacy(opt, str(name), model, time_limit, mip_gap, threads, options, load_solutions)
 
 
+# --------------------------------------------------------------------------------------
+# solver terminations -> Termination (explicit tables; anything unlisted is UNKNOWN)
+# --------------------------------------------------------------------------------------
+#: ``pyomo.contrib.solver`` TerminationCondition names
+_CONTRIB_TERMINATION = {
+    "convergenceCriteriaSatisfied": Termination.OPTIMAL,
+    "maxTimeLimit": Termination.TIME_LIMIT,
+    "iterationLimit": Termination.ITERATION_LIMIT,  # HiGHS' solution limit lands here too
+    "objectiveLimit": Termination.OBJECTIVE_LIMIT,
+    "minStepLength": Termination.ERROR,  # numerical trouble, not a limit the caller set
+    "unbounded": Termination.UNBOUNDED,
+    "provenInfeasible": Termination.INFEASIBLE,
+    "infeasibleOrUnbounded": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "error": Termination.ERROR,
+    "licensingProblems": Termination.ERROR,
+    "interrupted": Termination.INTERRUPTED,
+    "unknown": Termination.UNKNOWN,
+    # locallyInfeasible (not proven) and emptyModel stay UNKNOWN
+}
+
+#: classic ``pyomo.opt.TerminationCondition`` names
+_LEGACY_TERMINATION = {
+    "optimal": Termination.OPTIMAL,
+    "globallyOptimal": Termination.OPTIMAL,
+    "maxTimeLimit": Termination.TIME_LIMIT,
+    "maxIterations": Termination.ITERATION_LIMIT,
+    "maxEvaluations": Termination.ITERATION_LIMIT,
+    "minFunctionValue": Termination.OBJECTIVE_LIMIT,
+    "minStepLength": Termination.ERROR,
+    "unbounded": Termination.UNBOUNDED,
+    "infeasible": Termination.INFEASIBLE,
+    "infeasibleOrUnbounded": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "invalidProblem": Termination.ERROR,
+    "solverFailure": Termination.ERROR,
+    "internalSolverError": Termination.ERROR,
+    "error": Termination.ERROR,
+    "licensingProblems": Termination.ERROR,
+    "resourceInterrupt": Termination.ERROR,  # out of memory or similar: more time won't help
+    "userInterrupt": Termination.INTERRUPTED,
+    "unknown": Termination.UNKNOWN,
+    # locallyOptimal (not proven globally), feasible, intermediateNonInteger, noSolution
+    # and other say nothing about why the solver stopped: UNKNOWN
+}
+
+
+def _status(termination: Termination, has_solution: bool) -> SolveStatus:
+    """The status of a stop; "optimal" without a solution cannot be used: UNKNOWN."""
+    if termination is Termination.OPTIMAL and not has_solution:
+        termination = Termination.UNKNOWN
+    return SolveStatus(termination, has_solution)
+
+
+def _label(name: str) -> str:
+    return "HiGHS" if "highs" in name.lower() else name
+
+
+def _was_interrupted(exc: BaseException | None) -> bool:
+    """True when ``exc`` wraps a KeyboardInterrupt (Pyomo and CVXPY re-raise it wrapped)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt) or "KeyboardInterrupt" in f"{type(exc).__name__} {exc}":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _solver_failed(name: str, exc: Exception) -> BaseException:
+    """The exception to raise for an exception out of a solver call."""
+    if _was_interrupted(exc):
+        return KeyboardInterrupt()
+    return SolverError(f"{_label(name)} error: {' '.join(str(exc).split()) or type(exc).__name__}")
+
+
+def _error_lines(log: str | None) -> str:
+    """What the solver said about an error: the ``ERROR:`` lines of its log."""
+    lines = [ln.strip() for ln in (log or "").splitlines() if ln.strip().upper().startswith("ERROR")]
+    return " ".join(" ".join(lines).split())
+
+
+def _message(name: str, termination: Termination, raw: str, log: str | None = None) -> str:
+    """A message naming the cause: "HiGHS error: <its words>" for errors, else the raw name."""
+    if termination is Termination.ERROR:
+        said = _error_lines(log) or raw
+        return f"{_label(name)} error: {said}"
+    return raw
+
+
 def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load_solutions):
-    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+    from pyomo.contrib.solver.common.results import SolutionStatus
 
     kwargs: dict[str, Any] = {
         "raise_exception_on_nonoptimal_result": False,
@@ -288,23 +485,20 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
         try:
             res = opt.solve(model, **kwargs)
         except Exception as exc:  # the solver itself failed: report, do not guess
-            raise SolverError(f"{name} failed: {exc}") from exc
+            raise _solver_failed(name, exc) from exc
         seconds = time.perf_counter() - start
     tc = res.termination_condition
-    sol = res.solution_status
-    has_solution = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
-    if tc == TerminationCondition.convergenceCriteriaSatisfied and sol == SolutionStatus.optimal:
-        status = SolveStatus.OPTIMAL
-    elif tc == TerminationCondition.provenInfeasible:
-        status = SolveStatus.INFEASIBLE
-    elif tc in (TerminationCondition.unbounded, TerminationCondition.infeasibleOrUnbounded):
-        status = SolveStatus.UNBOUNDED
-    elif tc in (TerminationCondition.error, TerminationCondition.licensingProblems):
-        status = SolveStatus.ERROR
-    elif has_solution:
-        status = SolveStatus.FEASIBLE
-    else:
-        status = SolveStatus.NO_SOLUTION
+    log = getattr(res, "solver_log", None)
+    has_solution = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+    termination = _CONTRIB_TERMINATION.get(tc.name, Termination.UNKNOWN)
+    if tc.name == "convergenceCriteriaSatisfied" and res.solution_status != SolutionStatus.optimal:
+        termination = Termination.UNKNOWN
+    if "KeyboardInterrupt" in (log or ""):
+        # HiGHS catches the KeyboardInterrupt raised in its callback and reports a solve error
+        termination = Termination.INTERRUPTED
+    if termination is Termination.INTERRUPTED:
+        raise KeyboardInterrupt
+    status = _status(termination, has_solution)
     if has_solution and load_solutions:
         res.solution_loader.load_vars()
     objective = _finite(res.incumbent_objective) if has_solution else None
@@ -315,7 +509,7 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
         bound=bound if bound is not None else (objective if status.is_optimal else None),
         seconds=seconds,
         solver=name,
-        message=str(tc.name),
+        message=_message(name, status.termination, tc.name, log),
         mip_gap=mip_gap,
         solver_seconds=_finite(getattr(res.timing_info, "highs_time", None)),
     )
@@ -324,7 +518,6 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
 def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_solutions):
     import pyomo.environ as pyo
     from pyomo.opt import SolutionStatus as LegacySolution
-    from pyomo.opt import TerminationCondition as LegacyTC
 
     opts: dict[str, Any] = {}
     tl_name, gap_name = _LEGACY_OPTION_NAMES.get(name, ("time_limit", "mip_rel_gap"))
@@ -341,7 +534,7 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
         try:
             res = opt.solve(model, options=opts, load_solutions=False)
         except Exception as exc:
-            raise SolverError(f"{name} failed: {exc}") from exc
+            raise _solver_failed(name, exc) from exc
         seconds = time.perf_counter() - start
     tc = res.solver.termination_condition
     has_solution = len(res.solution) > 0 and res.solution(0).status in (
@@ -349,18 +542,13 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
         LegacySolution.feasible,
         LegacySolution.bestSoFar,
     )
-    if tc == LegacyTC.optimal and has_solution:
-        status = SolveStatus.OPTIMAL
-    elif tc == LegacyTC.infeasible:
-        status = SolveStatus.INFEASIBLE
-    elif tc in (LegacyTC.unbounded, LegacyTC.infeasibleOrUnbounded):
-        status = SolveStatus.UNBOUNDED
-    elif tc in (LegacyTC.error, LegacyTC.solverFailure, LegacyTC.internalSolverError):
-        status = SolveStatus.ERROR
-    elif has_solution:
-        status = SolveStatus.FEASIBLE
-    else:
-        status = SolveStatus.NO_SOLUTION
+    said = str(getattr(res.solver, "message", None) or "")
+    termination = _LEGACY_TERMINATION.get(getattr(tc, "name", str(tc)), Termination.UNKNOWN)
+    if "KeyboardInterrupt" in said:
+        termination = Termination.INTERRUPTED
+    if termination is Termination.INTERRUPTED:
+        raise KeyboardInterrupt
+    status = _status(termination, has_solution)
     objective = None
     obj = next(model.component_data_objects(pyo.Objective, active=True))
     if has_solution:
@@ -375,6 +563,133 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
         bound=bound if bound is not None else (objective if status.is_optimal else None),
         seconds=seconds,
         solver=name,
-        message=str(tc),
+        message=_message(name, status.termination, str(tc), said),
         mip_gap=mip_gap,
     )
+
+
+# --------------------------------------------------------------------------------------
+# the same seam for CVXPY problems and SciPy's linprog
+# --------------------------------------------------------------------------------------
+#: CVXPY status strings (``user_limit`` is refined by the time limit, see solve_cvxpy)
+_CVXPY_TERMINATION = {
+    "optimal": Termination.OPTIMAL,
+    "optimal_inaccurate": Termination.UNKNOWN,  # a solution, but not to the tolerances
+    "infeasible": Termination.INFEASIBLE,
+    "infeasible_inaccurate": Termination.UNKNOWN,
+    "unbounded": Termination.UNBOUNDED,
+    "unbounded_inaccurate": Termination.UNKNOWN,
+    "infeasible_or_unbounded": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "user_limit": Termination.ITERATION_LIMIT,
+    "solver_error": Termination.ERROR,
+}
+
+
+def solve_cvxpy(
+    problem: Any,
+    solver: str,
+    *,
+    options: dict[str, Any] | None = None,
+    time_limit: float | None = None,
+    threads: int | None = None,
+) -> SolveResult:
+    """Solve a CVXPY ``problem`` with ``solver`` and report it as a :class:`SolveResult`.
+
+    The solution stays in the problem's variables.  A solver failure is a status (ERROR,
+    with the solver's words in ``message``), not an exception, so that a caller can try
+    another solver; a KeyboardInterrupt is re-raised however CVXPY wrapped it.  CVXPY's
+    ``user_limit`` does not say which limit stopped the solver: it is TIME_LIMIT when a time
+    limit was set and used up, ITERATION_LIMIT otherwise.  ``time_limit`` and ``threads``
+    are passed to HiGHS only (other solvers take their options through ``options``).
+    """
+    import warnings
+
+    import cvxpy as cp
+
+    kwargs = dict(options or {})
+    is_highs = solver == cp.HIGHS
+    if is_highs and time_limit is not None:
+        kwargs["time_limit"] = float(time_limit)
+    if is_highs and threads is not None:
+        kwargs["threads"] = int(threads)
+    with _SOLVE_LOCK:
+        if is_highs:
+            prepare_highs_threads(threads)
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                # an inaccurate or limited answer is a status here, not a warning
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                problem.solve(solver=solver, **kwargs)
+        except cp.error.SolverError as exc:
+            if _was_interrupted(exc):
+                raise KeyboardInterrupt from exc
+            said = " ".join(str(exc).split()) or "failed"
+            return SolveResult(SolveStatus.ERROR, None, None, time.perf_counter() - start, solver,
+                               f"{_label(solver)} error: {said}")
+        seconds = time.perf_counter() - start
+    raw = str(problem.status)
+    termination = _CVXPY_TERMINATION.get(raw, Termination.UNKNOWN)
+    if raw == "user_limit" and time_limit is not None and seconds >= time_limit:
+        termination = Termination.TIME_LIMIT
+    has_solution = raw in ("optimal", "optimal_inaccurate", "user_limit") and problem.value is not None
+    status = _status(termination, has_solution)
+    objective = _finite(problem.value) if has_solution else None
+    stats = getattr(problem, "solver_stats", None)
+    return SolveResult(
+        status=status,
+        objective=objective,
+        bound=objective if status.is_optimal else None,
+        seconds=seconds,
+        solver=solver,
+        message=_message(solver, termination, raw),
+        solver_seconds=_finite(getattr(stats, "solve_time", None)),
+    )
+
+
+#: ``scipy.optimize.linprog`` status codes (1 is refined by its message, see solve_linprog)
+_LINPROG_TERMINATION = {
+    0: Termination.OPTIMAL,
+    1: Termination.ITERATION_LIMIT,
+    2: Termination.INFEASIBLE,
+    3: Termination.UNBOUNDED,
+    4: Termination.ERROR,  # numerical difficulties
+}
+
+
+def solve_linprog(c: Any, *, time_limit: float | None = None, **kwargs: Any) -> tuple[Any, SolveResult]:
+    """``scipy.optimize.linprog(c, method="highs", **kwargs)`` and its :class:`SolveResult`.
+
+    SciPy ships its own copy of HiGHS (not highspy), so no thread scheduler is shared with
+    the other HiGHS solves and :func:`prepare_highs_threads` does not apply.  Status 1
+    ("iteration or time limit") is TIME_LIMIT when SciPy's message names the time limit.
+    """
+    from scipy.optimize import linprog
+
+    kwargs.setdefault("method", "highs")
+    if time_limit is not None:
+        kwargs["options"] = {**kwargs.get("options", {}), "time_limit": float(time_limit)}
+    start = time.perf_counter()
+    try:
+        res = linprog(c, **kwargs)
+    except Exception as exc:
+        if _was_interrupted(exc):
+            raise KeyboardInterrupt from exc
+        raise
+    seconds = time.perf_counter() - start
+    termination = _LINPROG_TERMINATION.get(int(res.status), Termination.UNKNOWN)
+    said = " ".join(str(getattr(res, "message", "")).split())
+    if termination is Termination.ITERATION_LIMIT and "time limit" in said.lower():
+        termination = Termination.TIME_LIMIT
+    has_solution = getattr(res, "x", None) is not None and termination is Termination.OPTIMAL
+    status = _status(termination, has_solution)
+    objective = _finite(res.fun) if has_solution else None
+    result = SolveResult(
+        status=status,
+        objective=objective,
+        bound=objective if status.is_optimal else None,
+        seconds=seconds,
+        solver="scipy-highs",
+        message=f"HiGHS error: {said}" if termination is Termination.ERROR else said,
+    )
+    return res, result

@@ -32,7 +32,7 @@ def test_thread_counts_change_freely_on_every_highs_path(data_dir):
     seen = []
     for threads in SEQUENCE:
         allocation = solve_wdp(auction, threads=threads)
-        assert allocation.solve.status is SolveStatus.OPTIMAL, (threads, allocation.solve)
+        assert allocation.solve.status == SolveStatus.OPTIMAL, (threads, allocation.solve)
         assert allocation.welfare == 325.0
 
         assignment = egalitarian_assignment(values, threads=threads)

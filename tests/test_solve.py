@@ -10,7 +10,7 @@ import pytest
 from mechopt import build_wdp_model, solve_model
 from mechopt.io import load_auction
 from mechopt.mechanisms import run_vcg, solve_wdp
-from mechopt.solve import NotProvenOptimal, SolverNotFound, SolveStatus, get_solver
+from mechopt.solve import NotProvenOptimal, SolverNotFound, SolveStatus, Termination, get_solver
 
 CATS = Path(__file__).resolve().parent.parent / "data" / "cats"
 HARD = CATS / "arbitrary_m0000.txt"  # about 10 s for HiGHS: a short time limit stops it
@@ -20,7 +20,7 @@ def test_time_limit_is_never_reported_as_optimal():
     auction = load_auction(HARD)
     alloc = solve_wdp(auction, time_limit=0.2)
     # the solver's incumbent, or the greedy fallback when it had none yet: feasible, unproven
-    assert alloc.status is SolveStatus.FEASIBLE
+    assert alloc.status.has_solution and alloc.status.termination is Termination.TIME_LIMIT
     assert not alloc.is_optimal
     assert alloc.welfare > 0
     if alloc.solve.bound is not None:
@@ -43,7 +43,7 @@ def test_no_incumbent_falls_back_to_greedy_and_says_so():
     auction = load_auction(HARD)
     # the classic appsi interface reports no incumbent when a time limit stops HiGHS
     alloc = solve_wdp(auction, solver="appsi_highs", time_limit=0.05)
-    assert alloc.status is SolveStatus.FEASIBLE
+    assert alloc.status.has_solution and alloc.status.termination is Termination.TIME_LIMIT
     assert "greedy allocation used" in alloc.solve.message
     assert alloc.bids == greedy_allocation(auction).bids
 
@@ -79,9 +79,11 @@ def test_infeasible_and_persistent_resolve():
     m.c = pyo.Constraint(expr=m.x <= 0)  # added between solves on the same solver object
     assert solve_model(m, solver).objective == pytest.approx(0)
     m.d = pyo.Constraint(expr=m.x >= 1)
-    assert solve_model(m, solver).status is SolveStatus.INFEASIBLE
+    assert solve_model(m, solver).status == SolveStatus.INFEASIBLE
 
 
 def test_worst_status():
-    assert SolveStatus.worst([]) is SolveStatus.OPTIMAL
-    assert SolveStatus.worst([SolveStatus.OPTIMAL, SolveStatus.FEASIBLE]) is SolveStatus.FEASIBLE
+    limited = SolveStatus(Termination.TIME_LIMIT, has_solution=True)
+    assert SolveStatus.worst([]) == SolveStatus.OPTIMAL
+    assert SolveStatus.worst([SolveStatus.OPTIMAL, limited]) == limited
+    assert SolveStatus.worst([limited, SolveStatus.ERROR, SolveStatus.OPTIMAL]) == SolveStatus.ERROR

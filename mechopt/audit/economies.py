@@ -89,7 +89,7 @@ def solve_economy(
     """Solve the winner determination problem of ``auction`` without ``exclude`` (a task).
 
     A solver that returns no allocation does not raise: the result carries the status
-    (``no solution found`` / ``solver error``) and ``bids=None``, so that the audit can say
+    (the solver's reason, e.g. ``solver error``) and ``bids=None``, so that the audit can say
     which verdicts are affected.  A solver that is not installed still raises
     :class:`SolverNotFound` (a configuration error, not an unproven result).
     """
@@ -105,6 +105,7 @@ def solve_economy(
     except SolverNotFound:
         raise
     except SolverError as exc:
-        failed = SolveResult(SolveStatus.NO_SOLUTION, None, None, 0.0, settings.solver, str(exc))
+        status = exc.status or SolveStatus.ERROR
+        failed = SolveResult(status, None, None, 0.0, settings.solver, str(exc))
         return EconomyResult(excluded, None, failed)
     return EconomyResult(excluded, dict(allocation.bids), allocation.solve)

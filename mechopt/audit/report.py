@@ -10,6 +10,7 @@ from mechopt.audit.collusion import CollusionCheck
 from mechopt.audit.discovery import Discovery
 from mechopt.audit.economies import SolveSettings
 from mechopt.audit.remedy import Remedy
+from mechopt.solve import SolveStatus
 
 __all__ = ["Verdict", "AuditReport"]
 
@@ -37,7 +38,8 @@ class AuditReport:
     allocation); ``discovery`` the utility table, pair evidence and groups (None with fewer
     than two winners or an unproven main solve); ``exclusion`` / ``grouping`` the two
     remedies and ``collusion`` the revenue check (None unless there are suspects).
-    ``solves`` counts the MILPs behind the report; ``solver_seconds`` adds up their times.
+    ``solves`` counts the MILPs behind the report; ``solver_seconds`` adds up their times;
+    ``status`` is the worst of their statuses.
     """
 
     auction: CombinatorialAuction
@@ -53,6 +55,13 @@ class AuditReport:
     solves: int
     solver_seconds: float
     notes: tuple[str, ...] = ()
+    status: SolveStatus = SolveStatus.OPTIMAL
+    """The least favourable status of all the audit's solves (tie checks included)."""
+
+    @property
+    def is_optimal(self) -> bool:
+        """True when every solve behind the report is proven optimal."""
+        return self.status.is_optimal
 
     @property
     def suspects(self) -> tuple[str, ...]:
@@ -107,5 +116,7 @@ class AuditReport:
             "time_limit": self.settings.time_limit,
             "solves": self.solves,
             "solver_seconds": self.solver_seconds,
+            "status": self.status.value,
+            "proven_optimal": self.is_optimal,
             "notes": list(self.notes),
         }

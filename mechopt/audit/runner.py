@@ -33,7 +33,7 @@ from mechopt.audit.ties import TieCheck, Uniqueness, check_unique_optimum
 from mechopt.mechanisms.outcome import Allocation
 from mechopt.mechanisms.vcg import vcg_payments
 from mechopt.parallel import Executor
-from mechopt.solve import DEFAULT_SOLVER
+from mechopt.solve import DEFAULT_SOLVER, SolveStatus
 
 __all__ = ["audit_auction", "audit_auctions", "run_procedures", "Job"]
 
@@ -104,6 +104,7 @@ class _Ledger:
         self.economies: dict[frozenset[str], EconomyResult] = {}
         self.solves = 0
         self.seconds = 0.0
+        self.statuses: list[SolveStatus] = []
 
     def jobs_for(self, excluded_sets: Iterable[frozenset[str]]) -> list[Job]:
         todo = list(dict.fromkeys(e for e in excluded_sets if e not in self.economies))
@@ -114,10 +115,16 @@ class _Ledger:
             self.economies[r.exclude] = r
             self.count(r.solve)
 
-    def count(self, solve) -> None:
+    def count(self, solve, proven: bool = False) -> None:
+        """Count one solve; ``proven``: its answer is a proof whatever its status says (a
+        tie check whose no-good model is infeasible proves the optimum unique)."""
         if solve is not None:
             self.solves += 1
             self.seconds += solve.seconds
+            self.statuses.append(SolveStatus.OPTIMAL if proven else solve.status)
+
+    def count_tie(self, tie: TieCheck) -> None:
+        self.count(tie.solve, proven=tie.uniqueness in (Uniqueness.UNIQUE, Uniqueness.TIED))
 
 
 def _tie_job(ledger: _Ledger, economy: EconomyResult) -> Job:
@@ -170,7 +177,7 @@ def _audit_procedure(
             auction=auction, verdict=verdict, summary=summary, vcg=vcg, discovery=discovery,
             exclusion=exclusion, grouping=grouping, collusion=collusion, threshold=threshold,
             settings=settings, solves=ledger.solves, solver_seconds=ledger.seconds,
-            notes=tuple(notes),
+            notes=tuple(notes), status=SolveStatus.worst(ledger.statuses),
         )
 
     # round 1 -- step 1: GVA on all bidders
@@ -179,8 +186,8 @@ def _audit_procedure(
     if not full.is_optimal:
         return report(
             Verdict.INCONCLUSIVE,
-            f"the winner determination of the full auction ended '{full.solve.status.value}' "
-            "(not proven optimal): no winner, utility or verdict can rest on it",
+            f"the winner determination of the full auction is not proven optimal "
+            f"({full.solve.status.value}): no winner, utility or verdict can rest on it",
         )
     winners = full.allocation(auction).winners
 
@@ -188,7 +195,7 @@ def _audit_procedure(
     results = yield [*ledger.jobs_for(economies_needed(winners)), _tie_job(ledger, full)]
     *economies, tie = results
     ledger.record(economies)
-    ledger.count(tie.solve)
+    ledger.count_tie(tie)
     vcg = _vcg_remedy("vcg", ledger, everyone, tie)
     notes.extend(_tie_notes("the full auction", tie, main=True))
     if not winners:
@@ -241,7 +248,7 @@ def _audit_procedure(
     tie_results = iter(results[n_solves:])
     ties = [next(tie_results) if j is not None else TieCheck(Uniqueness.SKIPPED) for j in tie_jobs]
     for led, t in zip((ledger, grouped), ties, strict=True):
-        led.count(t.solve)
+        led.count_tie(t)
     exclusion = (
         _vcg_remedy("exclusion", ledger, suspects, ties[0]) if excl_main.bids is not None else None
     )
@@ -254,6 +261,7 @@ def _audit_procedure(
     notes.extend(_tie_notes("the grouped auction", ties[1]))
     ledger.solves += grouped.solves
     ledger.seconds += grouped.seconds
+    ledger.statuses += grouped.statuses
 
     collusion = None
     if exclusion is not None:

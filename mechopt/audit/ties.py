@@ -124,9 +124,9 @@ def check_unique_optimum(
     except SolverNotFound:
         raise
     except SolverError as exc:
-        failed = SolveResult(SolveStatus.ERROR, None, None, 0.0, settings.solver, str(exc))
+        failed = SolveResult(exc.status or SolveStatus.ERROR, None, None, 0.0, settings.solver, str(exc))
         return TieCheck(Uniqueness.UNKNOWN, None, failed)
-    if result.status is SolveStatus.INFEASIBLE:
+    if result.status == SolveStatus.INFEASIBLE:
         return TieCheck(Uniqueness.UNIQUE, None, result)
     if not result.is_optimal:
         return TieCheck(Uniqueness.UNKNOWN, None, result)

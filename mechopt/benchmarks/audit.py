@@ -42,6 +42,7 @@ from mechopt.audit.runner import audit_auctions
 from mechopt.generators import generate_auction
 from mechopt.io.atomic import atomic_write_bytes
 from mechopt.parallel import Executor
+from mechopt.solve import SolveStatus
 
 __all__ = ["Setting", "SettingResult", "evaluate_setting", "auction_seed", "plot_bench"]
 
@@ -95,6 +96,8 @@ class SettingResult:
     revenue_exclusion_honest: float
     revenue_grouping_honest: float
     seconds: float
+    status: SolveStatus = SolveStatus.OPTIMAL
+    """The worst status of all solves of all audits of the setting."""
 
     @property
     def precision(self) -> float:
@@ -126,6 +129,7 @@ class SettingResult:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data["status"] = self.status.value
         data.update(
             precision=self.precision,
             recall=self.recall,
@@ -242,6 +246,7 @@ def evaluate_setting(
         revenue_exclusion_honest=_total(honest_reports, "exclusion"),
         revenue_grouping_honest=_total(honest_reports, "grouping"),
         seconds=time.perf_counter() - start,
+        status=SolveStatus.worst([r.status for r in reports]),
     )
 
 
@@ -252,10 +257,7 @@ def _total(reports: Sequence[AuditReport], policy: str) -> float:
 
 
 def _not_proven(report: AuditReport) -> bool:
-    outcomes = [report.vcg, report.exclusion, report.grouping]
-    return report.verdict.value == "inconclusive" or any(
-        o is not None and not o.is_optimal for o in outcomes
-    )
+    return report.verdict.value == "inconclusive" or not report.is_optimal
 
 
 def plot_bench(results: Sequence[SettingResult], path: str | os.PathLike) -> None:

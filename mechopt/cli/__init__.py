@@ -1,7 +1,10 @@
 """The ``mechopt`` command line: one click group, thin commands over the public API.
 
 Each command lives in a module of this package named for what it does; this module only
-assembles the group and turns errors caused by bad input into one line and exit code 1.
+assembles the group and owns the exit codes (:data:`EXIT_CODES_HELP`, shown in every
+command's ``--help``): bad input and failures become one line and exit code 1, a result
+that is not proven optimal because a limit was reached exit code 3 (:func:`exit_for`), and
+Ctrl-C one line "interrupted" and exit code 130.
 """
 
 from __future__ import annotations
@@ -14,7 +17,18 @@ import click
 from mechopt import __version__
 from mechopt.auction import AuctionError
 from mechopt.parallel import ExecutorError
-from mechopt.solve import SolverError
+from mechopt.solve import NotProvenOptimal, SolverError, SolveStatus, Termination
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2  # click's own
+EXIT_NOT_PROVEN = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 proven optimal; 1 bad input or failure (solver error); 2 usage error; "
+    "3 not proven optimal (a time or iteration limit was reached); 130 interrupted (Ctrl-C)."
+)
 
 #: exceptions that mean "bad input or a failed solve", reported as one line, never a traceback
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -26,8 +40,48 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class NotProvenError(click.ClickException):
+    """A result had to be proven optimal and a limit stopped the solver first."""
+
+    exit_code = EXIT_NOT_PROVEN
+
+
+def exit_for(status: SolveStatus) -> None:
+    """End a command that printed its result with the exit code of ``status``.
+
+    Returns for a proven result (exit code 0); exits 3 after a limit, 1 after anything
+    else that is not proven (solver error, unknown stop, ...).
+    """
+    if status.is_optimal:
+        return
+    if status.termination is Termination.INTERRUPTED:
+        raise KeyboardInterrupt
+    raise SystemExit(EXIT_NOT_PROVEN if status.is_limit else EXIT_FAILURE)
+
+
+def interrupted() -> None:
+    """Say "interrupted" on stderr (one line, no traceback)."""
+    click.echo("interrupted", err=True)
+
+
+class MechoptCommand(click.Command):
+    """A command whose ``--help`` ends with the exit codes."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES_HELP)
+        super().__init__(*args, **kwargs)
+
+
 class MechoptGroup(click.Group):
-    """Click group that reports user errors in one line and prints warnings compactly."""
+    """Click group that reports user errors in one line, prints warnings compactly and
+    turns Ctrl-C into exit code 130 (click's own handling would print "Aborted!", exit 1)."""
+
+    command_class = MechoptCommand
+    group_class = type  # subgroups are MechoptGroups too
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES_HELP)
+        super().__init__(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         with warnings.catch_warnings():
@@ -39,6 +93,11 @@ class MechoptGroup(click.Group):
                 raise
             except click.ClickException:
                 raise
+            except KeyboardInterrupt:
+                interrupted()
+                raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+            except NotProvenOptimal as exc:
+                raise NotProvenError(_one_line(exc)) from None
             except USER_ERRORS as exc:
                 raise click.ClickException(_one_line(exc)) from None
 
@@ -85,5 +144,9 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=argv, prog_name="mechopt")
+    """Console-script entry point (Ctrl-C outside a command, e.g. while importing: 130)."""
+    try:
+        cli.main(args=argv, prog_name="mechopt")
+    except KeyboardInterrupt:
+        interrupted()
+        sys.exit(EXIT_INTERRUPTED)

@@ -11,7 +11,7 @@ from mechopt.audit import DEFAULT_THRESHOLD, AuditReport, Verdict, audit_auction
 from mechopt.audit.economies import SolveSettings
 from mechopt.audit.remedy import Remedy
 from mechopt.benchmarks.audit import Setting, SettingResult, evaluate_setting
-from mechopt.cli import cli
+from mechopt.cli import cli, exit_for
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
     echo_json,
@@ -25,6 +25,7 @@ from mechopt.generators import DISTRIBUTIONS
 from mechopt.io import load_auction
 from mechopt.io.atomic import atomic_write_text
 from mechopt.report import console, money, status_text
+from mechopt.solve import SolveStatus
 
 threshold_option = click.option(
     "--threshold",
@@ -57,7 +58,7 @@ def audit_command(file, fmt, threshold, solver, time_limit, jobs, scheduler, as_
     Winner-exclusion discovery (Matsuo, Ito, Shintani 2005): winners whose VCG utility
     drops when another winner is left out form a suspected group.  Also reports the revenue
     when the suspects are excluded or grouped into one bidder (AAMAS 2006), and flags a
-    revenue drop larger than --threshold.  Exit code 3 when a result is not proven optimal.
+    revenue drop larger than --threshold.  The status line is the worst of all the solves.
     """
     auction = load_auction(file, format=fmt)
     with make_executor(jobs, scheduler) as executor:
@@ -73,13 +74,7 @@ def audit_command(file, fmt, threshold, solver, time_limit, jobs, scheduler, as_
         echo_json(report.to_dict())
     else:
         print_report(report)
-    if not _all_proven(report):
-        raise SystemExit(3)
-
-
-def _all_proven(report: AuditReport) -> bool:
-    remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
-    return report.verdict is not Verdict.INCONCLUSIVE and all(r.is_optimal for r in remedies)
+    exit_for(report.status)
 
 
 # ------------------------------------------------------------------------------------------
@@ -96,8 +91,8 @@ def print_report(report: AuditReport) -> None:
         f"{len(auction.bidders)} bidders, {auction.n_bids} bids; shill audit of the VCG outcome "
         f"({report.solves} MILP{'' if report.solves == 1 else 's'} at gap 0)"
     )
-    if report.vcg is not None:
-        out.print(status_text(report.vcg.outcome.status, report.vcg.outcome.allocation.solve))
+    solve = report.vcg.outcome.allocation.solve if report.vcg is not None else None
+    out.print(status_text(report.status, solve if solve is not None and solve.status == report.status else None))
     style = VERDICT_STYLE[report.verdict]
     out.print(f"[{style}]verdict: {report.verdict.value.upper()}[/{style}] — {report.summary}")
 
@@ -251,6 +246,7 @@ def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, ma
         echo_json(data)
     else:
         print_bench(results, jobs, markdown)
+    exit_for(SolveStatus.worst([r.status for r in results]))
 
 
 def _pct(x: float) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from mechopt.cli import cli
+from mechopt.cli import cli, exit_for
 from mechopt.cli.options import echo_json, json_option
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.menus.config import (
@@ -27,6 +27,7 @@ from mechopt.menus.config import (
 )
 from mechopt.menus.studies import CLI_FLAGS
 from mechopt.report import console
+from mechopt.solve import SolveStatus
 
 TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
 
@@ -303,11 +304,13 @@ def evaluate_command(model, test_size, seed, device, reference_buyers, time_limi
         data["reference"] = comparison.to_dict()
     if as_json:
         echo_json(data)
-        return
-    print_metrics(f"{model}: {config.valuation} m={config.n_items}, K={config.menu_size} "
-                  f"{config.kind} elements", data)
-    if "reference" in data:
-        print_reference(data["reference"])
+    else:
+        print_metrics(f"{model}: {config.valuation} m={config.n_items}, K={config.menu_size} "
+                      f"{config.kind} elements", data)
+        if "reference" in data:
+            print_reference(data["reference"])
+    if reference_buyers is not None:
+        exit_for(comparison.solve_status)
 
 
 def print_reference(ref: dict[str, Any]) -> None:
@@ -385,8 +388,7 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
             out.print(f"  {name:>10}  {price:.4f}")
         out.print(f"in-sample revenue {pricing.revenue:.4f}; on {test.n} fresh buyers "
                   f"{test_rev:.4f}" if test_rev is not None else "no solution")
-    if not pricing.is_optimal:
-        raise SystemExit(3)
+    exit_for(pricing.status)
 
 
 # --------------------------------------------------------------------------------------
@@ -569,14 +571,17 @@ def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
     from mechopt.menus.trainer import train_menu
 
     rows = []
+    statuses = []
     for s in range(seeds):
         config = MenuConfig(valuation="xor", n_atoms=n_atoms, kind="bundle", menu_size=8,
                             train_pool=n_buyers, batch_size=n_buyers, keep="last", seed=s)
         trained = train_menu(config)
         cmp = compare_with_reference(trained.menu, config, time_limit=time_limit)
+        statuses.append(cmp.solve_status)
         rows.append({"seed": s, "command": train_command(config), **cmp.to_dict()})
     if as_json:
         echo_json(rows)
+        exit_for(SolveStatus.worst(statuses))
         return
     click.echo("| seed | MILP status | MILP in sample | menu in sample | ratio | MILP menu on test | "
                "menu on test | ratio |")
@@ -587,3 +592,4 @@ def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
                    f"{r['menu_test']:.4f} | {r['ratio_test']:.2%} |")
     click.echo(f"\ntraining: {rows[0]['command']} (seeds 0..{seeds - 1}); test: "
                f"{rows[0]['n_test_buyers']} fresh buyers")
+    exit_for(SolveStatus.worst(statuses))

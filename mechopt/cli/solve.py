@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mechopt.cli import cli
+from mechopt.cli import cli, exit_for
 from mechopt.cli.options import (
     echo_json,
     executor_options,
@@ -49,8 +49,7 @@ def solve_command(file, rule, payments, fmt, solver, time_limit, jobs, scheduler
         echo_json(outcome.to_dict())
     else:
         print_outcome(outcome)
-    if not outcome.is_optimal:
-        raise SystemExit(3)
+    exit_for(outcome.status)
 
 
 def print_outcome(outcome: Outcome) -> None:

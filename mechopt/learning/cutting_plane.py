@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -39,7 +38,7 @@ import numpy as np
 
 from mechopt.learning.kernels import Kernel, make_kernel
 from mechopt.learning.structured import Examples, RowCache, StructuredModel
-from mechopt.solve import SolverError, prepare_highs_threads
+from mechopt.solve import SolverError, SolveResult, SolveStatus, not_optimal_error, solve_cvxpy
 
 __all__ = ["CuttingPlaneSSVM", "IterationRecord", "RejectedFit", "NotFittedError"]
 
@@ -384,8 +383,7 @@ class _PrimalTrainer(_Trainer):
 
         result = solve_model(self.qp, solver=self.solver)
         self.qp_seconds += result.seconds
-        if not result.is_optimal:
-            raise SolverError(f"the primal working-set QP was not solved to optimality: {result.status.value}")
+        result.require_optimal("the primal working-set QP")
         self.w, self.xi = read_primal_weights(self.qp)
         self.objective = float(result.objective)
         self.norm2 = float(self.w @ self.w)
@@ -522,30 +520,24 @@ class _DualTrainer(_Trainer):
         primal = 0.5 * norm2 + float(self.caps @ xi)
         return dual, primal - dual
 
-    def _solve_with(self, solver: str) -> np.ndarray | None:
+    def _solve_with(self, solver: str) -> tuple[np.ndarray | None, SolveResult]:
+        """α from one solver (None unless proven optimal) and that solver's report."""
         import cvxpy as cp
 
         from mechopt.formulations.ssvm import build_dual_qp, dual_qp_highs_options
 
         problem = build_dual_qp(self.H, self.L, self.group, self.caps)
         options = dual_qp_highs_options(len(self.L)) if solver == cp.HIGHS else {}
-        if solver == cp.HIGHS:
-            prepare_highs_threads(None)  # CVXPY runs HiGHS with its default thread count
-        try:
-            with warnings.catch_warnings():
-                # an iteration limit reached is a status here, handled by the fallback
-                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                problem.solve(solver=solver, **options)
-        except cp.error.SolverError:
-            return None
-        if problem.status != cp.OPTIMAL:
-            return None
+        # an iteration limit reached is a status here, handled by the fallback
+        result = solve_cvxpy(problem, solver, options=options)
+        if not result.is_optimal:
+            return None, result
         alpha = np.maximum(np.asarray(problem.var_dict["alpha"].value, dtype=float), 0.0)
         # project onto the caps (solvers may overshoot them by their feasibility tolerance)
         totals = np.zeros(self.n_groups)
         np.add.at(totals, self.group, alpha)
         over = np.where(totals > self.caps, self.caps / np.maximum(totals, 1e-300), 1.0)
-        return alpha * over[self.group]
+        return alpha * over[self.group], result
 
     def gap_tolerance(self, dual: float) -> float:
         """Largest duality gap accepted for a working-set answer (see :meth:`solve`)."""
@@ -591,7 +583,7 @@ class _DualTrainer(_Trainer):
         import cvxpy as cp
 
         start = time.perf_counter()
-        alpha = self._solve_with(cp.HIGHS)
+        alpha, highs = self._solve_with(cp.HIGHS)
         certified = False
         if alpha is not None:
             dual, gap = self._gap(alpha)
@@ -599,9 +591,14 @@ class _DualTrainer(_Trainer):
             certified = gap <= self.gap_tolerance(dual)
         if not certified:
             self.qp_fallbacks += 1
-            alpha = self._solve_with(cp.CLARABEL)
+            alpha, clarabel = self._solve_with(cp.CLARABEL)
             if alpha is None:
-                raise SolverError("the dual working-set QP failed in HiGHS and in Clarabel")
+                raise not_optimal_error(
+                    SolveStatus.worst([highs.status, clarabel.status]),
+                    "the dual working-set QP was not solved: "
+                    f"HiGHS {highs.status.value} ({highs.message}); "
+                    f"Clarabel {clarabel.status.value} ({clarabel.message})",
+                )
             dual, gap = self._gap(alpha)
             if gap > max(self.gap_tolerance(dual), 1e-5 * max(1.0, abs(dual))):
                 raise SolverError(f"the dual working-set QP was not solved to optimality (duality gap {gap:.2g})")

@@ -265,11 +265,12 @@ def _leximin_milp_task(values: np.ndarray) -> np.ndarray:
     from mechopt.mechanisms.assignment import egalitarian_assignment
 
     result = egalitarian_assignment(values)
-    result_status = result.status
-    if not result_status.is_optimal:
-        from mechopt.solve import NotProvenOptimal
+    if not result.status.is_optimal:
+        from mechopt.solve import not_optimal_error
 
-        raise NotProvenOptimal(f"leximin sub-problem for a baseline price is {result_status.value}")
+        raise not_optimal_error(
+            result.status, f"leximin sub-problem for a baseline price is {result.status.value}"
+        )
     return result.sorted_utilities
 
 

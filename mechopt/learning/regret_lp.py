@@ -11,7 +11,7 @@ No margin and no regularizer (unlike Training Problem 2 of the structural SVM, w
 constraints are these with a margin 1/w_1), hence a useful yardstick: the best linear price
 rule in f on the training set.  The paper's own outlook (Dütting et al., EC 2012, §7) names
 this "regression rather than classification" formulation.  Solved by HiGHS through
-:func:`scipy.optimize.linprog`.
+:func:`scipy.optimize.linprog` (through :func:`mechopt.solve.solve_linprog`).
 
 :class:`AssignmentRegretLP` applies it to the assignment with the leximin attribute map of
 :class:`~mechopt.learning.structured.AssignmentModel` (f(x_{-i}, j) = L(N ∖ j)), which
@@ -38,7 +38,7 @@ def fit_linear_prices(features: np.ndarray, values: np.ndarray, truth: np.ndarra
     ``features`` (ℓ, K, D), ``values`` (ℓ, K) the agent's value of each outcome, ``truth`` (ℓ,)
     the column of the rule's outcome.
     """
-    from scipy.optimize import linprog
+    from mechopt.solve import solve_linprog
 
     F = np.asarray(features, dtype=float)
     V = np.asarray(values, dtype=float)
@@ -55,9 +55,8 @@ def fit_linear_prices(features: np.ndarray, values: np.ndarray, truth: np.ndarra
     A = sp.hstack([sp.csr_matrix(A_theta), -A_r]).tocsr()
     b = (V[rows, g][:, None] - V).reshape(-1)
     c = np.concatenate([np.zeros(D), np.full(ell, 1.0 / ell)])
-    res = linprog(c, A_ub=A, b_ub=b, bounds=[(None, None)] * D + [(0, None)] * ell, method="highs")
-    if res.status != 0:
-        raise RuntimeError(f"regret LP not solved: {res.message}")
+    res, result = solve_linprog(c, A_ub=A, b_ub=b, bounds=[(None, None)] * D + [(0, None)] * ell)
+    result.require_optimal("the regret LP")
     return res.x[:D].copy(), float(res.fun)
 
 

@@ -21,8 +21,9 @@ assignment     ``optimal``          utilitarian, max total value (``utilitarian`
 
 MILP rules run instance chunks through :class:`mechopt.parallel.Executor` (one persistent
 HiGHS object per chunk).  With ``require_optimal=True`` (the default) an instance whose
-solve is not proven optimal raises :class:`mechopt.solve.NotProvenOptimal`: labels that
-feed a learner must be exact.
+solve is not proven optimal raises :class:`mechopt.solve.NotProvenOptimal` (a limit was
+reached) or :class:`mechopt.solve.SolverError` (a failure): labels that feed a learner must
+be exact.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 from mechopt.learning.domains import AssignmentProfiles, XORProfiles
 from mechopt.learning.welfare import greedy_outcomes, welfare_table
 from mechopt.parallel import Executor
-from mechopt.solve import DEFAULT_SOLVER, NotProvenOptimal, SolverError, SolveStatus
+from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveStatus, not_optimal_error
 
 __all__ = ["RuleOutcomes", "apply_rule", "rule_names", "RULE_ALIASES", "WELFARE_CHECK_RTOL"]
 
@@ -196,10 +197,12 @@ def apply_rule(
             )
     status = SolveStatus.worst(statuses)
     if require_optimal and not status.is_optimal:
-        bad = next(k for k, s in enumerate(statuses) if not s.is_optimal)
+        bad = statuses.index(status)
         count = sum(not s.is_optimal for s in statuses)
-        raise NotProvenOptimal(
-            f"rule {rule!r}: {count} instance(s) not proven optimal (first: instance {bad}, "
-            f"{statuses[bad].value}); raise the time limit"
+        hint = f"; raise the {status.termination.value}" if status.is_limit else ""
+        raise not_optimal_error(
+            status,
+            f"rule {rule!r}: {count} instance(s) not proven optimal (worst: instance {bad}, "
+            f"{status.value}){hint}",
         )
     return RuleOutcomes(outcomes, rule, status, tuple(statuses), n_solves, time.perf_counter() - start)

@@ -34,11 +34,11 @@ from mechopt.formulations.leximin import (
 )
 from mechopt.solve import (
     DEFAULT_SOLVER,
-    NotProvenOptimal,
     SolverError,
     SolveResult,
     SolveStatus,
     get_solver,
+    not_optimal_error,
     solve_model,
 )
 
@@ -130,7 +130,7 @@ def egalitarian_assignment(
     the model, receiving only the new objective and the new row each time.
 
     When a level is not proven optimal (time limit), the sequence stops and the result
-    carries that status with the incumbent assignment; a solve stopped before any
+    carries that status with the incumbent assignment; a limit reached before any
     assignment raises :class:`NotProvenOptimal`, a solver failure :class:`SolverError`.  ``time_limit`` applies to each MILP; ``threads`` is passed to the
     solver (1 is fastest for these small MILPs when several run in parallel processes).
     """
@@ -150,13 +150,13 @@ def egalitarian_assignment(
             model.level_objective[k].activate()
         result = solve_model(model, opt, time_limit=time_limit, mip_gap=0.0, threads=threads)
         solves.append(result)
-        if result.status is SolveStatus.NO_SOLUTION:
-            raise NotProvenOptimal(
-                f"leximin level {k}: the solver stopped before finding an assignment "
-                f"({result.message}); raise the time limit"
-            )
-        if not result.status.has_solution:
-            raise SolverError(f"leximin level {k} returned no assignment: {result.status.value}")
+        if not result.has_solution:
+            text = f"leximin level {k} returned no assignment: {result.status.value}"
+            if result.is_limit:
+                text += f"; raise the {result.termination.value}"
+            elif result.message != result.termination.value:
+                text += f" ({result.message})"
+            raise not_optimal_error(result.status, text)
         try:
             items = read_assignment(model)
         except ValueError as exc:

@@ -10,7 +10,14 @@ from mechopt.auction import CombinatorialAuction
 from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation, unscale_result
 from mechopt.mechanisms.greedy import greedy_bids
 from mechopt.mechanisms.outcome import Allocation, exact_sum
-from mechopt.solve import DEFAULT_SOLVER, InfeasibleProblem, SolverError, SolveStatus, solve_model
+from mechopt.solve import (
+    DEFAULT_SOLVER,
+    InfeasibleProblem,
+    SolverError,
+    SolveStatus,
+    not_optimal_error,
+    solve_model,
+)
 
 __all__ = ["solve_wdp"]
 
@@ -30,9 +37,10 @@ def solve_wdp(
     with every bidder in ``must_win`` winning one of its bids).
 
     The returned :class:`Allocation` carries the solver's report; check ``is_optimal``
-    before treating it as the optimum.  A time limit yields a feasible, unproven allocation
-    (the solver's incumbent, or the LOS greedy allocation when the solver stopped before
-    finding one); a solver failure raises :class:`SolverError`.  The report's objective
+    before treating it as the optimum.  A time or iteration limit yields a feasible, unproven
+    allocation (the solver's incumbent, or the LOS greedy allocation when the solver stopped
+    before finding one, said in its message); a solver error or an unknown stop without a
+    solution raises :class:`SolverError` with the cause.  The report's objective
     and bound are in the unit of the values (the MILP is solved scaled, see
     :mod:`mechopt.formulations.wdp`); values outside the guaranteed range raise
     :class:`~mechopt.auction.ValueRangeError`.
@@ -49,23 +57,27 @@ def solve_wdp(
         model, solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, options=options
     )
     result = unscale_result(result, model.objective_scale.value)
-    if result.status is SolveStatus.NO_SOLUTION and not required:
-        # stopped (time limit) before any incumbent: fall back to the LOS greedy allocation,
-        # which is feasible, and say loudly that it is not proven optimal
+    if result.is_limit and not result.has_solution and not required:
+        # a time or iteration limit stopped the solver before any incumbent: fall back to the
+        # LOS greedy allocation, which is feasible, and say loudly that it is not proven optimal
         greedy = greedy_bids(auction, excluded)
         welfare = exact_sum(b.value for b in greedy.values())
         fallback = replace(
             result,
-            status=SolveStatus.FEASIBLE,
+            status=SolveStatus(result.termination, has_solution=True),
             objective=welfare,
-            message=f"{result.message}: no incumbent, greedy allocation used",
+            message=f"{result.termination.value} before any incumbent: greedy allocation used",
         )
         return Allocation(auction, greedy, "optimal", fallback, excluded)
-    if result.status is SolveStatus.INFEASIBLE and required:
+    if result.status == SolveStatus.INFEASIBLE and required:
         raise InfeasibleProblem(f"bidders {', '.join(required)} cannot all win at once")
-    if not result.status.has_solution:
-        # x = 0 is always feasible, so anything else is a solver failure
-        raise SolverError(f"winner determination returned no allocation: {result.status.value}")
+    if not result.has_solution:
+        # x = 0 is always feasible, so anything else is a solver failure (or a limit with
+        # must-win bidders, where the greedy allocation need not be feasible)
+        text = f"winner determination returned no allocation: {result.status.value}"
+        if result.message and result.message != result.termination.value:
+            text += f" ({result.message})"
+        raise not_optimal_error(result.status, text)
     try:
         bids = read_wdp_allocation(model)
     except ValueError as exc:

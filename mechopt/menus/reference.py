@@ -25,6 +25,7 @@ from mechopt.menus.evaluate import evaluate_menu
 from mechopt.menus.menu import Menu
 from mechopt.menus.trainer import make_generators, resolve_device
 from mechopt.menus.valuations import Buyers, Valuation, all_bundles, make_valuation
+from mechopt.solve import SolveStatus
 
 __all__ = ["MAX_REFERENCE_ITEMS", "ReferenceComparison", "bundle_value_matrix", "bundle_names",
            "reference_sample", "compare_with_reference"]
@@ -48,6 +49,8 @@ class ReferenceComparison:
     n_test_buyers: int
     milp_test: float
     menu_test: float
+    solve_status: SolveStatus = SolveStatus.OPTIMAL
+    """The MILP's status (``milp_status`` is its text); decides the CLI's exit code."""
 
     @property
     def ratio_in_sample(self) -> float:
@@ -59,6 +62,7 @@ class ReferenceComparison:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        del d["solve_status"]
         d["ratio_in_sample"] = self.ratio_in_sample
         d["ratio_test"] = self.ratio_test
         return d
@@ -127,4 +131,5 @@ def compare_with_reference(
         n_test_buyers=test_buyers.n,
         milp_test=milp_test,
         menu_test=menu_test,
+        solve_status=pricing.status,
     )

@@ -1,0 +1,125 @@
+"""Exit codes of the CLI: 0 proven, 1 failure, 2 usage, 3 not proven (a limit), 130 Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import mechopt.audit.economies as economies
+from mechopt.cli import EXIT_CODES_HELP, cli
+from mechopt.solve import SolveResult, SolveStatus, Termination
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+SMALL = DATA / "cats" / "L4_s0000.txt"
+LIMITED = SolveStatus(Termination.TIME_LIMIT, has_solution=True)
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, (*prefix, name))
+
+
+def test_every_help_lists_the_exit_codes():
+    runner = CliRunner()
+    paths = [path for path, _ in _commands(cli)]
+    assert ("audit",) in paths and ("bench", "wdp") in paths
+    for path in [(), *paths]:
+        text = " ".join(runner.invoke(cli, [*path, "--help"]).output.split())
+        assert EXIT_CODES_HELP in text, path
+
+
+def test_readme_documents_the_exit_codes():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "### Exit codes" in readme
+    for line in ("| 3 | not proven optimal", "| 130 | interrupted"):
+        assert line in readme
+
+
+def test_audit_with_unproven_pairs_exits_3_and_says_so(monkeypatch):
+    """Pairs W_{-θ,-ι} stopped by a limit: the status line and exit code must show it."""
+    real = economies.solve_wdp
+
+    def pairs_limited(auction, *, exclude, **kwargs):
+        allocation = real(auction, exclude=exclude, **kwargs)
+        if len(exclude) == 2:
+            allocation = replace(allocation, solve=replace(allocation.solve, status=LIMITED))
+        return allocation
+
+    monkeypatch.setattr(economies, "solve_wdp", pairs_limited)
+    result = CliRunner().invoke(cli, ["audit", str(DATA / "shill_example.json")])
+    assert result.exit_code == 3, result.output
+    assert "optimal (proven" not in result.output
+    assert "status: TIME LIMIT (FEASIBLE, NOT PROVEN OPTIMAL)" in result.output
+
+
+def test_solver_error_exits_1_with_the_cause(monkeypatch):
+    import mechopt.mechanisms.wdp as wdp
+
+    def failed(model, *args, **kwargs):
+        return SolveResult(SolveStatus.ERROR, None, None, 0.0, "highs", "HiGHS error: singular basis")
+
+    monkeypatch.setattr(wdp, "solve_model", failed)
+    result = CliRunner().invoke(cli, ["solve", str(SMALL)])
+    assert result.exit_code == 1
+    assert "HiGHS error: singular basis" in result.output
+    assert "time limit" not in result.output
+
+
+def test_not_proven_labels_exit_3():
+    args = ["payments", "evaluate", "--domain", "assignment", "--agents", "7", "--test", "2",
+            "--no-cache", "--time-limit", "1e-6"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 3, result.output
+    assert "raise the time limit" in result.output and "Traceback" not in result.output
+
+
+def test_menus_evaluate_reference_not_proven_exits_3():
+    pytest.importorskip("torch")
+    model = ROOT / "models" / "menu-xor-m2-a2-K8-pool150.json"
+    args = ["menus", "evaluate", str(model), "--reference", "150", "--time-limit", "0.001",
+            "--test-size", "1000", "--device", "cpu"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 3, result.output
+    assert "NOT PROVEN" in result.output
+
+
+def test_keyboard_interrupt_is_exit_130_not_an_error(monkeypatch):
+    import mechopt.cli.solve as solve_cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(solve_cli, "run_auction", interrupted)
+    result = CliRunner().invoke(cli, ["solve", str(SMALL)])
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted"
+    assert "Aborted" not in result.output and "Error" not in result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_ctrl_c_during_a_solve_exits_130():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from mechopt.cli import main; main()",
+         "solve", str(DATA / "cats" / "arbitrary_m0000.txt"), "--payments", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+    )
+    time.sleep(3.0)  # imports, model build and into HiGHS (the solve alone takes ~10 s)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == "interrupted"
+    assert "Traceback" not in err and "solver error" not in out + err

@@ -168,7 +168,7 @@ def test_learn_assignment_defaults_to_the_leximin_map_saves_and_reloads(run, tmp
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["model"] == {"kind": "assignment", "normalize": False, "sort": False, "attribute": "leximin"}
-    assert summary["saved"].endswith("assignment-optimal-n3-leximin-rbf-l40.json")
+    assert summary["saved"] == "runs/payments/assignment-optimal-n3-leximin-rbf-l40.json"  # not models/
     learned = summary["test"][0]
     again = json.loads(run("payments", "evaluate", summary["saved"][:-5], "--test", "40", "--seed", "20000",
                            "--json").output)

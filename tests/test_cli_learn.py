@@ -45,9 +45,9 @@ def test_learn_save_and_evaluate_model(run, tmp_path):
     human = run("payments", "evaluate", out, "--test", "50")
     assert "si2" in human.output and "learned" in human.output and "second-price" in human.output
 
-    # a corrupt array file is one line and exit code 1
-    npz = tmp_path / "models" / "si2.npz"
-    npz.write_bytes(npz.read_bytes()[:-5])
+    # an edited model file is one line and exit code 1
+    manifest["fitted"]["w1"] = 0.01
+    (tmp_path / "models" / "si2.json").write_text(json.dumps(manifest))
     bad = run("payments", "evaluate", out, "--test", "50")
     assert bad.exit_code == 1 and "checksum mismatch" in bad.output and "Traceback" not in bad.output
 
@@ -73,6 +73,32 @@ def test_learn_rbf_auction_without_saving(run):
 def test_learn_bad_input_is_one_line(run, args, message):
     result = run("payments", "learn", *args, "--train", "10", "--validation", "10", "--test", "0", "--no-save")
     assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+
+
+def test_upgrade_command_converts_format_1_and_refuses_edited_files(run, tmp_path):
+    import base64
+    import hashlib
+
+    out = tmp_path / "si2"
+    assert run("payments", "learn", "--domain", "single-item", "-n", "2", "--train", "40", "--validation", "40",
+               "--test", "0", "--C", "1e3", "--out", out, "--json").exit_code == 0
+    path = tmp_path / "si2.json"
+    manifest = json.loads(path.read_text())
+    data = base64.b64decode(manifest["arrays"]["npz_base64"])
+    (tmp_path / "si2.npz").write_bytes(data)
+    legacy = {k: v for k, v in manifest.items() if k != "sha256"}
+    legacy.update(version=1, arrays={"file": "si2.npz", "sha256": hashlib.sha256(data).hexdigest(),
+                                     "shapes": manifest["arrays"]["shapes"]})
+    path.write_text(json.dumps(legacy))
+    refused = run("payments", "evaluate", out, "--test", "20")
+    assert refused.exit_code == 1 and "mechopt payments upgrade" in refused.output
+    result = run("payments", "upgrade", path)
+    assert result.exit_code == 0 and "upgraded" in result.output and not (tmp_path / "si2.npz").exists()
+    assert json.loads(path.read_text()) == manifest
+    assert "up to date" in run("payments", "upgrade", path).output
+    path.write_text(path.read_text().replace('"rule": "optimal"', '"rule": "greedy"'))
+    edited = run("payments", "upgrade", path)
+    assert edited.exit_code == 1 and "checksum mismatch" in edited.output
 
 
 def test_evaluate_model_refuses_domain_options(run, tmp_path):
@@ -142,7 +168,7 @@ def test_learn_assignment_defaults_to_the_leximin_map_saves_and_reloads(run, tmp
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["model"] == {"kind": "assignment", "normalize": False, "sort": False, "attribute": "leximin"}
-    assert summary["saved"].endswith("assignment-optimal-n3-leximin-rbf-l40.json")
+    assert summary["saved"] == "runs/payments/assignment-optimal-n3-leximin-rbf-l40.json"  # not models/
     learned = summary["test"][0]
     again = json.loads(run("payments", "evaluate", summary["saved"][:-5], "--test", "40", "--seed", "20000",
                            "--json").output)

@@ -184,3 +184,59 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     os.chmod(path, 0o640)
     atomic_write_text(path, "again")
     assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.read_text() == "again"
+
+
+def test_atomic_write_through_a_symlink_keeps_the_link(tmp_path):
+    from mechopt.io.atomic import atomic_write_text
+
+    target = tmp_path / "real" / "data.txt"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert target.read_text() == "new"
+    assert not list(tmp_path.rglob(".*tmp"))
+
+
+def _no_rename(monkeypatch):
+    """Make any rename (or temporary file) an error, so a buggy write cannot replace a device."""
+    import os
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a device or FIFO must be written in place, not renamed over")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+
+
+def test_atomic_write_to_dev_null_writes_in_place(monkeypatch):
+    import os
+    import stat
+
+    from mechopt.io.atomic import atomic_write_bytes
+
+    _no_rename(monkeypatch)
+    atomic_write_bytes("/dev/null", b"discarded")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_atomic_write_to_a_fifo_writes_in_place(tmp_path, monkeypatch):
+    import os
+    import stat
+    import threading
+
+    from mechopt.io.atomic import atomic_write_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    _no_rename(monkeypatch)
+    atomic_write_text(fifo, "through the pipe")
+    reader.join(timeout=10)
+    assert received == ["through the pipe"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

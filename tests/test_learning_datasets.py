@@ -51,6 +51,32 @@ def test_corrupt_cache_file_is_regenerated(tmp_path):
     assert make_dataset(d, "greedy", 5, seed=0, cache=tmp_path).from_cache
 
 
+def test_altered_cache_entry_is_detected_and_regenerated(tmp_path):
+    """A valid .npz whose outcomes were zeroed was used silently (VCG accuracy 100 % -> 60 %)."""
+    import json
+
+    d = MultiMindedCA(n_agents=3)
+    a = make_dataset(d, "optimal", 12, seed=4, cache=tmp_path)
+    assert a.outcomes.any()
+    with np.load(a.cache_path) as npz:
+        entry = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(entry["meta"]))
+    entry["outcomes"] = np.zeros_like(entry["outcomes"])
+    np.savez_compressed(a.cache_path, **entry)
+    with pytest.warns(UserWarning, match="does not match its checksum"):
+        b = make_dataset(d, "optimal", 12, seed=4, cache=tmp_path)
+    assert not b.from_cache and np.array_equal(a.outcomes, b.outcomes)
+    again = make_dataset(d, "optimal", 12, seed=4, cache=tmp_path)
+    assert again.from_cache and np.array_equal(a.outcomes, again.outcomes)
+    # an entry without a checksum (older mechopt) is regenerated too
+    with np.load(a.cache_path) as npz:
+        entry = {k: npz[k] for k in npz.files}
+    entry["meta"] = np.array(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True))
+    np.savez_compressed(a.cache_path, **entry)
+    with pytest.warns(UserWarning, match="does not match its checksum"):
+        assert not make_dataset(d, "optimal", 12, seed=4, cache=tmp_path).from_cache
+
+
 def test_no_cache_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("MECHOPT_CACHE", str(tmp_path))
     data = make_dataset(MultiMindedCA(n_agents=2), "greedy", 5, seed=0, cache=False)

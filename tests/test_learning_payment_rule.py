@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from mechopt.io.checksum import document_sha256
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM
 from mechopt.learning.domains import AssignmentProblem, MultiMindedCA, SingleItemAuction
 from mechopt.learning.evaluate import vcg_prices
@@ -18,6 +19,7 @@ from mechopt.learning.payment_rule import (
     PaymentRule,
     load_payment_rule,
     normalize_prices,
+    upgrade_payment_rule,
 )
 from mechopt.learning.rules import apply_rule
 from mechopt.learning.structured import AssignmentModel, CombinatorialModel
@@ -109,7 +111,7 @@ def _fitted_rules():
 def test_save_load_round_trip(tmp_path):
     for i, (rule, domain, name) in enumerate(_fitted_rules()):
         path = rule.save(tmp_path / f"rule{i}")
-        assert path.name == f"rule{i}.json" and (tmp_path / f"rule{i}.npz").exists()
+        assert path.name == f"rule{i}.json" and not (tmp_path / f"rule{i}.npz").exists()  # one file
         manifest = json.loads(path.read_text())
         assert manifest["format"] == "mechopt-payment-rule" and manifest["versions"]["numpy"]
         assert manifest["fitted"]["train_seconds"] > 0 and manifest["domain"] == domain.settings()
@@ -122,22 +124,23 @@ def test_save_load_round_trip(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # atomic writes leave no temporaries
 
 
+def _resign(manifest):
+    """``manifest`` with a valid checksum (a hand-made file that is wrong in another way)."""
+    return {**manifest, "sha256": document_sha256(manifest)}
+
+
 def test_corrupt_and_mismatched_files_are_refused(tmp_path):
     rule, domain, _ = _fitted_rules()[0]
     path = rule.save(tmp_path / "r")
-    npz = tmp_path / "r.npz"
-    data = npz.read_bytes()
-    npz.write_bytes(data[:-10])
-    with pytest.raises(ModelFileError, match="checksum"):
-        load_payment_rule(path)
-    npz.write_bytes(data)
     manifest = json.loads(path.read_text())
+    truncated = manifest["arrays"]["npz_base64"][:-12]
     for broken, message in [
         ({**manifest, "format": "other"}, "not a mechopt payment-rule"),
         ({**manifest, "version": 99}, "version"),
-        ({k: v for k, v in manifest.items() if k != "fitted"}, "incomplete"),
-        ({**manifest, "arrays": {**manifest["arrays"], "shapes": {}}}, "shapes"),
-        ({**manifest, "fitted": {**manifest["fitted"], "w1": -1.0}}, "w_1"),
+        ({**manifest, "arrays": {**manifest["arrays"], "npz_base64": truncated}}, "checksum mismatch"),
+        (_resign({**manifest, "arrays": {**manifest["arrays"], "npz_base64": truncated}}), "unreadable arrays"),
+        (_resign({**manifest, "arrays": {**manifest["arrays"], "shapes": {}}}), "shapes"),
+        (_resign({**manifest, "fitted": {**manifest["fitted"], "w1": -1.0}}), "w_1"),
     ]:
         path.write_text(json.dumps(broken))
         with pytest.raises(ModelFileError, match=message):
@@ -147,10 +150,6 @@ def test_corrupt_and_mismatched_files_are_refused(tmp_path):
         load_payment_rule(path)
     with pytest.raises(ModelFileError, match="no payment-rule manifest"):
         load_payment_rule(tmp_path / "missing")
-    path.write_text(json.dumps(manifest))
-    npz.unlink()
-    with pytest.raises(ModelFileError, match="missing"):
-        load_payment_rule(path)
     # data of another shape than the rule was trained for
     with pytest.raises(ModelFileError, match="trained for 3 agents"):
         rule.prices(MultiMindedCA(n_agents=5, n_items=3, n_bundles=2).sample(4, 0).without_agent(0))
@@ -158,6 +157,132 @@ def test_corrupt_and_mismatched_files_are_refused(tmp_path):
         rule.prices(MultiMindedCA(n_agents=3, n_items=4, n_bundles=2).sample(4, 0).without_agent(0))
     with pytest.raises(ModelFileError, match="assignment"):
         rule.prices(AssignmentProblem(n_agents=3).sample(4, 0).without_agent(0))
+
+
+@pytest.fixture(scope="module")
+def saved_rule(tmp_path_factory):
+    """An RBF rule with an offset, saved once; tests copy the file."""
+    rule, domain, _ = _fitted_rules()[0]
+    path = rule.save(tmp_path_factory.mktemp("rule") / "r")
+    others = _labelled(domain, "greedy", 30, 5)[0].without_agent(0)
+    return path, others, rule.prices(others)
+
+
+def _copy(saved_rule, tmp_path, name="r.json"):
+    target = tmp_path / name
+    target.write_bytes(saved_rule[0].read_bytes())
+    return target
+
+
+@pytest.mark.parametrize("fail", ["replace-1", "replace-2", "fsync-1", "fsync-2"])
+def test_a_crash_while_saving_keeps_the_old_model(saved_rule, tmp_path, monkeypatch, fail):
+    """Whatever step of a save fails, the file on disk is the old model or the new one."""
+    import os
+
+    path = _copy(saved_rule, tmp_path)
+    old_bytes = path.read_bytes()
+    new_rule = load_payment_rule(path).with_offset(0.5)
+    name, at = fail.split("-")
+    real, calls = getattr(os, name), []
+
+    def crash(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == int(at):
+            raise OSError("simulated crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, name, crash)
+    try:
+        new_rule.save(path)
+    except OSError:
+        monkeypatch.undo()
+        assert path.read_bytes() == old_bytes
+        old = load_payment_rule(path)
+        assert old.offset == 0.05 and np.array_equal(old.prices(saved_rule[1]), saved_rule[2])
+    else:  # the failure point was never reached: the new model is complete
+        monkeypatch.undo()
+        assert load_payment_rule(path).offset == 0.5
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("learner.kernel.gamma", 0.3), ("fitted.w1", 0.01), ("learner.C", 1.0), ("offset", 0.0),
+    ("rule", "optimal"), ("structured_model.attribute", "phi1"), ("domain.n_agents", 4),
+    ("fitted.formulation", "primal"),
+])
+def test_an_edited_setting_is_refused(saved_rule, tmp_path, field, value):
+    path = _copy(saved_rule, tmp_path)
+    manifest = json.loads(path.read_text())
+    *parents, last = field.split(".")
+    node = manifest
+    for part in parents:
+        node = node[part]
+    assert node[last] != value
+    node[last] = value
+    path.write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        load_payment_rule(path)
+
+
+@pytest.mark.parametrize("field", ["fitted.w1", "learner.kernel", "learner.C", "offset", "rule", "domain",
+                                   "arrays.npz_base64", "sha256"])
+def test_a_missing_field_is_one_error_naming_it(saved_rule, tmp_path, field):
+    path = _copy(saved_rule, tmp_path)
+    manifest = json.loads(path.read_text())
+    *parents, last = field.split(".")
+    node = manifest
+    for part in parents:
+        node = node[part]
+    del node[last]
+    path.write_text(json.dumps(manifest if field == "sha256" else _resign(manifest)))
+    with pytest.raises(ModelFileError, match=rf"{path}: the manifest lacks the field '{field}'"):
+        load_payment_rule(path)
+
+
+def test_a_copied_or_renamed_model_loads(saved_rule, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    path = _copy(saved_rule, tmp_path / "elsewhere", "renamed.json")
+    assert np.array_equal(load_payment_rule(path).prices(saved_rule[1]), saved_rule[2])
+
+
+def _legacy_pair(saved_rule, tmp_path):
+    """The model of ``saved_rule`` as format 1 wrote it: manifest + .npz."""
+    import base64
+    import hashlib
+
+    manifest = json.loads(saved_rule[0].read_text())
+    data = base64.b64decode(manifest["arrays"]["npz_base64"])
+    (tmp_path / "old.npz").write_bytes(data)
+    del manifest["sha256"]
+    manifest.update(version=1, arrays={"file": "old.npz", "sha256": hashlib.sha256(data).hexdigest(),
+                                       "shapes": manifest["arrays"]["shapes"]})
+    (tmp_path / "old.json").write_text(json.dumps(manifest, indent=2))
+    return tmp_path / "old.json"
+
+
+def test_format_1_pairs_are_refused_and_upgraded(saved_rule, tmp_path):
+    path = _legacy_pair(saved_rule, tmp_path)
+    with pytest.raises(ModelFileError, match="mechopt payments upgrade"):
+        load_payment_rule(path)
+    npz = tmp_path / "old.npz"
+    good = npz.read_bytes()
+    npz.write_bytes(good[:-5])
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        upgrade_payment_rule(path)
+    npz.write_bytes(good)
+    assert upgrade_payment_rule(path) is True
+    assert not npz.exists() and upgrade_payment_rule(path) is False
+    assert np.array_equal(load_payment_rule(path).prices(saved_rule[1]), saved_rule[2])
+
+
+def test_the_committed_models_load():
+    from pathlib import Path
+
+    paths = sorted((Path(__file__).parents[1] / "models" / "payments").glob("*/*.json"))
+    assert paths
+    for path in paths:
+        load_payment_rule(path)
+    assert not list((Path(__file__).parents[1] / "models" / "payments").glob("*/*.npz"))
 
 
 def test_deallocation_restores_ir_and_lowers_regret():

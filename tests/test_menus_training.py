@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
 from mechopt.cli import cli  # noqa: E402
+from mechopt.io.checksum import document_sha256  # noqa: E402
 from mechopt.menus.config import MenuConfig, seed_config  # noqa: E402
 from mechopt.menus.evaluate import RevenueGapWarning  # noqa: E402
 from mechopt.menus.reference import compare_with_reference  # noqa: E402
@@ -90,6 +91,7 @@ def test_menu_file_round_trip_and_refusals(one_item, tmp_path):
     with pytest.raises(MenuFileError, match="checksum"):
         load_menu(tmp_path / "edited.json")
     mismatched = dict(doc, config=dict(doc["config"], menu_size=5))
+    mismatched["sha256"] = document_sha256(mismatched)  # signed, but inconsistent
     (tmp_path / "mismatch.json").write_text(json.dumps(mismatched))
     with pytest.raises(MenuFileError, match="does not match its settings"):
         load_menu(tmp_path / "mismatch.json")

@@ -39,6 +39,9 @@ DEFAULT_RBF_GAMMA = {"single-item": [0.1, 1.0], "mmca": [0.001, 0.003, 0.01, 0.0
                      "assignment-leximin": [0.3, 1.0, 3.0, 10.0]}
 DEFAULT_KERNEL = {"single-item": "linear", "mmca": "rbf", "assignment": "rbf"}
 DEFAULT_RULE = {"single-item": "optimal", "mmca": "greedy", "assignment": "egalitarian"}
+#: default directory of ``payments learn`` models: git-ignored, so that running a documented
+#: command never overwrites the committed reference models under ``models/``
+DEFAULT_MODEL_DIRECTORY = Path("runs") / "payments"
 #: seeds of the validation and test sets, offset from --seed (the training set uses --seed)
 VALIDATION_SEED_OFFSET = 10_000
 TEST_SEED_OFFSET = 20_000
@@ -104,7 +107,7 @@ def default_model_name(settings: dict[str, Any], rule: str, attribute: str | Non
               help="Stopping tolerance ε of constraint generation.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Where to save the rule (NAME → NAME.json + NAME.npz) [models/<settings>].")
+              help="Where to save the rule (NAME → NAME.json) [runs/payments/<settings>].")
 @click.option("--no-save", is_flag=True, help="Do not save the selected rule.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Dataset cache directory.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the dataset cache.")
@@ -182,7 +185,7 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
     payment_rule = PaymentRule(payment_rule.learner, payment_rule.domain, rule, offset, info)
     saved = None
     if not no_save:
-        target = out or str(Path("models") / default_model_name(dom.settings(), rule, model_options.get("attribute"),
+        target = out or str(DEFAULT_MODEL_DIRECTORY / default_model_name(dom.settings(), rule, model_options.get("attribute"),
                                                                   kernel, n_train))
         saved = str(payment_rule.save(target))
     summary = {
@@ -231,7 +234,7 @@ def _print_learn(summary: dict[str, Any]) -> None:
     for note in summary["notes"]:
         out.print(f"[yellow]note:[/yellow] {note}")
     if summary["saved"]:
-        out.print(f"saved {summary['saved']} (+ .npz)")
+        out.print(f"saved {summary['saved']}")
 
 
 def _test_table(rows: list[dict[str, Any]], title: str):
@@ -339,6 +342,22 @@ def reproduce_command(experiment, out, agents, gamma, rules, n_train, seed, fres
     click.echo(markdown_table(experiment, rows, large))
     if plot:
         click.echo(f"\nplot: {plot}")
+
+
+@payments.command("upgrade")
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def upgrade_command(models):
+    """Convert format-1 payment rules (NAME.json + NAME.npz) into single checksummed files.
+
+    Each MODEL's arrays must match the checksum its manifest recorded; the manifest's
+    settings are kept as they are and from then on covered by the file's checksum (format 1
+    did not protect them).  Files already in the current format are checked and left alone.
+    """
+    from mechopt.learning.payment_rule import upgrade_payment_rule
+
+    for model in models:
+        changed = upgrade_payment_rule(model)
+        click.echo(f"{'upgraded' if changed else 'up to date'}: {model}")
 
 
 @bench.command("learn")

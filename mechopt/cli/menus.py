@@ -98,7 +98,7 @@ def _settings_options(fn):
                      help="auto picks CUDA when present [default: auto]."),
         click.option("--threads", type=int, default=None,
                      help="CPU threads for torch (0: torch's default) [default: 1]."),
-        click.option("--name", default=None, help="Model name (file models/NAME.json)."),
+        click.option("--name", default=None, help="Model name (file runs/menus/NAME.json)."),
         click.option("--bids-per-instance", "bids_per_instance", type=int, default=None,
                      help=f"Bids per generated instance (--valuation generated) "
                           f"[default: {_D.bids_per_instance}]."),
@@ -229,7 +229,7 @@ def print_metrics(title: str, data: dict[str, Any]) -> None:
 @click.option("--preset", type=click.Choice(["default", "seed"]), default="default", show_default=True,
               help="Start from the defaults or from the source document's failing configuration.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Menu file [default: models/<name>.json].")
+              help="Menu file [default: runs/menus/<name>.json; models/ holds the committed reference menus].")
 @click.option("--no-save", is_flag=True, help="Do not write the menu file.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of soft vs hard revenue over training.")
@@ -326,6 +326,21 @@ def print_reference(ref: dict[str, Any]) -> None:
               f"ratio {ref['ratio_in_sample']:.2%}")
     out.print(f"  test ({ref['n_test_buyers']} buyers): MILP menu {ref['milp_test']:.4f}   "
               f"menu {ref['menu_test']:.4f}   ratio {ref['ratio_test']:.2%}")
+
+
+@menus.command("upgrade")
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def upgrade_command(models):
+    """Convert format-1 menu files (checksum over the menu only) to checksummed files.
+
+    The menu must match its format-1 checksum; the settings are kept as they are and from
+    then on covered by the checksum.  Files already in the current format are checked only.
+    """
+    require_torch()
+    from mechopt.menus.store import upgrade_menu
+
+    for model in models:
+        click.echo(f"{'upgraded' if upgrade_menu(model) else 'up to date'}: {model}")
 
 
 @menus.command("reference")

@@ -11,7 +11,9 @@ are cached.
 Cache directory: the ``cache`` argument when it is a path, else ``$MECHOPT_CACHE``, else
 ``$XDG_CACHE_HOME/mechopt``, else ``~/.cache/mechopt``; datasets live in its ``datasets/``
 folder, one file per key (``<domain>-<rule>-<size>-seed<seed>-<hash>.npz``).  Never inside
-the repository.  Files are written atomically; a corrupt or mismatching file is ignored
+the repository.  Files are written atomically and carry a SHA-256 of their arrays and
+settings (a readable file whose outcomes were altered — e.g. zeroed — would otherwise be
+used silently and change every metric); a corrupt, altered or mismatching file is ignored
 with a warning and regenerated.
 """
 
@@ -107,11 +109,24 @@ def _cache_file(directory: Path, key: dict[str, Any]) -> Path:
     return directory / "datasets" / name
 
 
+def _entry_sha256(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of a cache entry: its settings (without the checksum) and every array's name,
+    dtype, shape and bytes."""
+    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _save(path: Path, key: dict[str, Any], data: LabelledDataset) -> None:
     buffer = io.BytesIO()
     meta = dict(key, kind=data.profiles.kind, label_seconds=data.label_seconds)
     arrays = {f"profile_{k}": np.asarray(v) for k, v in data.profiles.arrays().items()}
-    np.savez_compressed(buffer, meta=np.array(json.dumps(meta, sort_keys=True)), outcomes=data.outcomes, **arrays)
+    arrays["outcomes"] = np.asarray(data.outcomes)
+    meta["sha256"] = _entry_sha256(meta, arrays)
+    np.savez_compressed(buffer, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -122,10 +137,15 @@ def _load(path: Path, key: dict[str, Any], domain: Any) -> LabelledDataset | Non
             if {k: meta.get(k) for k in key} != key:
                 warnings.warn(f"cache file {path} does not match its key; regenerating", stacklevel=3)
                 return None
-            arrays = {k[len("profile_"):]: npz[k] for k in npz.files if k.startswith("profile_")}
+            stored = {k: npz[k] for k in npz.files if k != "meta"}
+            if meta.get("sha256") != _entry_sha256(meta, stored):
+                warnings.warn(f"cache file {path} does not match its checksum (altered or written by an "
+                              "older mechopt); regenerating", stacklevel=3)
+                return None
+            arrays = {k[len("profile_"):]: v for k, v in stored.items() if k.startswith("profile_")}
             cls = AssignmentProfiles if meta["kind"] == AssignmentProfiles.kind else XORProfiles
             profiles = cls.from_arrays(arrays)
-            outcomes = np.array(npz["outcomes"], dtype=np.int64)
+            outcomes = np.array(stored["outcomes"], dtype=np.int64)
     except Exception as exc:  # corrupt, truncated, foreign file: regenerate
         warnings.warn(f"ignoring unreadable cache file {path}: {exc}", stacklevel=3)
         return None

@@ -21,15 +21,20 @@ and a :class:`PaymentRule` turns it into payments:
 The price function only ever sees x_{-i} (``profiles.without_agent(i)``), so the payment of
 an agent cannot depend on its own report (eq. (1) of the paper).
 
-Files (:meth:`PaymentRule.save`, :func:`load_payment_rule`): ``NAME.json`` — the manifest:
-settings, seeds, metrics, training seconds, package versions and the SHA-256 and shapes of
-the arrays — and ``NAME.npz`` — the weights (primal) or the support vectors with their dual
-coefficients.  Both are written atomically; a corrupt, truncated or mismatched pair is
-refused with a one-line error.
+Files (:meth:`PaymentRule.save`, :func:`load_payment_rule`): one ``NAME.json`` — settings,
+seeds, metrics, training seconds, package versions, the arrays (the weights (primal) or the
+support vectors with their dual coefficients, an ``.npz`` in base64) and a SHA-256 over all of
+it (:mod:`mechopt.io.checksum`).  One file written by one rename: a crash while saving leaves
+the old model intact (format 1 wrote a manifest and an ``.npz`` by two renames, and a crash
+between them tore the pair).  Any edit — of the arrays or of a setting such as γ, ``w1``, C or
+the offset — fails the checksum; a corrupt, edited or incomplete file is refused with one line
+naming the file (and the missing field).  Format-1 pairs are converted by
+:func:`upgrade_payment_rule` (``mechopt payments upgrade``).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -41,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from mechopt.io.atomic import atomic_write_bytes, atomic_write_text
+from mechopt.io.atomic import atomic_write_text
+from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM
 from mechopt.learning.evaluate import Evaluation, evaluate
 from mechopt.learning.kernels import kernel_from_dict
@@ -52,13 +58,14 @@ __all__ = [
     "RuleEvaluation",
     "ModelFileError",
     "load_payment_rule",
+    "upgrade_payment_rule",
     "normalize_prices",
     "FORMAT",
     "FORMAT_VERSION",
 ]
 
 FORMAT = "mechopt-payment-rule"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class ModelFileError(ValueError):
@@ -187,8 +194,9 @@ class PaymentRule:
 
     # -- files ------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write ``NAME.json`` (manifest) and ``NAME.npz`` (arrays) atomically; return the json path."""
-        json_path, npz_path = _paths(path)
+        """Write ``NAME.json`` (manifest, arrays, checksum) in one atomic step; return its path."""
+        json_path, _ = _paths(path)
+        legacy = _legacy_array_file(json_path)
         learner = self.learner
         arrays: dict[str, np.ndarray] = {}
         if learner.w_psi_ is not None:
@@ -202,7 +210,6 @@ class PaymentRule:
             arrays.update({f"support_{k}": np.asarray(v) for k, v in support.items()})
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
-        data = buffer.getvalue()
         manifest = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -227,15 +234,22 @@ class PaymentRule:
             "info": self.info,
             "versions": package_versions(),
             "arrays": {
-                "file": npz_path.name,
-                "sha256": hashlib.sha256(data).hexdigest(),
                 "shapes": {k: list(v.shape) for k, v in arrays.items()},
+                "npz_base64": base64.b64encode(buffer.getvalue()).decode("ascii"),
             },
         }
-        text = json.dumps(manifest, indent=2, sort_keys=False, allow_nan=False, default=_json_default)
-        atomic_write_bytes(npz_path, data)
-        atomic_write_text(json_path, text + "\n")
+        _write_manifest(json_path, manifest)
+        if legacy is not None:  # the format-1 arrays of the model just replaced
+            legacy.unlink(missing_ok=True)
         return json_path
+
+
+def _write_manifest(json_path: Path, manifest: dict[str, Any]) -> None:
+    """Sign ``manifest`` (after a JSON round trip: the checksum is over what a reader sees)
+    and write it with one rename."""
+    doc = json.loads(json.dumps(manifest, allow_nan=False, default=_json_default))
+    doc[CHECKSUM_FIELD] = document_sha256(doc)
+    atomic_write_text(json_path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
 
 def _json_default(x: Any) -> Any:
@@ -267,12 +281,8 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def load_payment_rule(path: str | Path) -> PaymentRule:
-    """Read a payment rule written by :meth:`PaymentRule.save` (``NAME``, ``NAME.json``).
-
-    Raises :class:`ModelFileError` (one line) for a missing, corrupt or inconsistent file.
-    """
-    json_path, _ = _paths(path)
+def _read_manifest(json_path: Path) -> dict[str, Any]:
+    """The parsed manifest at ``json_path`` (format and JSON checked, version not)."""
     if not json_path.exists():
         raise ModelFileError(f"no payment-rule manifest at {json_path}")
     try:
@@ -281,47 +291,95 @@ def load_payment_rule(path: str | Path) -> PaymentRule:
         raise ModelFileError(f"{json_path}: not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{json_path}: not a mechopt payment-rule manifest")
-    if manifest.get("version") != FORMAT_VERSION:
+    return manifest
+
+
+def _field(manifest: dict[str, Any], name: str, json_path: Path) -> Any:
+    """``manifest[a][b]`` for ``name = "a.b"``; a missing field is one error naming it."""
+    value: Any = manifest
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ModelFileError(f"{json_path}: the manifest lacks the field {name!r}")
+        value = value[part]
+    return value
+
+
+def _legacy_array_file(json_path: Path) -> Path | None:
+    """The ``.npz`` a format-1 manifest at ``json_path`` refers to (None otherwise)."""
+    try:
+        manifest = json.loads(json_path.read_text(encoding="utf-8"))
+        name = manifest["arrays"]["file"] if manifest.get("version") == 1 else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return json_path.with_name(Path(str(name)).name) if name else None
+
+
+def load_payment_rule(path: str | Path) -> PaymentRule:
+    """Read a payment rule written by :meth:`PaymentRule.save` (``NAME``, ``NAME.json``).
+
+    Raises :class:`ModelFileError` (one line) for a missing, corrupt, edited or incomplete file.
+    """
+    json_path, _ = _paths(path)
+    manifest = _read_manifest(json_path)
+    version = manifest.get("version")
+    if version == 1:
         raise ModelFileError(
-            f"{json_path}: manifest version {manifest.get('version')!r}, this mechopt reads version {FORMAT_VERSION}"
+            f"{json_path}: payment-rule format 1 (manifest + .npz, settings not covered by the checksum); "
+            f"convert it with: mechopt payments upgrade {json_path}"
         )
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{json_path}: manifest version {version!r}, this mechopt reads version {FORMAT_VERSION}"
+        )
+    if document_sha256(manifest) != _field(manifest, CHECKSUM_FIELD, json_path):
+        raise ModelFileError(f"{json_path}: checksum mismatch (file edited or corrupt)")
+    return _rule_from_manifest(manifest, json_path)
+
+
+def _rule_from_manifest(manifest: dict[str, Any], json_path: Path) -> PaymentRule:
+    def get(name: str) -> Any:
+        return _field(manifest, name, json_path)
+
+    spec = get("arrays")
     try:
-        spec = manifest["arrays"]
-        npz_path = json_path.with_name(spec["file"])
-        fitted = manifest["fitted"]
-        params = manifest["learner"]
-        model = structured_model_from_dict(manifest["structured_model"])
-        kernel = kernel_from_dict(params["kernel"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{json_path}: incomplete or invalid manifest ({exc})") from None
-    if not npz_path.exists():
-        raise ModelFileError(f"{json_path}: its array file {npz_path.name} is missing")
-    data = npz_path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != spec.get("sha256"):
-        raise ModelFileError(f"{npz_path}: checksum mismatch (corrupt or not the file of {json_path.name})")
-    try:
+        data = base64.b64decode(get("arrays.npz_base64"), validate=True)
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except Exception as exc:
-        raise ModelFileError(f"{npz_path}: unreadable array file ({exc})") from None
+        raise ModelFileError(f"{json_path}: unreadable arrays ({exc})") from None
     shapes = {k: list(v.shape) for k, v in arrays.items()}
     if shapes != spec.get("shapes"):
-        raise ModelFileError(f"{npz_path}: arrays do not match the manifest's shapes")
-    learner = CuttingPlaneSSVM(
-        model, kernel, C=params["C"], slack=params["slack"], formulation=params["formulation"],
-        epsilon=params["epsilon"], max_iter=params["max_iter"], max_seconds=params.get("max_seconds"),
-        prune_after=params.get("prune_after", 50),
-    )
-    learner.kernel_ = kernel
-    learner.formulation_ = fitted["formulation"]
-    learner.w1_ = float(fitted["w1"])
-    learner.n_iter_ = int(fitted["iterations"])
-    learner.converged_ = bool(fitted["converged"])
-    learner.n_cuts_ = int(fitted["cuts"])
-    learner.objective_ = float(fitted["objective"])
-    learner.n_train_ = int(fitted["train_examples"])
-    learner.train_seconds_ = float(fitted["train_seconds"])
-    learner.train_accuracy_ = float(fitted["train_accuracy"])
+        raise ModelFileError(f"{json_path}: arrays do not match the manifest's shapes")
+    return _build_rule(manifest, arrays, json_path)
+
+
+def _build_rule(manifest: dict[str, Any], arrays: dict[str, np.ndarray], json_path: Path) -> PaymentRule:
+    def get(name: str) -> Any:
+        return _field(manifest, name, json_path)
+
+    try:
+        model = structured_model_from_dict(get("structured_model"))
+        kernel = kernel_from_dict(get("learner.kernel"))
+        learner = CuttingPlaneSSVM(
+            model, kernel, C=get("learner.C"), slack=get("learner.slack"), formulation=get("learner.formulation"),
+            epsilon=get("learner.epsilon"), max_iter=get("learner.max_iter"),
+            max_seconds=get("learner.max_seconds"), prune_after=get("learner.prune_after"),
+        )
+        learner.kernel_ = kernel
+        learner.formulation_ = get("fitted.formulation")
+        learner.w1_ = float(get("fitted.w1"))
+        learner.n_iter_ = int(get("fitted.iterations"))
+        learner.converged_ = bool(get("fitted.converged"))
+        learner.n_cuts_ = int(get("fitted.cuts"))
+        learner.objective_ = float(get("fitted.objective"))
+        learner.n_train_ = int(get("fitted.train_examples"))
+        learner.train_seconds_ = float(get("fitted.train_seconds"))
+        learner.train_accuracy_ = float(get("fitted.train_accuracy"))
+        domain, rule, offset, info = get("domain"), str(get("rule")), float(get("offset")), get("info")
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{json_path}: invalid manifest ({exc})") from None
     learner.objective_curve_ = []
     learner.qp_seconds_ = 0.0
     try:
@@ -341,10 +399,41 @@ def load_payment_rule(path: str | Path) -> PaymentRule:
             beta[rows, cols] = arrays["beta_values"]
             learner.w_psi_, learner.support_, learner.beta_ = None, support, beta
     except (KeyError, ValueError, TypeError) as exc:
-        raise ModelFileError(f"{npz_path}: inconsistent arrays ({exc})") from None
+        raise ModelFileError(f"{json_path}: inconsistent arrays ({exc})") from None
     if not learner.w1_ > 0:
         raise ModelFileError(f"{json_path}: w_1 = {learner.w1_} <= 0 defines no payment rule")
-    return PaymentRule(
-        learner=learner, domain=dict(manifest["domain"]), rule=str(manifest["rule"]),
-        offset=float(manifest.get("offset", 0.0)), info=dict(manifest.get("info", {})),
-    )
+    try:
+        return PaymentRule(learner=learner, domain=dict(domain), rule=rule, offset=offset, info=dict(info))
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{json_path}: invalid manifest ({exc})") from None
+
+
+def upgrade_payment_rule(path: str | Path) -> bool:
+    """Convert a format-1 pair (``NAME.json`` + ``NAME.npz``) into one format-2 file.
+
+    The arrays must match the SHA-256 their manifest recorded (the only check format 1 had);
+    every other field is kept as it is and from now on covered by the checksum.  The new file
+    replaces the manifest in one rename, then the ``.npz`` is removed (a crash in between only
+    leaves that ``.npz`` behind).  Returns False for a file already in the current format.
+    """
+    json_path, _ = _paths(path)
+    manifest = _read_manifest(json_path)
+    if manifest.get("version") == FORMAT_VERSION:
+        load_payment_rule(json_path)  # refuses an edited or corrupt file
+        return False
+    if manifest.get("version") != 1:
+        raise ModelFileError(f"{json_path}: manifest version {manifest.get('version')!r} cannot be upgraded")
+    npz_path = _legacy_array_file(json_path)
+    if npz_path is None or not npz_path.exists():
+        raise ModelFileError(f"{json_path}: its array file is missing")
+    data = npz_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != _field(manifest, "arrays.sha256", json_path):
+        raise ModelFileError(f"{npz_path}: checksum mismatch (corrupt or not the file of {json_path.name})")
+    upgraded = dict(manifest, version=FORMAT_VERSION, arrays={
+        "shapes": _field(manifest, "arrays.shapes", json_path),
+        "npz_base64": base64.b64encode(data).decode("ascii"),
+    })
+    _rule_from_manifest(upgraded, json_path)  # the converted model must load before it is written
+    _write_manifest(json_path, upgraded)
+    npz_path.unlink(missing_ok=True)
+    return True

@@ -5,7 +5,7 @@ and judge it by the revenue a utility-maximizing buyer really pays (docs/menus.m
 Modules: :mod:`~mechopt.menus.config` (settings, no torch),
 :mod:`~mechopt.menus.valuations`, :mod:`~mechopt.menus.menu`,
 :mod:`~mechopt.menus.relaxations`, :mod:`~mechopt.menus.trainer`,
-:mod:`~mechopt.menus.evaluate`, :mod:`~mechopt.menus.store` (save/load under ``models/``),
+:mod:`~mechopt.menus.evaluate`, :mod:`~mechopt.menus.store` (save/load, new menus under ``runs/menus/``),
 :mod:`~mechopt.menus.reference` (the exact MILP comparison).
 
 Importing this package does not import torch; the torch-based names below are loaded on

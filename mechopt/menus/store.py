@@ -1,13 +1,20 @@
-"""Save and load trained menus: one JSON file under ``models/`` with its manifest.
+"""Save and load trained menus: one JSON file with its manifest.
+
+New menus go to ``runs/menus/`` (git-ignored) unless a path is given: ``models/`` holds the
+committed reference menus, which a training run must not overwrite.
 
 The file holds the menu itself (logits and prices as JSON numbers, exact for float32 and
 float64 parameters) and the manifest: the full :class:`~mechopt.menus.config.MenuConfig`
 (settings and seed), test and validation metrics, the training log, wall-clock seconds,
-the device, and the versions of mechopt, torch, numpy and Python.  A SHA-256 of the menu
-payload is stored beside it; loading refuses a file that is not valid JSON, has another
-format or version, whose menu does not match its settings (K, m, kind) or its checksum, or
-holds non-finite or negative numbers — with one line naming the file and the problem.
-Files are written atomically (:func:`mechopt.io.atomic.atomic_write_text`).
+the device, and the versions of mechopt, torch, numpy and Python.  A SHA-256 over every
+field (:mod:`mechopt.io.checksum`) is stored with it: an edited valuation, atom count or
+inverse temperature changes results as much as an edited price, so any edit is refused.
+Loading refuses a file that is not valid JSON, has another format or version, fails its
+checksum, lacks a field, whose menu does not match its settings (K, m, kind), or holds
+non-finite or negative numbers — with one line naming the file and the problem (and the
+field).  Format-1 files (checksum over the menu only) are converted by :func:`upgrade_menu`
+(``mechopt menus upgrade``).  Files are written atomically
+(:func:`mechopt.io.atomic.atomic_write_text`).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import math
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +34,17 @@ import torch
 
 from mechopt import __version__
 from mechopt.io.atomic import atomic_write_text
+from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.menus.config import MenuConfig
 from mechopt.menus.menu import Menu
 from mechopt.menus.trainer import TrainedMenu
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MenuFileError", "StoredMenu", "save_menu", "load_menu",
-           "default_menu_path"]
+           "default_menu_path", "upgrade_menu"]
 
 FORMAT = "mechopt-menu"
-FORMAT_VERSION = 1
-DEFAULT_DIRECTORY = Path("models")
+FORMAT_VERSION = 2
+DEFAULT_DIRECTORY = Path("runs") / "menus"
 
 
 class MenuFileError(ValueError):
@@ -59,7 +67,7 @@ class StoredMenu:
 
 
 def default_menu_path(config: MenuConfig, directory: str | os.PathLike = DEFAULT_DIRECTORY) -> Path:
-    """``models/<name>.json``; the name defaults to the valuation, m, a, K, kind,
+    """``runs/menus/<name>.json``; the name defaults to the valuation, m, a, K, kind,
     relaxation and seed."""
     if config.name:
         name = config.name
@@ -83,6 +91,7 @@ def _menu_payload(menu: Menu) -> dict[str, Any]:
 
 
 def _checksum(payload: dict[str, Any]) -> str:
+    """Format 1's checksum, over the menu payload only (checked by :func:`upgrade_menu`)."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -106,7 +115,6 @@ def save_menu(trained: TrainedMenu, path: str | os.PathLike | None = None) -> Pa
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": trained.config.to_dict(),
         "menu": payload,
-        "menu_sha256": _checksum(payload),
         "training": {
             "seed": trained.config.seed,
             "seconds": trained.seconds,
@@ -122,8 +130,15 @@ def save_menu(trained: TrainedMenu, path: str | os.PathLike | None = None) -> Pa
         "warnings": list(trained.warnings),
         "versions": _versions(),
     }
-    atomic_write_text(target, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    _write(target, doc)
     return target
+
+
+def _write(target: Path, doc: dict[str, Any]) -> None:
+    """Sign ``doc`` (after a JSON round trip: the checksum is over what a reader sees), write it."""
+    doc = json.loads(json.dumps(doc, allow_nan=False))
+    doc[CHECKSUM_FIELD] = document_sha256(doc)
+    atomic_write_text(target, json.dumps(doc, indent=1, allow_nan=False) + "\n")
 
 
 def _fail(path: Path, problem: str) -> MenuFileError:
@@ -145,10 +160,8 @@ def _matrix(path: Path, value: Any, rows: int, cols: int, what: str) -> list[lis
     return out
 
 
-def load_menu(path: str | os.PathLike) -> StoredMenu:
-    """Read a menu written by :func:`save_menu`; raises :class:`MenuFileError` if the file
-    is corrupt or does not match its manifest."""
-    p = Path(path)
+def _read(p: Path) -> dict[str, Any]:
+    """The parsed menu document at ``p`` (JSON and format checked, version not)."""
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -161,35 +174,90 @@ def load_menu(path: str | os.PathLike) -> StoredMenu:
         raise _fail(p, f"corrupt menu file (invalid JSON at line {exc.lineno}: {exc.msg})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise _fail(p, f"not a mechopt menu file (format is not {FORMAT!r})")
+    return doc
+
+
+def _lacks(p: Path, field: str) -> MenuFileError:
+    return _fail(p, f"the manifest lacks the field {field!r}")
+
+
+def load_menu(path: str | os.PathLike) -> StoredMenu:
+    """Read a menu written by :func:`save_menu`; raises :class:`MenuFileError` if the file
+    is corrupt, edited, incomplete or does not match its manifest."""
+    p = Path(path)
+    doc = _read(p)
+    if doc.get("format_version") == 1:
+        raise _fail(p, "menu format version 1 (checksum over the menu only); convert it with: "
+                       f"mechopt menus upgrade {p}")
     if doc.get("format_version") != FORMAT_VERSION:
         raise _fail(p, f"menu format version {doc.get('format_version')!r} is not supported "
                        f"(this mechopt reads version {FORMAT_VERSION})")
+    if CHECKSUM_FIELD not in doc:
+        raise _lacks(p, CHECKSUM_FIELD)
+    if document_sha256(doc) != doc[CHECKSUM_FIELD]:
+        raise _fail(p, "checksum mismatch (file edited or corrupt)")
+    return _menu_from_doc(p, doc)
+
+
+def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
+    settings = doc.get("config")
+    if not isinstance(settings, dict):
+        raise _lacks(p, "config")
+    for name in (f.name for f in fields(MenuConfig)):  # a default must not stand in for a setting
+        if name not in settings:
+            raise _lacks(p, f"config.{name}")
     try:
-        config = MenuConfig.from_dict(doc.get("config"))
+        config = MenuConfig.from_dict(settings)
     except ValueError as exc:
         raise _fail(p, f"bad settings in manifest: {exc}") from None
     payload = doc.get("menu")
     if not isinstance(payload, dict):
-        raise _fail(p, "the menu is missing")
-    if _checksum(payload) != doc.get("menu_sha256"):
-        raise _fail(p, "the menu does not match its checksum (file edited or corrupt)")
-    if (payload.get("kind"), payload.get("n_items"), payload.get("size")) != (
+        raise _lacks(p, "menu")
+    for name in ("kind", "n_items", "size", "dtype", "logits", "prices"):
+        if name not in payload:
+            raise _lacks(p, f"menu.{name}")
+    if (payload["kind"], payload["n_items"], payload["size"]) != (
         config.kind, config.n_items, config.menu_size
     ):
-        raise _fail(p, f"menu (kind {payload.get('kind')!r}, m = {payload.get('n_items')!r}, "
-                       f"K = {payload.get('size')!r}) does not match its settings (kind "
+        raise _fail(p, f"menu (kind {payload['kind']!r}, m = {payload['n_items']!r}, "
+                       f"K = {payload['size']!r}) does not match its settings (kind "
                        f"{config.kind!r}, m = {config.n_items}, K = {config.menu_size})")
-    logits = _matrix(p, payload.get("logits"), config.menu_size, config.n_items, "logits")
-    prices = _matrix(p, [payload.get("prices")], 1, config.menu_size, "prices")[0]
+    logits = _matrix(p, payload["logits"], config.menu_size, config.n_items, "logits")
+    prices = _matrix(p, [payload["prices"]], 1, config.menu_size, "prices")[0]
     if min(prices) < 0:
         raise _fail(p, "menu holds a negative price")
     training = doc.get("training")
-    kappa = training.get("inverse_temperature") if isinstance(training, dict) else None
+    if not isinstance(training, dict) or "inverse_temperature" not in training:
+        raise _lacks(p, "training.inverse_temperature")
+    kappa = training["inverse_temperature"]
     if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not kappa > 0:
         raise _fail(p, "manifest lacks a positive training.inverse_temperature")
-    dtype = torch.float64 if payload.get("dtype") == "float64" else torch.float32
+    dtype = torch.float64 if payload["dtype"] == "float64" else torch.float32
     menu = Menu(config.n_items, config.menu_size, config.kind, config.straight_through).to(dtype)
     with torch.no_grad():
         menu.logits.copy_(torch.tensor(logits, dtype=dtype))
         menu.prices.copy_(torch.tensor(prices, dtype=dtype))
     return StoredMenu(path=p, config=config, menu=menu, inverse_temperature=float(kappa), manifest=doc)
+
+
+def upgrade_menu(path: str | os.PathLike) -> bool:
+    """Convert a format-1 menu file (checksum over the menu only) to the current format.
+
+    The menu must match the checksum format 1 recorded; the settings are kept as they are
+    and from now on covered by the checksum.  Returns False for a file already current.
+    """
+    p = Path(path)
+    doc = _read(p)
+    if doc.get("format_version") == FORMAT_VERSION:
+        load_menu(p)  # refuses an edited or corrupt file
+        return False
+    if doc.get("format_version") != 1:
+        raise _fail(p, f"menu format version {doc.get('format_version')!r} cannot be upgraded")
+    payload = doc.get("menu")
+    if not isinstance(payload, dict) or _checksum(payload) != doc.get("menu_sha256"):
+        raise _fail(p, "the menu does not match its checksum (file edited or corrupt)")
+    doc = {k: v for k, v in doc.items() if k != "menu_sha256"}
+    doc["format_version"] = FORMAT_VERSION
+    _menu_from_doc(p, doc)  # the converted menu must load before it is written
+    _write(p, doc)
+    return True

@@ -16,6 +16,7 @@ import highspy
 import numpy as np
 
 from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.quiet import quiet_highs
 
 __all__ = ["build_wdp_highspy", "read_highspy_allocation"]
 
@@ -70,6 +71,7 @@ def build_wdp_highspy(
     lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
     lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
     lp.a_matrix_.value_ = np.ones(len(index))
+    quiet_highs()  # the first Highs() of a process prints a banner before options apply
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.passModel(lp)

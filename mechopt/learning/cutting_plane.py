@@ -526,14 +526,17 @@ class _DualTrainer(_Trainer):
         import cvxpy as cp
 
         from mechopt.formulations.ssvm import build_dual_qp, dual_qp_highs_options
+        from mechopt.quiet import quiet_highs
 
         problem = build_dual_qp(self.H, self.L, self.group, self.caps)
         options = dual_qp_highs_options(len(self.L)) if solver == cp.HIGHS else {}
+        if solver == cp.HIGHS:
+            quiet_highs()  # the first Highs() of a process prints a banner to stdout
         try:
             with warnings.catch_warnings():
                 # an iteration limit reached is a status here, handled by the fallback
                 warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                problem.solve(solver=solver, **options)
+                problem.solve(solver=solver, verbose=False, **options)
         except cp.error.SolverError:
             return None
         if problem.status != cp.OPTIMAL:

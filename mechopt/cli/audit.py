@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -14,10 +13,11 @@ from mechopt.benchmarks.audit import Setting, SettingResult, evaluate_setting
 from mechopt.cli import cli
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
-    echo_json,
     executor_options,
     json_option,
+    json_text,
     make_executor,
+    print_json,
     progress_label,
     solver_options,
 )
@@ -70,7 +70,7 @@ def audit_command(file, fmt, threshold, solver, time_limit, jobs, scheduler, as_
             progress=progress_label("audit", as_json),
         )
     if as_json:
-        echo_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         print_report(report)
     if not _all_proven(report):
@@ -242,13 +242,13 @@ def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, ma
         "jobs": jobs, "settings": [r.to_dict() for r in results],
     }
     if out is not None:
-        atomic_write_text(out, json.dumps(data, indent=2, allow_nan=False) + "\n")
+        atomic_write_text(out, json_text(data) + "\n")
     if plot is not None:
         from mechopt.benchmarks.audit import plot_bench
 
         plot_bench(results, plot)
     if as_json:
-        echo_json(data)
+        print_json(data)
     else:
         print_bench(results, jobs, markdown)
 

@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 
 from mechopt.cli import cli
-from mechopt.cli.options import echo_json, json_option
+from mechopt.cli.options import json_option, print_json
 from mechopt.report import console
 
 
@@ -45,7 +45,7 @@ def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
             out.print(f"[dim]measuring {path} ...[/dim]")
         rows.append(benchmark_wdp_file(path, repeats=repeat, vcg=vcg, vcg_repeats=vcg_repeat))
     if as_json:
-        echo_json([r.to_dict() for r in rows])
+        print_json([r.to_dict() for r in rows])
         return
     table = Table(header_style="bold", show_edge=False)
     for col in ("file", "bids", "winners", "build s", "solve s", "raw highspy s", "overhead",

@@ -14,10 +14,10 @@ import click
 
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
-    echo_json,
     executor_options,
     json_option,
     make_executor,
+    print_json,
     progress_label,
 )
 from mechopt.cli.payments import CommaList, payments
@@ -191,7 +191,7 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
         "saved": saved, "notes": result.notes, "train_seconds": selected.rule.learner.train_seconds_,
     }
     if as_json:
-        echo_json(summary)
+        print_json(summary)
     else:
         _print_learn(summary)
 
@@ -272,7 +272,7 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
     summary = {"model": str(model_path), "settings": dom.settings(), "rule": rule.rule, "offset": rule.offset,
                "test_instances": n_test, "seed": seed, "rows": rows}
     if as_json:
-        echo_json(summary)
+        print_json(summary)
     else:
         from mechopt.report import console
 
@@ -333,7 +333,7 @@ def reproduce_command(experiment, out, agents, gamma, rules, n_train, seed, fres
     if experiment == "ir-fixes":
         plot = str(plot_ir_fixes(rows, Path(out) / "ir-fixes.png"))
     if as_json:
-        echo_json({"experiment": experiment, "rows": rows, "plot": plot})
+        print_json({"experiment": experiment, "rows": rows, "plot": plot})
         return
     large = load_results(Path(out), "mmca-large") if experiment == "mmca" else None
     click.echo(markdown_table(experiment, rows, large))
@@ -372,7 +372,7 @@ def bench_learn(sizes, agents, items, bundles, gamma, rule, attribute, C, rbf_ga
             progress=lambda label: progress_label(label, as_json),
         )
     if as_json:
-        echo_json([r.to_dict() for r in rows])
+        print_json([r.to_dict() for r in rows])
         return
     from rich.table import Table
 

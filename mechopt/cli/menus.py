@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from mechopt.cli import cli
-from mechopt.cli.options import echo_json, json_option
+from mechopt.cli.options import json_option, print_json
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.menus.config import (
     DEVICES,
@@ -251,7 +251,7 @@ def train_command(preset, out, no_save, plot, as_json, **settings):
                                   f"{config.kind} {config.relaxation}")
     data = _result_dict(trained, path, plot)
     if as_json:
-        echo_json(data)
+        print_json(data)
     else:
         print_metrics(f"menu: {config.valuation} m={config.n_items}, K={config.menu_size} "
                       f"{config.kind} elements, relaxation {config.relaxation}", data)
@@ -302,7 +302,7 @@ def evaluate_command(model, test_size, seed, device, reference_buyers, time_limi
                                             test_size=n, device=device, time_limit=time_limit)
         data["reference"] = comparison.to_dict()
     if as_json:
-        echo_json(data)
+        print_json(data)
         return
     print_metrics(f"{model}: {config.valuation} m={config.n_items}, K={config.menu_size} "
                   f"{config.kind} elements", data)
@@ -374,7 +374,7 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
         "seconds": pricing.solve.seconds if pricing.solve else 0.0,
     }
     if as_json:
-        echo_json(data)
+        print_json(data)
     else:
         out = console()
         label = ("[green]optimal (proven, gap 0)[/green]" if pricing.is_optimal
@@ -452,7 +452,7 @@ def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: 
         results = run_study(rows, tuple(range(seeds)), executor=executor,
                             progress=progress_label("runs", as_json), test_size=test_size)
     if as_json:
-        echo_json([r.to_dict() for r in results])
+        print_json([r.to_dict() for r in results])
     else:
         _study_table(title, results, show_target=show_target, markdown=markdown)
 
@@ -526,7 +526,7 @@ def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, targ
                                          val_size=262144, eval_every=25), share=target_share)
                for s in range(target_seeds)]
     if as_json:
-        echo_json({"throughput": rows, "time_to_99": targets})
+        print_json({"throughput": rows, "time_to_99": targets})
         return
     from rich.table import Table
 
@@ -576,7 +576,7 @@ def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
         cmp = compare_with_reference(trained.menu, config, time_limit=time_limit)
         rows.append({"seed": s, "command": train_command(config), **cmp.to_dict()})
     if as_json:
-        echo_json(rows)
+        print_json(rows)
         return
     click.echo("| seed | MILP status | MILP in sample | menu in sample | ratio | MILP menu on test | "
                "menu on test | ratio |")

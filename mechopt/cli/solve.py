@@ -6,10 +6,10 @@ import click
 
 from mechopt.cli import cli
 from mechopt.cli.options import (
-    echo_json,
     executor_options,
     json_option,
     make_executor,
+    print_json,
     progress_label,
     solver_options,
 )
@@ -46,7 +46,7 @@ def solve_command(file, rule, payments, fmt, solver, time_limit, jobs, scheduler
             progress=progress_label("marginal economies", as_json),
         )
     if as_json:
-        echo_json(outcome.to_dict())
+        print_json(outcome.to_dict())
     else:
         print_outcome(outcome)
     if not outcome.is_optimal:

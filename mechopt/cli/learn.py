@@ -203,7 +203,7 @@ DOMAIN_BASELINES = {"single-item": ("second-price",), "mmca": ("vcg",), "assignm
 def _print_learn(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.report import console, literal
 
     out = console()
     s = summary["settings"]
@@ -218,7 +218,7 @@ def _print_learn(summary: dict[str, Any]) -> None:
         mark = " ◀" if (g["C"], g["gamma"]) == (chosen["C"], chosen["gamma"]) else ""
         if g.get("error"):
             grid.add_row(f"{g['C']:g}", "-" if g["gamma"] is None else f"{g['gamma']:g}", "-", f"{g['seconds']:.1f}",
-                         "-", "-", "-", "rejected: " + g["error"][:60])
+                         "-", "-", "-", "rejected: " + literal(g["error"][:60]))
             continue
         grid.add_row(
             f"{g['C']:g}", "-" if g["gamma"] is None else f"{g['gamma']:g}", str(g["iterations"]), f"{g['seconds']:.1f}",
@@ -229,9 +229,9 @@ def _print_learn(summary: dict[str, Any]) -> None:
     if summary["test"]:
         out.print(_test_table(summary["test"], f"test set, payment offset {summary['offset']:g}"))
     for note in summary["notes"]:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {literal(note)}")
     if summary["saved"]:
-        out.print(f"saved {summary['saved']} (+ .npz)")
+        out.print(f"saved {literal(summary['saved'])} (+ .npz)")
 
 
 def _test_table(rows: list[dict[str, Any]], title: str):
@@ -274,11 +274,11 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
     if as_json:
         print_json(summary)
     else:
-        from mechopt.report import console
+        from mechopt.report import console, literal
 
         out = console()
         s = summary["settings"]
-        out.print(f"model {model_path}: [bold]{s['domain']}[/bold] "
+        out.print(f"model {literal(model_path)}: [bold]{s['domain']}[/bold] "
                   f"({', '.join(f'{k}={v}' for k, v in s.items() if k != 'domain')}), rule [bold]{rule.rule}[/bold]; "
                   f"{n_test} test instances (seed {seed}), every agent evaluated exactly")
         out.print(_test_table(rows, f"payment offset {rule.offset:g}"))

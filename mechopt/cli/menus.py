@@ -26,7 +26,7 @@ from mechopt.menus.config import (
     seed_config,
 )
 from mechopt.menus.studies import CLI_FLAGS
-from mechopt.report import console
+from mechopt.report import console, literal
 
 TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
 
@@ -217,7 +217,7 @@ def print_metrics(title: str, data: dict[str, Any]) -> None:
         rows.append(("training seconds", f"{data['seconds']:.1f} on {data['device']}"))
     for key, label in (("model", "model"), ("plot", "plot")):
         if data.get(key):
-            rows.append((label, data[key]))
+            rows.append((label, literal(data[key])))
     for r in rows:
         table.add_row(*r)
     out.print(table)
@@ -304,7 +304,7 @@ def evaluate_command(model, test_size, seed, device, reference_buyers, time_limi
     if as_json:
         print_json(data)
         return
-    print_metrics(f"{model}: {config.valuation} m={config.n_items}, K={config.menu_size} "
+    print_metrics(f"{literal(model)}: {config.valuation} m={config.n_items}, K={config.menu_size} "
                   f"{config.kind} elements", data)
     if "reference" in data:
         print_reference(data["reference"])

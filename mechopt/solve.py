@@ -221,6 +221,8 @@ def solve_model(
     threads: solver threads (None: the solver's default).
     options: solver-specific options, passed through unchanged.
     """
+    if not hasattr(model, "component_data_objects"):
+        raise TypeError(f"solve_model expected a Pyomo model, got {type(model).__name__}")
     if time_limit is not None and not (time_limit > 0):
         raise ValueError(f"time limit must be positive, got {time_limit}")
     if not (mip_gap >= 0):

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 import pyomo.environ as pyo
 
-from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.auction import Bid, CombinatorialAuction, id_list
 
 __all__ = ["build_wdp_model", "read_wdp_allocation"]
 
@@ -35,8 +35,8 @@ def build_wdp_model(
     Items no bid names get no capacity row; bidders with a single bid get no XOR row (both
     rows would be redundant).
     """
-    excluded = {str(b) for b in exclude}
-    required = [str(b) for b in must_win]
+    excluded = set(id_list("exclude", exclude))
+    required = id_list("must_win", must_win)
     for b in (*excluded, *required):
         auction.bidder(b)  # unknown id -> AuctionError
     if excluded.intersection(required):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import highspy
 import numpy as np
 
-from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.auction import Bid, CombinatorialAuction, id_list
 from mechopt.quiet import quiet_highs
 
 __all__ = ["build_wdp_highspy", "read_highspy_allocation"]
@@ -26,7 +26,7 @@ def build_wdp_highspy(
 ) -> tuple[highspy.Highs, list[tuple[str, Bid]]]:
     """Build (do not solve) the WDP in a fresh ``highspy.Highs``; returns it and the
     (bidder id, bid) of every column."""
-    excluded = {str(b) for b in exclude}
+    excluded = set(id_list("exclude", exclude))
     bids = [(bidder.id, bid) for bidder, bid in auction.iter_bids() if bidder.id not in excluded]
     on_item: dict[str, list[int]] = {g: [] for g in auction.items}
     of_bidder: dict[str, list[int]] = {}

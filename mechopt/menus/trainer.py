@@ -107,7 +107,7 @@ def _require_finite(step: int, what: str, value: float | torch.Tensor) -> None:
         shown = value if not isinstance(value, torch.Tensor) else "not finite"
         raise NonFiniteTrainingError(
             f"menu training diverged at step {step}: {what} is {shown} (settings too extreme for "
-            f"the float precision: lower --init-price / --ir-penalty / --lr, or raise --temperature)")
+            f"the float precision: lower init_price, ir_penalty or lr, or raise the temperature)")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -41,6 +41,22 @@ DEFAULT_SOLVER = "highs"
 #: therefore take turns; parallelism comes from processes (see mechopt.parallel).
 _SOLVE_LOCK = threading.RLock()
 
+#: ``threads`` of the last HiGHS solve in this process (None: HiGHS' default).  HiGHS keeps
+#: one global thread scheduler per process, created by the first MIP solve; a later solve
+#: asking for another explicit thread count fails ("unknown" status, no solution) unless the
+#: scheduler is reset first (see :func:`_match_highs_threads`).
+_highs_threads: int | None = None
+
+
+def _match_highs_threads(threads: int | None) -> None:
+    """Reset HiGHS' global scheduler before a solve with a different explicit ``threads``."""
+    global _highs_threads
+    if threads is not None and threads != _highs_threads:
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
+    _highs_threads = threads
+
 
 class SolverError(RuntimeError):
     """The solver failed, or returned something that cannot be used."""
@@ -251,6 +267,8 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
     if options:
         kwargs["solver_options"] = dict(options)
     with _SOLVE_LOCK:
+        if name == "highs":
+            _match_highs_threads(None if threads is None else int(threads))
         start = time.perf_counter()
         try:
             res = opt.solve(model, **kwargs)

@@ -23,6 +23,7 @@ __all__ = [
     "CombinatorialAuction",
     "MAX_VALUE_RATIO",
     "check_value_range",
+    "id_list",
 ]
 
 #: Largest ratio between the largest bid value and the smallest nonzero one that mechopt's
@@ -45,6 +46,18 @@ def _check_id(kind: str, value: object) -> str:
     if not text.strip():
         raise AuctionError(f"{kind} id must not be empty")
     return text
+
+
+def id_list(what: str, ids: Iterable[object]) -> list[str]:
+    """``ids`` (a collection of ids) as a list of strings; a lone string is a TypeError,
+    because iterating it would silently yield its characters."""
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(f"{what} must be a collection of ids, not the string {ids!r} "
+                        f"(pass [{ids!r}] for a single one)")
+    try:
+        return [str(i) for i in ids]
+    except TypeError:
+        raise TypeError(f"{what} must be a collection of ids, got {type(ids).__name__}") from None
 
 
 @dataclass(frozen=True)
@@ -195,18 +208,21 @@ class CombinatorialAuction:
         bids: Mapping[str, Sequence[tuple[Iterable[str], float]]],
         name: str | None = None,
     ) -> CombinatorialAuction:
-        """Build an auction from ``{bidder: [(bundle, value), ...]}``; bid ids are ``bidder/k``."""
+        """Build an auction from ``{bidder: [(bundle, value), ...]}``; bid ids are ``bidder/k``.
+
+        ``items`` and each bundle are collections of item names; a string is a TypeError
+        (``'ab'`` would otherwise become the items ``a`` and ``b``)."""
         bidders = tuple(
             Bidder(
                 str(bidder_id),
                 tuple(
-                    Bid(f"{bidder_id}/{k}", tuple(bundle), value)
+                    Bid(f"{bidder_id}/{k}", tuple(id_list(f"the bundle of bid {bidder_id}/{k}", bundle)), value)
                     for k, (bundle, value) in enumerate(bid_list)
                 ),
             )
             for bidder_id, bid_list in bids.items()
         )
-        return cls(tuple(items), bidders, name=name)
+        return cls(tuple(id_list("items", items)), bidders, name=name)
 
     # -- queries --------------------------------------------------------------------------
     @property
@@ -247,7 +263,7 @@ class CombinatorialAuction:
 
     def without(self, bidder_ids: Iterable[str]) -> CombinatorialAuction:
         """A copy without the given bidders (AuctionError if none would remain)."""
-        drop = {str(b) for b in bidder_ids}
+        drop = set(id_list("bidder_ids", bidder_ids))
         for b in drop:
             self.bidder(b)
         kept = tuple(b for b in self.bidders if b.id not in drop)
@@ -258,7 +274,7 @@ class CombinatorialAuction:
 
         Used by the group remedy of the shill audit (Matsuo, Ito, Day, Shintani, AAMAS 2006).
         """
-        group = [str(b) for b in bidder_ids]
+        group = id_list("bidder_ids", bidder_ids)
         members = [self.bidder(b) for b in group]
         if not members:
             raise AuctionError("cannot merge an empty group of bidders")

@@ -4,7 +4,30 @@ from __future__ import annotations
 
 from mechopt.solve import SolveResult, SolveStatus
 
-__all__ = ["console", "money", "status_text"]
+__all__ = ["bundle_text", "console", "literal", "money", "status_text"]
+
+
+def literal(value: object) -> str:
+    """``value`` as text that rich prints literally: markup such as ``[bold]`` is escaped, and
+    control and other non-printable characters are shown as Python escapes (``\\x1b``,
+    ``\\n``; a backslash then shows as ``\\\\``, so the two cannot be confused).  Every
+    piece of user data (ids, names, file names, notes) goes through this before rich prints it.
+
+    The result never ends in a backslash (a final one shows as ``\\x5c``), so it reads the
+    same alone in a table cell and followed by a markup tag in a longer string."""
+    from rich.markup import escape
+
+    text = str(value)
+    if "\\" in text or not text.isprintable():
+        text = "".join(ch if ch.isprintable() and ch != "\\" else repr(ch)[1:-1] for ch in text)
+        if text.endswith("\\"):
+            text = text[:-2] + "\\x5c"
+    return escape(text)
+
+
+def bundle_text(auction, items) -> str:
+    """A bundle for human output: its items in the auction's order, each :func:`literal`."""
+    return " ".join(literal(g) for g in auction.ordered(items))
 
 
 def console(stderr: bool = False):
@@ -15,7 +38,7 @@ def console(stderr: bool = False):
 
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else 200
-    return Console(highlight=False, width=width, stderr=stderr)
+    return Console(highlight=False, emoji=False, width=width, stderr=stderr)
 
 
 def money(x: float) -> str:

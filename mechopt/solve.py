@@ -55,7 +55,6 @@ DEFAULT_SOLVER = "highs"
 #: therefore take turns; parallelism comes from processes (see mechopt.parallel).
 _SOLVE_LOCK = threading.RLock()
 
-
 #: The ``threads`` option value that this process's HiGHS thread scheduler was last started
 #: with (0 = HiGHS' default), or None before mechopt's first HiGHS solve in this process.
 _HIGHS_SCHEDULER_THREADS: int | None = None
@@ -363,6 +362,8 @@ def solve_model(
     threads: solver threads (None: the solver's default).
     options: solver-specific options, passed through unchanged.
     """
+    if not hasattr(model, "component_data_objects"):
+        raise TypeError(f"solve_model expected a Pyomo model, got {type(model).__name__}")
     if time_limit is not None and not (time_limit > 0):
         raise ValueError(f"time limit must be positive, got {time_limit}")
     if not (mip_gap >= 0):
@@ -606,6 +607,8 @@ def solve_cvxpy(
 
     import cvxpy as cp
 
+    from mechopt.quiet import quiet_highs
+
     kwargs = dict(options or {})
     is_highs = solver == cp.HIGHS
     if is_highs and time_limit is not None:
@@ -615,12 +618,13 @@ def solve_cvxpy(
     with _SOLVE_LOCK:
         if is_highs:
             prepare_highs_threads(threads)
+            quiet_highs()  # the first Highs() of a process prints a banner to stdout
         start = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 # an inaccurate or limited answer is a status here, not a warning
                 warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                problem.solve(solver=solver, **kwargs)
+                problem.solve(solver=solver, verbose=False, **kwargs)
         except cp.error.SolverError as exc:
             if _was_interrupted(exc):
                 raise KeyboardInterrupt from exc

@@ -97,18 +97,18 @@ class MechoptGroup(click.Group):
                 interrupted()
                 raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
             except NotProvenOptimal as exc:
-                raise NotProvenError(_one_line(exc)) from None
+                raise NotProvenError(one_line(exc)) from None
             except USER_ERRORS as exc:
-                raise click.ClickException(_one_line(exc)) from None
+                raise click.ClickException(one_line(exc)) from None
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {_one_line(Exception(str(message)))}", file=sys.stderr)
+    print(f"warning: {one_line(Exception(str(message)))}", file=sys.stderr)
 
 
 @click.group(cls=MechoptGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -14,17 +13,18 @@ from mechopt.benchmarks.audit import Setting, SettingResult, evaluate_setting
 from mechopt.cli import cli, exit_for
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
-    echo_json,
     executor_options,
     json_option,
+    json_text,
     make_executor,
+    print_json,
     progress_label,
     solver_options,
 )
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.io import load_auction
 from mechopt.io.atomic import atomic_write_text
-from mechopt.report import console, money, status_text
+from mechopt.report import bundle_text, console, literal, money, status_text
 from mechopt.solve import SolveStatus
 
 threshold_option = click.option(
@@ -71,7 +71,7 @@ def audit_command(file, fmt, threshold, solver, time_limit, jobs, scheduler, as_
             progress=progress_label("audit", as_json),
         )
     if as_json:
-        echo_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         print_report(report)
     exit_for(report.status)
@@ -87,14 +87,14 @@ def print_report(report: AuditReport) -> None:
     out = console()
     auction = report.auction
     out.print(
-        f"[bold]{auction.name or 'auction'}[/bold]: {len(auction.items)} items, "
+        f"[bold]{literal(auction.name or 'auction')}[/bold]: {len(auction.items)} items, "
         f"{len(auction.bidders)} bidders, {auction.n_bids} bids; shill audit of the VCG outcome "
         f"({report.solves} MILP{'' if report.solves == 1 else 's'} at gap 0)"
     )
     solve = report.vcg.outcome.allocation.solve if report.vcg is not None else None
     out.print(status_text(report.status, solve if solve is not None and solve.status == report.status else None))
     style = VERDICT_STYLE[report.verdict]
-    out.print(f"[{style}]verdict: {report.verdict.value.upper()}[/{style}] — {report.summary}")
+    out.print(f"[{style}]verdict: {report.verdict.value.upper()}[/{style}] — {literal(report.summary)}")
 
     d = report.discovery
     if d is not None:
@@ -104,11 +104,11 @@ def print_report(report: AuditReport) -> None:
         table.add_column("items")
         table.add_column("all in", justify="right")
         for theta in d.winners:
-            table.add_column(f"without {theta}", justify="right")
+            table.add_column(f"without {literal(theta)}", justify="right")
         bids = report.vcg.outcome.allocation.bids if report.vcg else {}
         for iota in d.winners:
             bid = bids.get(iota)
-            row = [iota, " ".join(auction.ordered(bid.items)) if bid else "-",
+            row = [literal(iota), bundle_text(auction, bid.items) if bid else "-",
                    _amount(d.utilities[iota])]
             for theta in d.winners:
                 if theta == iota:
@@ -124,14 +124,14 @@ def print_report(report: AuditReport) -> None:
             table.add_row(*row)
         out.print(table)
         for k, group in enumerate(d.groups, 1):
-            out.print(f"[bold red]suspected group {k}:[/bold red] {{{', '.join(group.members)}}}")
+            out.print(f"[bold red]suspected group {k}:[/bold red] {{{', '.join(map(literal, group.members))}}}")
             for e in group.evidence:
                 out.print(
-                    f"   u[{e.bidder}] falls {money(e.utility)} → {money(e.utility_without)} "
-                    f"when {e.excluded} is excluded"
+                    f"   u\\[{literal(e.bidder)}] falls {money(e.utility)} → {money(e.utility_without)} "
+                    f"when {literal(e.excluded)} is excluded"
                 )
         if d.unresolved:
-            pairs = ", ".join(f"({a}, {b})" for a, b in d.unresolved)
+            pairs = ", ".join(f"({literal(a)}, {literal(b)})" for a, b in d.unresolved)
             out.print(f"[yellow]not proven (no verdict on these pairs):[/yellow] {pairs}")
 
     remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
@@ -150,9 +150,9 @@ def print_report(report: AuditReport) -> None:
         c = report.collusion
         flag = {True: "[bold red]FLAGGED[/bold red]", False: "not flagged",
                 None: "[yellow]undecided[/yellow]"}[c.flagged]
-        out.print(f"collusion check: {flag} — {c.explanation}")
+        out.print(f"collusion check: {flag} — {literal(c.explanation)}")
     for note in report.notes:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {literal(note)}")
 
 
 REMEDY_LABEL = {"vcg": "plain VCG", "exclusion": "exclusion", "grouping": "grouping"}
@@ -160,7 +160,7 @@ REMEDY_LABEL = {"vcg": "plain VCG", "exclusion": "exclusion", "grouping": "group
 
 def _remedy_row(remedy: Remedy) -> list[str]:
     outcome = remedy.outcome
-    winners = ", ".join(f"{w} ({money(outcome.payments.get(w, 0.0))})" for w in outcome.winners)
+    winners = ", ".join(f"{literal(w)} ({money(outcome.payments.get(w, 0.0))})" for w in outcome.winners)
     status = "optimal" if outcome.is_optimal else f"[red]{outcome.status_label}[/red]"
     unique = {
         "unique": "unique",
@@ -237,13 +237,13 @@ def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, ma
         "jobs": jobs, "settings": [r.to_dict() for r in results],
     }
     if out is not None:
-        atomic_write_text(out, json.dumps(data, indent=2, allow_nan=False) + "\n")
+        atomic_write_text(out, json_text(data) + "\n")
     if plot is not None:
         from mechopt.benchmarks.audit import plot_bench
 
         plot_bench(results, plot)
     if as_json:
-        echo_json(data)
+        print_json(data)
     else:
         print_bench(results, jobs, markdown)
     exit_for(SolveStatus.worst([r.status for r in results]))

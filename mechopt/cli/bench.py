@@ -11,8 +11,8 @@ import click
 from rich.table import Table
 
 from mechopt.cli import cli
-from mechopt.cli.options import echo_json, json_option
-from mechopt.report import console
+from mechopt.cli.options import json_option, print_json
+from mechopt.report import console, literal
 
 
 @cli.group("bench")
@@ -42,10 +42,10 @@ def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
     out = console()
     for path in paths:
         if not as_json:
-            out.print(f"[dim]measuring {path} ...[/dim]")
+            out.print(f"[dim]measuring {literal(path)} ...[/dim]")
         rows.append(benchmark_wdp_file(path, repeats=repeat, vcg=vcg, vcg_repeats=vcg_repeat))
     if as_json:
-        echo_json([r.to_dict() for r in rows])
+        print_json([r.to_dict() for r in rows])
         return
     table = Table(header_style="bold", show_edge=False)
     for col in ("file", "bids", "winners", "build s", "solve s", "raw highspy s", "overhead",
@@ -54,7 +54,7 @@ def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
         table.add_column(col, justify="left" if col == "file" else "right")
     for r in rows:
         table.add_row(
-            r.file, str(r.bids), str(r.winners), f"{r.build_s:.3f}", f"{r.solve_s:.3f}",
+            literal(r.file), str(r.bids), str(r.winners), f"{r.build_s:.3f}", f"{r.solve_s:.3f}",
             f"{r.raw_s:.3f}", f"{r.overhead:+.1%}", f"{r.layer_s:.3f}",
             "-" if r.vcg_1 is None else f"{r.vcg_1:.2f}",
             "-" if r.vcg_2 is None else f"{r.vcg_2:.2f}",

@@ -14,10 +14,10 @@ import click
 
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
-    echo_json,
     executor_options,
     json_option,
     make_executor,
+    print_json,
     progress_label,
 )
 from mechopt.cli.payments import CommaList, payments
@@ -194,7 +194,7 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
         "saved": saved, "notes": result.notes, "train_seconds": selected.rule.learner.train_seconds_,
     }
     if as_json:
-        echo_json(summary)
+        print_json(summary)
     else:
         _print_learn(summary)
 
@@ -206,7 +206,7 @@ DOMAIN_BASELINES = {"single-item": ("second-price",), "mmca": ("vcg",), "assignm
 def _print_learn(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.report import console, literal
 
     out = console()
     s = summary["settings"]
@@ -221,7 +221,7 @@ def _print_learn(summary: dict[str, Any]) -> None:
         mark = " ◀" if (g["C"], g["gamma"]) == (chosen["C"], chosen["gamma"]) else ""
         if g.get("error"):
             grid.add_row(f"{g['C']:g}", "-" if g["gamma"] is None else f"{g['gamma']:g}", "-", f"{g['seconds']:.1f}",
-                         "-", "-", "-", "rejected: " + g["error"][:60])
+                         "-", "-", "-", "rejected: " + literal(g["error"][:60]))
             continue
         grid.add_row(
             f"{g['C']:g}", "-" if g["gamma"] is None else f"{g['gamma']:g}", str(g["iterations"]), f"{g['seconds']:.1f}",
@@ -232,9 +232,9 @@ def _print_learn(summary: dict[str, Any]) -> None:
     if summary["test"]:
         out.print(_test_table(summary["test"], f"test set, payment offset {summary['offset']:g}"))
     for note in summary["notes"]:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {literal(note)}")
     if summary["saved"]:
-        out.print(f"saved {summary['saved']}")
+        out.print(f"saved {literal(summary['saved'])}")
 
 
 def _test_table(rows: list[dict[str, Any]], title: str):
@@ -275,13 +275,13 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
     summary = {"model": str(model_path), "settings": dom.settings(), "rule": rule.rule, "offset": rule.offset,
                "test_instances": n_test, "seed": seed, "rows": rows}
     if as_json:
-        echo_json(summary)
+        print_json(summary)
     else:
-        from mechopt.report import console
+        from mechopt.report import console, literal
 
         out = console()
         s = summary["settings"]
-        out.print(f"model {model_path}: [bold]{s['domain']}[/bold] "
+        out.print(f"model {literal(model_path)}: [bold]{s['domain']}[/bold] "
                   f"({', '.join(f'{k}={v}' for k, v in s.items() if k != 'domain')}), rule [bold]{rule.rule}[/bold]; "
                   f"{n_test} test instances (seed {seed}), every agent evaluated exactly")
         out.print(_test_table(rows, f"payment offset {rule.offset:g}"))
@@ -336,7 +336,7 @@ def reproduce_command(experiment, out, agents, gamma, rules, n_train, seed, fres
     if experiment == "ir-fixes":
         plot = str(plot_ir_fixes(rows, Path(out) / "ir-fixes.png"))
     if as_json:
-        echo_json({"experiment": experiment, "rows": rows, "plot": plot})
+        print_json({"experiment": experiment, "rows": rows, "plot": plot})
         return
     large = load_results(Path(out), "mmca-large") if experiment == "mmca" else None
     click.echo(markdown_table(experiment, rows, large))
@@ -391,7 +391,7 @@ def bench_learn(sizes, agents, items, bundles, gamma, rule, attribute, C, rbf_ga
             progress=lambda label: progress_label(label, as_json),
         )
     if as_json:
-        echo_json([r.to_dict() for r in rows])
+        print_json([r.to_dict() for r in rows])
         return
     from rich.table import Table
 

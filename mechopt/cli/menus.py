@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from mechopt.cli import cli, exit_for
-from mechopt.cli.options import echo_json, json_option
+from mechopt.cli.options import json_option, print_json
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.menus.config import (
     DEVICES,
@@ -26,7 +26,7 @@ from mechopt.menus.config import (
     seed_config,
 )
 from mechopt.menus.studies import CLI_FLAGS
-from mechopt.report import console
+from mechopt.report import console, literal
 from mechopt.solve import SolveStatus
 
 TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
@@ -218,7 +218,7 @@ def print_metrics(title: str, data: dict[str, Any]) -> None:
         rows.append(("training seconds", f"{data['seconds']:.1f} on {data['device']}"))
     for key, label in (("model", "model"), ("plot", "plot")):
         if data.get(key):
-            rows.append((label, data[key]))
+            rows.append((label, literal(data[key])))
     for r in rows:
         table.add_row(*r)
     out.print(table)
@@ -252,7 +252,7 @@ def train_command(preset, out, no_save, plot, as_json, **settings):
                                   f"{config.kind} {config.relaxation}")
     data = _result_dict(trained, path, plot)
     if as_json:
-        echo_json(data)
+        print_json(data)
     else:
         print_metrics(f"menu: {config.valuation} m={config.n_items}, K={config.menu_size} "
                       f"{config.kind} elements, relaxation {config.relaxation}", data)
@@ -303,9 +303,9 @@ def evaluate_command(model, test_size, seed, device, reference_buyers, time_limi
                                             test_size=n, device=device, time_limit=time_limit)
         data["reference"] = comparison.to_dict()
     if as_json:
-        echo_json(data)
+        print_json(data)
     else:
-        print_metrics(f"{model}: {config.valuation} m={config.n_items}, K={config.menu_size} "
+        print_metrics(f"{literal(model)}: {config.valuation} m={config.n_items}, K={config.menu_size} "
                       f"{config.kind} elements", data)
         if "reference" in data:
             print_reference(data["reference"])
@@ -392,7 +392,7 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
         "seconds": pricing.solve.seconds if pricing.solve else 0.0,
     }
     if as_json:
-        echo_json(data)
+        print_json(data)
     else:
         out = console()
         label = ("[green]optimal (proven, gap 0)[/green]" if pricing.is_optimal
@@ -469,7 +469,7 @@ def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: 
         results = run_study(rows, tuple(range(seeds)), executor=executor,
                             progress=progress_label("runs", as_json), test_size=test_size)
     if as_json:
-        echo_json([r.to_dict() for r in results])
+        print_json([r.to_dict() for r in results])
     else:
         _study_table(title, results, show_target=show_target, markdown=markdown)
 
@@ -543,7 +543,7 @@ def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, targ
                                          val_size=262144, eval_every=25), share=target_share)
                for s in range(target_seeds)]
     if as_json:
-        echo_json({"throughput": rows, "time_to_99": targets})
+        print_json({"throughput": rows, "time_to_99": targets})
         return
     from rich.table import Table
 
@@ -595,7 +595,7 @@ def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
         statuses.append(cmp.solve_status)
         rows.append({"seed": s, "command": train_command(config), **cmp.to_dict()})
     if as_json:
-        echo_json(rows)
+        print_json(rows)
         exit_for(SolveStatus.worst(statuses))
         return
     click.echo("| seed | MILP status | MILP in sample | menu in sample | ratio | MILP menu on test | "

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import numbers
+import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 import click
 
+from mechopt.cli import USER_ERRORS, one_line
 from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER
 
@@ -36,16 +42,102 @@ executor_options = _compose(
                  help="Dask scheduler address (tcp://host:8786): run the solves on that cluster."),
 )
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def json_option(fn: Callable) -> Callable:
+    """The ``--json`` flag.  Under it stdout carries one JSON document and nothing else: the
+    command runs with file descriptor 1 pointed at stderr (stray prints of libraries, C code
+    and worker processes included) and :func:`print_json` writes to the real stdout; an
+    error that stops the command is printed as ``{"error": ...}`` as well as on stderr."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("as_json"):
+            return fn(*args, **kwargs)
+        with _stdout_for_json_only():
+            try:
+                return fn(*args, **kwargs)
+            except click.exceptions.Exit:
+                raise
+            except click.ClickException as exc:
+                print_json({"error": exc.format_message()})
+                raise
+            except USER_ERRORS as exc:
+                print_json({"error": one_line(exc)})
+                raise
+
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(run)
+
+
+#: the real stdout while a ``--json`` command runs with file descriptor 1 on stderr
+_json_out: TextIO | None = None
+
+
+@contextmanager
+def _stdout_for_json_only() -> Iterator[None]:
+    global _json_out
+    try:
+        fd, err = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file (click's CliRunner): nothing to guard
+        yield
+        return
+    if _json_out is not None:
+        yield
+        return
+    from mechopt.quiet import redirect_fd
+
+    with os.fdopen(os.dup(fd), "w", encoding=sys.stdout.encoding or "utf-8") as out, redirect_fd(fd, err):
+        _json_out = out
+        try:
+            yield
+        finally:
+            _json_out = None
 
 
 def make_executor(jobs: int, scheduler: str | None) -> Executor:
     return Executor(n_jobs=jobs, scheduler=scheduler)
 
 
-def echo_json(data: Any) -> None:
-    """Print ``data`` as JSON on stdout (NaN and infinities are refused, not printed)."""
-    click.echo(json.dumps(data, indent=2, allow_nan=False, default=str))
+def json_text(data: Any) -> str:
+    """``data`` as strict JSON text.  NaN and infinities become ``null``; the paths of the
+    values replaced are listed under ``"non_finite"`` (of the top-level object, or of each
+    object in a top-level list) and named in a warning on stderr."""
+    if isinstance(data, list):
+        data = [_mark(item) for item in data]
+    else:
+        data = _mark(data)
+    return json.dumps(data, indent=2, allow_nan=False, default=str)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as one strict JSON document on stdout (see :func:`json_text`)."""
+    click.echo(json_text(data), file=_json_out)
+
+
+def _mark(data: Any) -> Any:
+    bad: list[str] = []
+    clean = _finite(data, "", bad)
+    if bad:
+        click.echo(f"warning: non-finite value(s) printed as null: {', '.join(bad)}", err=True)
+        if isinstance(clean, dict):
+            clean["non_finite"] = bad
+    return clean
+
+
+def _finite(obj: Any, path: str, bad: list[str]) -> Any:
+    if isinstance(obj, dict):
+        return {k: _finite(v, f"{path}.{k}" if path else str(k), bad) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v, f"{path}[{i}]", bad) for i, v in enumerate(obj)]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        x = float(obj)
+        if not math.isfinite(x):
+            bad.append(path or "(value)")
+            return None
+        return x
+    return obj
 
 
 def progress_label(label: str, as_json: bool) -> str | None:

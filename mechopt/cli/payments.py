@@ -15,10 +15,10 @@ from mechopt.benchmarks.domains import BENCH_TASKS, benchmark_domains
 from mechopt.cli import cli
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
-    echo_json,
     executor_options,
     json_option,
     make_executor,
+    print_json,
     progress_label,
     solver_options,
 )
@@ -152,7 +152,7 @@ def evaluate_command(ctx, model, domain, rule, payment_rules, agents, items, bun
                     **result.to_dict(),
                 })
     if as_json:
-        echo_json(rows)
+        print_json(rows)
     else:
         _print_rows(domain, rule, rows)
 
@@ -232,7 +232,7 @@ def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agent
         progress=progress_label("x", as_json) is not None,
     )
     if as_json:
-        echo_json([r.to_dict() for r in rows])
+        print_json([r.to_dict() for r in rows])
         return
     from rich.table import Table
 

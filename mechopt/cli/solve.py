@@ -6,16 +6,16 @@ import click
 
 from mechopt.cli import cli, exit_for
 from mechopt.cli.options import (
-    echo_json,
     executor_options,
     json_option,
     make_executor,
+    print_json,
     progress_label,
     solver_options,
 )
 from mechopt.io import load_auction
 from mechopt.mechanisms import PAYMENT_RULES, RULES, Outcome, run_auction
-from mechopt.report import console, money, status_text
+from mechopt.report import bundle_text, console, literal, money, status_text
 
 
 @cli.command("solve")
@@ -46,7 +46,7 @@ def solve_command(file, rule, payments, fmt, solver, time_limit, jobs, scheduler
             progress=progress_label("marginal economies", as_json),
         )
     if as_json:
-        echo_json(outcome.to_dict())
+        print_json(outcome.to_dict())
     else:
         print_outcome(outcome)
     exit_for(outcome.status)
@@ -59,7 +59,7 @@ def print_outcome(outcome: Outcome) -> None:
     out = console()
     auction = outcome.auction
     out.print(
-        f"[bold]{auction.name or 'auction'}[/bold]: {len(auction.items)} items, "
+        f"[bold]{literal(auction.name or 'auction')}[/bold]: {len(auction.items)} items, "
         f"{len(auction.bidders)} bidders, {auction.n_bids} bids; rule [bold]{outcome.rule}[/bold], "
         f"payments [bold]{outcome.payment_rule}[/bold]"
     )
@@ -76,7 +76,7 @@ def print_outcome(outcome: Outcome) -> None:
     shown = [b for b in auction.bidder_ids if b in outcome.allocation.bids or outcome.payments.get(b)]
     for b in shown:
         bid = outcome.allocation.bids.get(b)
-        row = [b, bid.id if bid else "-", " ".join(auction.ordered(bid.items)) if bid else "-",
+        row = [literal(b), literal(bid.id) if bid else "-", bundle_text(auction, bid.items) if bid else "-",
                money(bid.value if bid else 0.0)]
         if outcome.payments:
             row += [money(outcome.payments[b]), money(utilities[b])]
@@ -88,4 +88,4 @@ def print_outcome(outcome: Outcome) -> None:
     totals += f"   winners {len(outcome.winners)}   {outcome.seconds:.2f} s"
     out.print(totals)
     for note in outcome.notes:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {literal(note)}")

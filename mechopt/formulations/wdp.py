@@ -24,7 +24,7 @@ from dataclasses import replace
 
 import pyomo.environ as pyo
 
-from mechopt.auction import Bid, CombinatorialAuction, check_value_range
+from mechopt.auction import Bid, CombinatorialAuction, check_value_range, id_list
 from mechopt.solve import SolveResult
 
 __all__ = ["build_wdp_model", "read_wdp_allocation", "objective_scale", "unscale_result"]
@@ -68,8 +68,8 @@ def build_wdp_model(
     :class:`~mechopt.auction.ValueRangeError` (:func:`objective_scale`).
     """
     scale = objective_scale(auction)
-    excluded = {str(b) for b in exclude}
-    required = [str(b) for b in must_win]
+    excluded = set(id_list("exclude", exclude))
+    required = id_list("must_win", must_win)
     for b in (*excluded, *required):
         auction.bidder(b)  # unknown id -> AuctionError
     if excluded.intersection(required):

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 import highspy
 import numpy as np
 
-from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.auction import Bid, CombinatorialAuction, id_list
 from mechopt.formulations.wdp import objective_scale
+from mechopt.quiet import quiet_highs
 
 __all__ = ["build_wdp_highspy", "read_highspy_allocation"]
 
@@ -26,7 +27,7 @@ def build_wdp_highspy(
 ) -> tuple[highspy.Highs, list[tuple[str, Bid]]]:
     """Build (do not solve) the WDP in a fresh ``highspy.Highs``; returns it and the
     (bidder id, bid) of every column."""
-    excluded = {str(b) for b in exclude}
+    excluded = set(id_list("exclude", exclude))
     bids = [(bidder.id, bid) for bidder, bid in auction.iter_bids() if bidder.id not in excluded]
     on_item: dict[str, list[int]] = {g: [] for g in auction.items}
     of_bidder: dict[str, list[int]] = {}
@@ -72,6 +73,7 @@ def build_wdp_highspy(
     lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
     lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
     lp.a_matrix_.value_ = np.ones(len(index))
+    quiet_highs()  # the first Highs() of a process prints a banner before options apply
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.passModel(lp)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -36,6 +37,14 @@ from mechopt.io.errors import InstanceFileError, InstanceFileWarning
 __all__ = ["read_cats", "write_cats", "parse_cats"]
 
 _HEADER_KEYS = ("goods", "bids", "dummy")
+
+#: largest ``goods`` count read: every good becomes an item of the auction (CATS instances
+#: have at most a few thousand; a billion would exhaust memory before any check could run)
+MAX_GOODS = 100_000
+
+#: an integer as CATS writes it: ASCII digits only (``int()`` and ``str.isdigit`` also
+#: accept other Unicode digits such as ``²`` or ``٣``)
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def read_cats(path: str | os.PathLike) -> CombinatorialAuction:
@@ -72,15 +81,16 @@ def parse_cats(text: str, source: str = "<cats>", name: str | None = None) -> Co
                 raise fail(lineno, f"header line {key!r} appears twice")
             if len(tokens) != 2:
                 raise fail(lineno, f"expected '{key} <count>', got {line!r}")
-            try:
-                count = int(tokens[1])
-            except ValueError:
-                raise fail(lineno, f"{key} count {tokens[1]!r} is not an integer") from None
+            if not _INTEGER.fullmatch(tokens[1]):
+                raise fail(lineno, f"{key} count {tokens[1]!r} is not an integer")
+            count = int(tokens[1])
             if count < 0:
                 raise fail(lineno, f"{key} count must be >= 0, got {count}")
+            if key == "goods" and count > MAX_GOODS:
+                raise fail(lineno, f"goods count {count} exceeds the supported maximum of {MAX_GOODS:,}")
             header[key] = count
             continue
-        if not key.lstrip("-").isdigit():
+        if not _INTEGER.fullmatch(key):
             raise fail(lineno, f"unexpected line {line[:60]!r} (expected a header or a bid)")
         if "goods" not in header:
             raise fail(lineno, "bid before the 'goods' header line")
@@ -95,6 +105,8 @@ def parse_cats(text: str, source: str = "<cats>", name: str | None = None) -> Co
             raise fail(lineno, f"bid id {bid_id} already used on line {seen_ids[bid_id]}")
         seen_ids[bid_id] = lineno
         try:
+            if not tokens[1].isascii():
+                raise ValueError
             price = float(tokens[1])
         except ValueError:
             raise fail(lineno, f"price {tokens[1]!r} is not a number") from None
@@ -103,13 +115,12 @@ def parse_cats(text: str, source: str = "<cats>", name: str | None = None) -> Co
         if price < 0:
             raise fail(lineno, f"price {price:g} is negative")
         goods: list[int] = []
-        for tok in tokens[2:-1]:
-            try:
-                goods.append(int(tok))
-            except ValueError:
-                raise fail(lineno, f"good {tok!r} is not an integer") from None
         if "#" in tokens[2:-1]:
             raise fail(lineno, "more than one '#' on a bid line")
+        for tok in tokens[2:-1]:
+            if not _INTEGER.fullmatch(tok):
+                raise fail(lineno, f"good {tok!r} is not an integer")
+            goods.append(int(tok))
         rows.append((lineno, bid_id, price, goods))
 
     for key in _HEADER_KEYS[::2]:  # goods and dummy are required, bids is advisory

@@ -38,8 +38,22 @@ _BIDDER_KEYS = {"id", "bids", "name", "description"}
 _BID_KEYS = {"id", "items", "value"}
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: a key given twice would silently drop the first value."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(f"duplicate key {key!r} in a JSON object (the first value would be lost)")
+        data[key] = value
+    return data
 
 
 def auction_from_dict(data: Any, source: str = "<dict>") -> CombinatorialAuction:
@@ -131,9 +145,13 @@ def read_json(path: str | os.PathLike) -> CombinatorialAuction:
     except (OSError, UnicodeDecodeError) as exc:
         raise InstanceFileError(f"{path}: cannot read: {exc}") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise InstanceFileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InstanceFileError(f"{path}: invalid instance: JSON nested too deeply") from None
+    except _DuplicateKey as exc:
+        raise InstanceFileError(f"{path}: invalid JSON: {exc}") from None
     except ValueError as exc:  # NaN / Infinity literals
         raise InstanceFileError(f"{path}: invalid JSON: {exc}") from None
     auction = auction_from_dict(data, source=str(path))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from mechopt.auction import CombinatorialAuction
+from mechopt.auction import CombinatorialAuction, id_list
 from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation, unscale_result
 from mechopt.mechanisms.greedy import greedy_bids
 from mechopt.mechanisms.outcome import Allocation, exact_sum
@@ -45,8 +45,8 @@ def solve_wdp(
     :mod:`mechopt.formulations.wdp`); values outside the guaranteed range raise
     :class:`~mechopt.auction.ValueRangeError`.
     """
-    excluded = frozenset(str(b) for b in exclude)
-    required = tuple(str(b) for b in must_win)
+    excluded = frozenset(id_list("exclude", exclude))
+    required = tuple(id_list("must_win", must_win))
     model = build_wdp_model(auction, exclude=excluded, must_win=required)
     if len(model.BIDS) == 0:  # nobody left: the empty allocation is optimal
         from mechopt.solve import SolveResult

@@ -24,6 +24,7 @@ __all__ = [
     "SCHEDULES",
     "KNOWN_OPTIMA",
     "MAX_LOTTERY_XOR_ITEMS",
+    "MIN_TEMPERATURE",
     "MenuConfig",
     "seed_config",
     "known_optimum",
@@ -46,6 +47,14 @@ RELAXATIONS: tuple[str, ...] = ("softmax", "seed", "rochetnet", "gumbel", "reinf
 SCHEDULES: tuple[str, ...] = ("relative", "seed")
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+#: smallest temperature accepted (relative to the value scale): utilities that differ by
+#: less than 1e-9 of the scale are below float resolution, and 1/T overflows float32 long
+#: before T reaches the smallest doubles
+MIN_TEMPERATURE = 1e-9
+
+#: the largest float32: settings that become float32 tensors or scalars must not exceed it
+FLOAT32_MAX = 3.4028234663852886e38
 
 #: the exact expected value of a lottery for an XOR buyer enumerates the 2^m bundles
 MAX_LOTTERY_XOR_ITEMS = 12
@@ -169,11 +178,21 @@ class MenuConfig:
         _check_int("threads", self.threads, 0)
         for name in ("temperature", "temperature_end", "seed_lambda", "seed_lambda_max", "lr"):
             _check_positive(name, getattr(self, name))
+        for name in ("temperature", "temperature_end"):
+            if getattr(self, name) < MIN_TEMPERATURE:
+                raise ValueError(f"{name} must be at least {MIN_TEMPERATURE:g} (relative to the value "
+                                 f"scale), got {getattr(self, name)!r}")
         _check_positive("seed_lambda_growth", self.seed_lambda_growth)
         for name in ("init_price", "ir_penalty", "ir_dual_lr", "lr_end", "gap_warning"):
             _check_nonnegative(name, getattr(self, name))
         if self.max_price is not None:
             _check_positive("max_price", self.max_price)
+        if self.dtype == "float32":
+            for name in ("init_price", "max_price", "ir_penalty", "ir_dual_lr", "lr", "lr_end"):
+                value = getattr(self, name)
+                if value is not None and value > FLOAT32_MAX:
+                    raise ValueError(f"{name} {value!r} exceeds the largest float32 ({FLOAT32_MAX:.3g}); "
+                                     "training would overflow")
         if self.target_revenue is not None:
             _check_positive("target_revenue", self.target_revenue)
         if self.valuation == "triangle" and self.n_items < 1:

@@ -41,6 +41,7 @@ from mechopt.menus.relaxations import inverse_temperature, relaxed_objective
 from mechopt.menus.valuations import make_valuation
 
 __all__ = [
+    "NonFiniteTrainingError",
     "HistoryPoint",
     "TrainedMenu",
     "resolve_device",
@@ -93,6 +94,20 @@ class TrainedMenu:
     reached_target_at: float | None = None
     """Seconds until the validation hard revenue first reached ``config.target_revenue``."""
     warnings: list[str] = field(default_factory=list)
+
+
+class NonFiniteTrainingError(ValueError):
+    """Training produced NaN or an infinity (in the objective, a parameter, the IR weight or
+    a validation metric); the run stops at once instead of reporting a meaningless menu."""
+
+
+def _require_finite(step: int, what: str, value: float | torch.Tensor) -> None:
+    finite = bool(torch.isfinite(value).all()) if isinstance(value, torch.Tensor) else math.isfinite(value)
+    if not finite:
+        shown = value if not isinstance(value, torch.Tensor) else "not finite"
+        raise NonFiniteTrainingError(
+            f"menu training diverged at step {step}: {what} is {shown} (settings too extreme for "
+            f"the float precision: lower init_price, ir_penalty or lr, or raise the temperature)")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -160,6 +175,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     menu = menu.to(device=device, dtype=dtype)
     menu.initialize_(gens["init"], config.init_price)
     menu.project_(config.max_price)
+    _require_finite(0, "an initial price", menu.prices.detach())
     optimizer = torch.optim.Adam(menu.parameters(), lr=config.lr)
     total = config.steps
 
@@ -180,6 +196,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     def log(step: int) -> HistoryPoint:
         nonlocal warned, best, reached_at
         metrics = evaluate_menu(menu, valuation, val_buyers, kappa)
+        _require_finite(step, "the validation soft revenue", metrics.soft_revenue)
         prices = menu.prices.detach()
         point = HistoryPoint(
             step=step,
@@ -219,6 +236,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
                              st_weight=min(1.0, 2.0 * step / max(total - 1, 1)))
         relaxed = relaxed_objective(config.relaxation, values, menu.prices, kappa,
                                     ir_weight=ir_weight, generator=gens["train"])
+        _require_finite(step, "the relaxed objective", float(relaxed.objective.detach()))
         optimizer.zero_grad(set_to_none=True)
         (-relaxed.objective).backward()
         optimizer.step()
@@ -227,8 +245,11 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
             seen = values.detach().amax(dim=0)
             upper = seen if upper is None else seen.clamp(max=upper)
         menu.project_(upper)
+        for name, param in menu.named_parameters():
+            _require_finite(step, f"menu parameter {name!r}", param.detach())
         if config.ir_dual_lr > 0:
             ir_weight += config.ir_dual_lr * float(relaxed.penalty.detach())
+            _require_finite(step, "the IR weight", ir_weight)
         objective_value = float(relaxed.objective.detach())
         if step % config.eval_every == 0 or step == total - 1:
             last_point = log(step)

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import enum
 import math
+import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -431,6 +433,37 @@ def _label(name: str) -> str:
     return "HiGHS" if "highs" in name.lower() else name
 
 
+@contextmanager
+def _watch_sigint() -> Iterator[list[bool]]:
+    """Record whether Ctrl-C (SIGINT) arrived during a solver call.
+
+    A solver may swallow the KeyboardInterrupt that Python raises inside its callback and
+    report a plain "solve error" (HiGHS does; whether its log names the interrupt depends on
+    the Pyomo version).  The handler installed here marks the interruption, then behaves as
+    the handler it replaces, so that the caller can turn the solver's answer into the
+    KeyboardInterrupt it was.  Signal handlers can only be set in the main thread; elsewhere
+    nothing is watched.
+    """
+    hit = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield hit
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        hit[0] = True
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield hit
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _was_interrupted(exc: BaseException | None) -> bool:
     """True when ``exc`` wraps a KeyboardInterrupt (Pyomo and CVXPY re-raise it wrapped)."""
     seen: set[int] = set()
@@ -483,11 +516,16 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
         if _uses_highs(opt, name):
             prepare_highs_threads(threads)
         start = time.perf_counter()
-        try:
-            res = opt.solve(model, **kwargs)
-        except Exception as exc:  # the solver itself failed: report, do not guess
-            raise _solver_failed(name, exc) from exc
+        with _watch_sigint() as interrupted:
+            try:
+                res = opt.solve(model, **kwargs)
+            except Exception as exc:  # the solver itself failed: report, do not guess
+                if interrupted[0]:
+                    raise KeyboardInterrupt from exc
+                raise _solver_failed(name, exc) from exc
         seconds = time.perf_counter() - start
+    if interrupted[0]:
+        raise KeyboardInterrupt
     tc = res.termination_condition
     log = getattr(res, "solver_log", None)
     has_solution = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
@@ -532,11 +570,16 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
         if _uses_highs(opt, name):
             prepare_highs_threads(threads)
         start = time.perf_counter()
-        try:
-            res = opt.solve(model, options=opts, load_solutions=False)
-        except Exception as exc:
-            raise _solver_failed(name, exc) from exc
+        with _watch_sigint() as interrupted:
+            try:
+                res = opt.solve(model, options=opts, load_solutions=False)
+            except Exception as exc:
+                if interrupted[0]:
+                    raise KeyboardInterrupt from exc
+                raise _solver_failed(name, exc) from exc
         seconds = time.perf_counter() - start
+    if interrupted[0]:
+        raise KeyboardInterrupt
     tc = res.solver.termination_condition
     has_solution = len(res.solution) > 0 and res.solution(0).status in (
         LegacySolution.optimal,
@@ -621,12 +664,14 @@ def solve_cvxpy(
             quiet_highs()  # the first Highs() of a process prints a banner to stdout
         start = time.perf_counter()
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _watch_sigint() as interrupted:
                 # an inaccurate or limited answer is a status here, not a warning
                 warnings.filterwarnings("ignore", message="Solution may be inaccurate")
                 problem.solve(solver=solver, verbose=False, **kwargs)
+            if interrupted[0]:
+                raise KeyboardInterrupt
         except cp.error.SolverError as exc:
-            if _was_interrupted(exc):
+            if interrupted[0] or _was_interrupted(exc):
                 raise KeyboardInterrupt from exc
             said = " ".join(str(exc).split()) or "failed"
             return SolveResult(SolveStatus.ERROR, None, None, time.perf_counter() - start, solver,

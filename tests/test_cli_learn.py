@@ -119,7 +119,7 @@ def test_cli_selection_criteria_match_the_library():
 
 
 def test_assignment_experiment_plans_both_maps_and_tabulates_them():
-    from mechopt.learning.reproduce import markdown_table, plan_experiment
+    from mechopt.benchmarks.payments_reproduce import markdown_table, plan_experiment
 
     plans = plan_experiment("assignment", agents=[4])
     assert [p.attribute for p in plans] == [None, "leximin"]

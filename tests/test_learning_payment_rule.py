@@ -10,16 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from mechopt.domains.distributions import AssignmentProblem, MultiMindedCA, SingleItemAuction
+from mechopt.domains.evaluate import vcg_prices
+from mechopt.domains.rules import apply_rule
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM
-from mechopt.learning.domains import AssignmentProblem, MultiMindedCA, SingleItemAuction
-from mechopt.learning.evaluate import vcg_prices
 from mechopt.learning.payment_rule import (
     ModelFileError,
     PaymentRule,
     load_payment_rule,
     normalize_prices,
 )
-from mechopt.learning.rules import apply_rule
 from mechopt.learning.structured import AssignmentModel, CombinatorialModel
 from mechopt.learning.train import make_grid, select_payment_rule
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from mechopt.benchmarks.menus import CLI_FLAGS, train_command
 from mechopt.menus.config import KNOWN_OPTIMA, MenuConfig, known_optimum, seed_config
-from mechopt.menus.studies import CLI_FLAGS, train_command
 
 
 @pytest.mark.parametrize("changes, message", [

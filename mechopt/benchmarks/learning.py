@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mechopt.learning.datasets import make_dataset
-from mechopt.learning.domains import MultiMindedCA
-from mechopt.learning.evaluate import evaluate, vcg_prices
+from mechopt.domains.datasets import make_dataset
+from mechopt.domains.distributions import MultiMindedCA
+from mechopt.domains.evaluate import evaluate, vcg_prices
 from mechopt.learning.payment_rule import PaymentRule
 from mechopt.learning.structured import CombinatorialModel
 from mechopt.parallel import Executor

@@ -2,7 +2,7 @@
 
 Thin wrappers over :mod:`mechopt.learning.train` (grid of fits, model selection on a
 validation set), :class:`mechopt.learning.payment_rule.PaymentRule` (save/load, exact
-evaluation) and the labelled-dataset cache of :mod:`mechopt.learning.datasets`.
+evaluation) and the labelled-dataset cache of :mod:`mechopt.domains.datasets`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from mechopt.cli.options import (
     progress_label,
 )
 from mechopt.cli.payments import CommaList, payments
-from mechopt.learning.datasets import make_dataset
-from mechopt.learning.domains import DOMAINS, make_domain
-from mechopt.learning.evaluate import baseline_prices, evaluate
+from mechopt.domains.datasets import make_dataset
+from mechopt.domains.distributions import DOMAINS, make_domain
+from mechopt.domains.evaluate import baseline_prices, evaluate
 
 #: model-selection criteria (mechopt.learning.train.SELECT_BY; the learning modules are imported
 #: inside the commands, so that ``mechopt --help`` and other commands stay light)
@@ -45,7 +45,7 @@ TEST_SEED_OFFSET = 20_000
 
 
 def domain_from_options(domain: str, agents: int, items, bundles, alpha, beta, gamma):
-    """A domain of :mod:`mechopt.learning.domains` from CLI options (mmca options checked)."""
+    """A domain of :mod:`mechopt.domains.distributions` from CLI options (mmca options checked)."""
     settings: dict[str, Any] = {"n_agents": agents}
     mmca = {"n_items": items, "n_bundles": bundles, "alpha": alpha, "beta": beta, "gamma": gamma}
     given = {k: v for k, v in mmca.items() if v is not None}
@@ -307,7 +307,7 @@ def reproduce_command(experiment, out, agents, gamma, rules, n_train, seed, fres
     2000 training examples), assignment (§6.4), ir-fixes (Table 4 and Figure 2, plotted to
     <out>/ir-fixes.png).  Rows are saved as they finish; a re-run resumes.
     """
-    from mechopt.learning.reproduce import (
+    from mechopt.benchmarks.payments_reproduce import (
         load_results,
         markdown_table,
         plot_ir_fixes,

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from mechopt.benchmarks.menus import CLI_FLAGS
 from mechopt.cli import cli
 from mechopt.cli.options import echo_json, json_option
 from mechopt.generators import DISTRIBUTIONS
@@ -25,7 +26,6 @@ from mechopt.menus.config import (
     known_optimum,
     seed_config,
 )
-from mechopt.menus.studies import CLI_FLAGS
 from mechopt.report import console
 
 TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
@@ -446,7 +446,7 @@ def _study_table(title: str, results, show_target: bool, markdown: bool = False)
 
 def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: bool,
                markdown: bool, title: str, show_target: bool) -> None:
-    from mechopt.menus.studies import run_study
+    from mechopt.benchmarks.menus import run_study
 
     with make_executor(jobs, scheduler) as executor:
         results = run_study(rows, tuple(range(seeds)), executor=executor,
@@ -468,7 +468,7 @@ def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: 
 def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json):
     """Reproduce the seed's failure (m=2, a=2, K=4) and compare the remedies."""
     require_torch()
-    from mechopt.menus.studies import seed_remedy_rows
+    from mechopt.benchmarks.menus import seed_remedy_rows
 
     _run_study(seed_remedy_rows(steps), seeds, test_size, jobs, scheduler, as_json, markdown,
                "seed 000: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
@@ -484,7 +484,7 @@ def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json
 def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
     """Hard revenue on fresh buyers against the known optima (references.md §4)."""
     require_torch()
-    from mechopt.menus.studies import goal_rows
+    from mechopt.benchmarks.menus import goal_rows
 
     _run_study(goal_rows(), seeds, test_size, jobs, scheduler, as_json, markdown,
                "menus against known optima (default settings: K=32 lotteries, RochetNet)",
@@ -513,7 +513,7 @@ def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, targ
                 target_share, as_json):
     """Training throughput (steps/s, buyers/s) and time to 99 % of the 2-item optimum."""
     require_torch()
-    from mechopt.menus.studies import throughput, time_to_target
+    from mechopt.benchmarks.menus import throughput, time_to_target
 
     try:
         items = [int(x) for x in items_list.split(",")]
@@ -564,8 +564,8 @@ def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, targ
 def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
     """XOR m=2: a bundle menu trained on N buyers vs the exact best deterministic menu on them."""
     require_torch()
+    from mechopt.benchmarks.menus import train_command
     from mechopt.menus.reference import compare_with_reference
-    from mechopt.menus.studies import train_command
     from mechopt.menus.trainer import train_menu
 
     rows = []

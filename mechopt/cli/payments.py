@@ -3,7 +3,7 @@
 ``mechopt payments evaluate`` measures accuracy, ex post regret, IR violation and the
 welfare ratio under deallocation of the baseline payment rules (second price, VCG, tot-vcg,
 eg-vcg) for an outcome rule on freshly sampled (or cached) labelled test instances — a thin
-wrapper over :func:`mechopt.learning.make_dataset` and :func:`mechopt.learning.evaluate`.
+wrapper over :func:`mechopt.domains.make_dataset` and :func:`mechopt.domains.evaluate.evaluate`.
 Comma-separated ``--agents``, ``--gamma`` and ``--payment`` sweep a whole table at once.
 """
 
@@ -22,10 +22,10 @@ from mechopt.cli.options import (
     progress_label,
     solver_options,
 )
-from mechopt.learning.datasets import make_dataset
-from mechopt.learning.domains import DOMAINS, make_domain
-from mechopt.learning.evaluate import BASELINES, baseline_prices, evaluate
-from mechopt.learning.rules import RULE_ALIASES
+from mechopt.domains.datasets import make_dataset
+from mechopt.domains.distributions import DOMAINS, make_domain
+from mechopt.domains.evaluate import BASELINES, baseline_prices, evaluate
+from mechopt.domains.rules import RULE_ALIASES
 
 #: payment rules evaluated when --payment is not given
 DEFAULT_PAYMENTS = {"single-item": ("second-price",), "mmca": ("vcg",), "assignment": ("vcg", "tot-vcg", "eg-vcg")}
@@ -223,7 +223,7 @@ def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agent
     leximin by ordered-outcomes MILPs (n solves per instance).  Worker start-up is measured
     separately from the labelling.
     """
-    from mechopt.learning.domains import AssignmentProblem, MultiMindedCA
+    from mechopt.domains.distributions import AssignmentProblem, MultiMindedCA
 
     rows = benchmark_domains(
         instances=instances, jobs=jobs_list, tasks=tasks or BENCH_TASKS, seed=seed,

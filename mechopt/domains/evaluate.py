@@ -43,7 +43,7 @@ on the items the agent leaves them:
 
 * ``second-price`` (single item): ``t(1) = max_{j≠i} v_j``, ``t(0) = 0``.
 * ``vcg`` (combinatorial auctions): ``t(S) = W_{-i}(M) − W_{-i}(M ∖ S)`` with ``W_{-i}(T)`` the
-  others' optimal welfare on items ``T`` (:func:`mechopt.learning.welfare.welfare_table`).
+  others' optimal welfare on items ``T`` (:func:`mechopt.domains.welfare.welfare_table`).
   Strategyproof for the optimal rule.  Under the greedy rule this is the paper's VCG row:
   with α = 0.75 it reproduces Table 2's VCG accuracy / regret / IR to within sampling
   noise (the "others get their greedy allocation" variant does not).
@@ -75,8 +75,8 @@ from typing import Any
 
 import numpy as np
 
-from mechopt.learning.domains import AssignmentProfiles, XORProfiles
-from mechopt.learning.welfare import welfare_table
+from mechopt.domains.distributions import AssignmentProfiles, XORProfiles
+from mechopt.domains.welfare import welfare_table
 
 __all__ = [
     "PriceFunction",

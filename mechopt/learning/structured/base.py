@@ -46,8 +46,8 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from mechopt.domains.xor import all_bundles, expand_xor, popcount, xor_inner, xor_terms, xor_value
 from mechopt.learning.kernels import Kernel
-from mechopt.learning.xor import all_bundles, expand_xor, popcount, xor_inner, xor_terms, xor_value
 
 __all__ = [
     "Examples",

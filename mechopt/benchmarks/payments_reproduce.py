@@ -3,7 +3,7 @@
 Each experiment is a list of rows (a domain setting, an outcome rule, an attribute map);
 for every row a grid of cutting-plane fits is trained, the best is selected on a validation
 set (:mod:`mechopt.learning.train`), evaluated exactly on a test set next to the baselines
-of :mod:`mechopt.learning.evaluate`, and saved under ``<out>/<experiment>/`` with its
+of :mod:`mechopt.domains.evaluate`, and saved under ``<out>/<experiment>/`` with its
 manifest.  Results are written to ``<out>/<experiment>.json`` after every row (atomically),
 so an interrupted run resumes where it stopped.
 
@@ -24,7 +24,7 @@ Experiments
                  ratio under deallocation); :func:`plot_ir_fixes` draws Figure 2.
 
 Validation and test sets use the seeds ``seed + 10000`` and ``seed + 20000`` (the training
-set ``seed``), labelled datasets are cached (:mod:`mechopt.learning.datasets`).
+set ``seed``), labelled datasets are cached (:mod:`mechopt.domains.datasets`).
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from mechopt.benchmarks.payments_paper import TABLE1_SINGLE_ITEM, TABLE2_MMCA
+from mechopt.domains.datasets import make_dataset
+from mechopt.domains.distributions import make_domain
+from mechopt.domains.evaluate import baseline_prices, evaluate
 from mechopt.io.atomic import atomic_write_text
-from mechopt.learning.datasets import make_dataset
-from mechopt.learning.domains import make_domain
-from mechopt.learning.evaluate import baseline_prices, evaluate
-from mechopt.learning.paper import TABLE1_SINGLE_ITEM, TABLE2_MMCA
 from mechopt.learning.payment_rule import PaymentRule
 from mechopt.learning.structured import make_structured_model
 from mechopt.learning.train import GridPoint, make_grid, select_payment_rule

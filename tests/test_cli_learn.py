@@ -112,7 +112,7 @@ def test_bench_learn_small(run):
 
 
 def test_cli_selection_criteria_match_the_library():
-    from mechopt.cli.learn import SELECT_BY as cli_choices
+    from mechopt.cli.payments.learn import SELECT_BY as cli_choices
     from mechopt.learning.train import SELECT_BY
 
     assert cli_choices == SELECT_BY

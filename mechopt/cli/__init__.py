@@ -69,8 +69,8 @@ COMMAND_MODULES = [
     "menus",
     "bench",
     "audit",
-    "payments",
-    "learn",
+    "payments.evaluate",
+    "payments.learn",
 ]
 
 

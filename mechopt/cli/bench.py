@@ -12,7 +12,7 @@ from rich.table import Table
 
 from mechopt.cli import cli
 from mechopt.cli.options import echo_json, json_option
-from mechopt.report import console
+from mechopt.cli.report import console
 
 
 @cli.group("bench")

@@ -7,14 +7,15 @@ menus command run without the ``menus`` extra stops with one line saying what to
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import click
 
-from mechopt.benchmarks.menus import CLI_FLAGS
 from mechopt.cli import cli
 from mechopt.cli.options import echo_json, json_option
+from mechopt.cli.report import console
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.menus.config import (
     DEVICES,
@@ -26,11 +27,42 @@ from mechopt.menus.config import (
     known_optimum,
     seed_config,
 )
-from mechopt.report import console
 
 TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
 
 _D = MenuConfig()
+
+
+#: MenuConfig field -> ``mechopt menus train`` option (booleans are --x/--no-x flags)
+CLI_FLAGS: dict[str, str] = {
+    "valuation": "--valuation", "n_items": "--items", "n_atoms": "--atoms",
+    "distribution": "--distribution", "menu_size": "--menu-size", "kind": "--kind",
+    "straight_through": "--straight-through", "init_price": "--init-price",
+    "relaxation": "--relaxation", "schedule": "--schedule", "temperature": "--temperature",
+    "temperature_end": "--temperature-end", "ir_penalty": "--ir-penalty",
+    "ir_dual_lr": "--ir-dual-lr", "price_cap": "--price-cap", "max_price": "--max-price",
+    "steps": "--steps", "batch_size": "--batch-size", "lr": "--lr", "lr_end": "--lr-end",
+    "train_pool": "--train-pool", "val_size": "--val-size", "test_size": "--test-size",
+    "keep": "--keep", "seed": "--seed", "device": "--device", "threads": "--threads",
+    "name": "--name", "target_revenue": "--target-revenue", "eval_every": "--eval-every",
+    "gap_warning": "--gap-warning", "bids_per_instance": "--bids-per-instance",
+}
+
+
+def config_command(config: MenuConfig, preset: str = "default") -> str:
+    """The shortest ``mechopt menus train`` command that trains ``config``."""
+    base = seed_config() if preset == "seed" else MenuConfig()
+    parts = ["mechopt menus train"] + (["--preset seed"] if preset == "seed" else [])
+    for f in fields(MenuConfig):
+        value, default = getattr(config, f.name), getattr(base, f.name)
+        if value == default or f.name not in CLI_FLAGS:
+            continue
+        flag = CLI_FLAGS[f.name]
+        if isinstance(value, bool):
+            parts.append(flag if value else "--no-" + flag[2:])
+        else:
+            parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return " ".join(parts)
 
 
 def require_torch() -> None:
@@ -341,51 +373,23 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
     config = MenuConfig(valuation=valuation, n_items=n_items, n_atoms=n_atoms,
                         distribution=distribution, seed=seed, test_size=test_size, device="cpu")
     require_torch()
-    import torch
+    from mechopt.menus.reference import exact_reference
 
-    from mechopt.mechanisms.pricing import pricing_revenue, solve_bundle_pricing
-    from mechopt.menus.reference import (
-        MAX_REFERENCE_ITEMS,
-        bundle_names,
-        bundle_value_matrix,
-        reference_sample,
-    )
-    from mechopt.menus.trainer import make_generators
-    from mechopt.menus.valuations import make_valuation
-
-    if n_items > MAX_REFERENCE_ITEMS:
-        raise click.ClickException(f"the exact reference is limited to m <= {MAX_REFERENCE_ITEMS} items")
-    dev = torch.device("cpu")
-    valuation = make_valuation(config, dev)
-    buyers, _ = reference_sample(config, n_buyers, dev)
-    names = bundle_names(n_items)
-    pricing = solve_bundle_pricing(bundle_value_matrix(valuation, buyers), names, time_limit=time_limit)
-    test = valuation.sample(test_size, make_generators(seed, dev)["test"])
-    test_rev = (pricing_revenue(bundle_value_matrix(valuation, test), pricing.prices)
-                if pricing.status.has_solution else None)
-    data = {
-        "status": pricing.status.value,
-        "is_optimal": pricing.is_optimal,
-        "in_sample_revenue": pricing.revenue,
-        "test_revenue": test_rev,
-        "prices": {n: float(p) for n, p in zip(names, pricing.prices, strict=True)},
-        "n_buyers": buyers.n,
-        "n_test_buyers": test.n,
-        "seconds": pricing.solve.seconds if pricing.solve else 0.0,
-    }
+    ref = exact_reference(config, n_buyers, test_size=test_size, time_limit=time_limit)
+    data = ref.to_dict()
     if as_json:
         echo_json(data)
     else:
         out = console()
-        label = ("[green]optimal (proven, gap 0)[/green]" if pricing.is_optimal
-                 else f"[bold red]{pricing.status.value.upper()} — NOT PROVEN OPTIMAL[/bold red]")
-        out.print(f"best deterministic menu on {buyers.n} {valuation.describe()} buyers: {label}, "
+        label = ("[green]optimal (proven, gap 0)[/green]" if ref.is_optimal
+                 else f"[bold red]{ref.status.upper()} — NOT PROVEN OPTIMAL[/bold red]")
+        out.print(f"best deterministic menu on {ref.n_buyers} {ref.buyers} buyers: {label}, "
                   f"{data['seconds']:.1f} s")
         for name, price in data["prices"].items():
             out.print(f"  {name:>10}  {price:.4f}")
-        out.print(f"in-sample revenue {pricing.revenue:.4f}; on {test.n} fresh buyers "
-                  f"{test_rev:.4f}" if test_rev is not None else "no solution")
-    if not pricing.is_optimal:
+        out.print(f"in-sample revenue {ref.in_sample_revenue:.4f}; on {ref.n_test_buyers} fresh buyers "
+                  f"{ref.test_revenue:.4f}" if ref.test_revenue is not None else "no solution")
+    if not ref.is_optimal:
         raise SystemExit(3)
 
 
@@ -393,7 +397,7 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
 # benchmarks
 # --------------------------------------------------------------------------------------
 from mechopt.cli.bench import bench  # noqa: E402
-from mechopt.cli.options import executor_options, make_executor, progress_label  # noqa: E402
+from mechopt.cli.options import CommaList, executor_options, make_executor, progress_label  # noqa: E402
 
 
 def _markdown_table(results, show_target: bool) -> str:
@@ -423,7 +427,7 @@ def _study_table(title: str, results, show_target: bool, markdown: bool = False)
         click.echo(_markdown_table(results, show_target))
         click.echo("")
         for r in results:
-            click.echo(f"- {r.label}: `{r.command}`")
+            click.echo(f"- {r.label}: `{config_command(r.config, r.preset)}`")
         return
     from rich.table import Table
 
@@ -441,7 +445,14 @@ def _study_table(title: str, results, show_target: bool, markdown: bool = False)
         table.add_row(*_study_row(r, show_target, missing="-"))
     out.print(table)
     for r in results:
-        out.print(f"  {r.label}: [dim]{r.command}[/dim]")
+        out.print(f"  {r.label}: [dim]{config_command(r.config, r.preset)}[/dim]")
+
+
+def _study_dict(r) -> dict[str, Any]:
+    """A study result as JSON: the ``mechopt menus train`` command in place of its config."""
+    d = r.to_dict()
+    del d["config"], d["preset"]
+    return {"label": d.pop("label"), "command": config_command(r.config, r.preset), **d}
 
 
 def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: bool,
@@ -452,7 +463,7 @@ def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: 
         results = run_study(rows, tuple(range(seeds)), executor=executor,
                             progress=progress_label("runs", as_json), test_size=test_size)
     if as_json:
-        echo_json([r.to_dict() for r in results])
+        echo_json([_study_dict(r) for r in results])
     else:
         _study_table(title, results, show_target=show_target, markdown=markdown)
 
@@ -495,9 +506,9 @@ def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("--threads", type=click.IntRange(min=0), default=1, show_default=True,
               help="torch CPU threads (0: torch's default).")
-@click.option("--items", "items_list", default="2,10,50", show_default=True,
+@click.option("--items", "items", type=CommaList(int), default="2,10,50", show_default=True,
               help="Comma-separated numbers of items m.")
-@click.option("--menu-sizes", "sizes_list", default="64,256,1024", show_default=True,
+@click.option("--menu-sizes", "sizes", type=CommaList(int), default="64,256,1024", show_default=True,
               help="Comma-separated menu sizes K.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True,
@@ -509,22 +520,19 @@ def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
               help="Stop when the validation revenue reaches this share of the optimum (a margin "
                    "above 0.99 so that fresh test buyers confirm 99 %%).")
 @json_option
-def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, target_seeds,
+def bench_menus(device, threads, items, sizes, batch_size, steps, target_seeds,
                 target_share, as_json):
     """Training throughput (steps/s, buyers/s) and time to 99 % of the 2-item optimum."""
     require_torch()
     from mechopt.benchmarks.menus import throughput, time_to_target
 
-    try:
-        items = [int(x) for x in items_list.split(",")]
-        sizes = [int(x) for x in sizes_list.split(",")]
-    except ValueError:
-        raise click.BadParameter("expected comma-separated integers") from None
     rows = [throughput(m, k, batch_size=batch_size, steps=steps, device=device, threads=threads)
             for m in items for k in sizes]
     targets = [time_to_target(MenuConfig(n_items=2, seed=s, device=device, threads=threads,
                                          val_size=262144, eval_every=25), share=target_share)
                for s in range(target_seeds)]
+    for t in targets:
+        t["command"] = config_command(t.pop("config"))
     if as_json:
         echo_json({"throughput": rows, "time_to_99": targets})
         return
@@ -564,7 +572,6 @@ def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, targ
 def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
     """XOR m=2: a bundle menu trained on N buyers vs the exact best deterministic menu on them."""
     require_torch()
-    from mechopt.benchmarks.menus import train_command
     from mechopt.menus.reference import compare_with_reference
     from mechopt.menus.trainer import train_menu
 
@@ -574,7 +581,7 @@ def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
                             train_pool=n_buyers, batch_size=n_buyers, keep="last", seed=s)
         trained = train_menu(config)
         cmp = compare_with_reference(trained.menu, config, time_limit=time_limit)
-        rows.append({"seed": s, "command": train_command(config), **cmp.to_dict()})
+        rows.append({"seed": s, "command": config_command(config), **cmp.to_dict()})
     if as_json:
         echo_json(rows)
         return

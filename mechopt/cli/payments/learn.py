@@ -14,13 +14,14 @@ import click
 
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
+    CommaList,
     echo_json,
     executor_options,
     json_option,
     make_executor,
     progress_label,
 )
-from mechopt.cli.payments import CommaList, payments
+from mechopt.cli.payments import payments
 from mechopt.domains.datasets import make_dataset
 from mechopt.domains.distributions import DOMAINS, make_domain
 from mechopt.domains.evaluate import baseline_prices, evaluate
@@ -203,7 +204,7 @@ DOMAIN_BASELINES = {"single-item": ("second-price",), "mmca": ("vcg",), "assignm
 def _print_learn(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.cli.report import console
 
     out = console()
     s = summary["settings"]
@@ -274,7 +275,7 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
     if as_json:
         echo_json(summary)
     else:
-        from mechopt.report import console
+        from mechopt.cli.report import console
 
         out = console()
         s = summary["settings"]
@@ -376,7 +377,7 @@ def bench_learn(sizes, agents, items, bundles, gamma, rule, attribute, C, rbf_ga
         return
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.cli.report import console
 
     out = console()
     out.print(f"payment-rule SVM, mmca n={agents} m={items} b={bundles} γ={gamma:g}, rule {rule}, {attribute}, "

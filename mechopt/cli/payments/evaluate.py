@@ -12,9 +12,10 @@ from __future__ import annotations
 import click
 
 from mechopt.benchmarks.domains import BENCH_TASKS, benchmark_domains
-from mechopt.cli import cli
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
+    CommaList,
+    check_jobs,
     echo_json,
     executor_options,
     json_option,
@@ -22,6 +23,8 @@ from mechopt.cli.options import (
     progress_label,
     solver_options,
 )
+from mechopt.cli.payments import payments
+from mechopt.cli.payments.learn import evaluate_model_command
 from mechopt.domains.datasets import make_dataset
 from mechopt.domains.distributions import DOMAINS, make_domain
 from mechopt.domains.evaluate import BASELINES, baseline_prices, evaluate
@@ -33,31 +36,6 @@ DEFAULT_PAYMENTS = {"single-item": ("second-price",), "mmca": ("vcg",), "assignm
 DEFAULT_RULES = {"single-item": "optimal", "mmca": "optimal", "assignment": "egalitarian"}
 #: (domain, rule) pairs whose labels come from MILPs
 MILP_RULES = {("mmca", "optimal"), ("assignment", "egalitarian")}
-
-
-class CommaList(click.ParamType):
-    """``2,3,4`` → ``[2, 3, 4]`` with each element converted by ``kind``."""
-
-    name = "list"
-
-    def __init__(self, kind: type) -> None:
-        self.kind = kind
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (list, tuple)):
-            return list(value)
-        parts = [p.strip() for p in str(value).split(",") if p.strip()]
-        if not parts:
-            self.fail(f"{value!r} is empty", param, ctx)
-        try:
-            return [self.kind(p) for p in parts]
-        except ValueError:
-            self.fail(f"{value!r} is not a comma-separated list of {self.kind.__name__}s", param, ctx)
-
-
-@cli.group("payments")
-def payments() -> None:
-    """Payment rules: evaluate baselines (and learned rules) by exact regret and IR violation."""
 
 
 @payments.command("evaluate")
@@ -101,8 +79,6 @@ def evaluate_command(ctx, model, domain, rule, payment_rules, agents, items, bun
     assignment) at the same prices.
     """
     if model is not None:
-        from mechopt.cli.learn import evaluate_model_command
-
         return evaluate_model_command(ctx, model, n_test, seed, offset, cache_dir, no_cache, jobs, scheduler, as_json)
     if domain is None:
         raise click.UsageError("give --domain (to evaluate baselines) or a MODEL file (a learned rule)")
@@ -160,7 +136,7 @@ def evaluate_command(ctx, model, domain, rule, payment_rules, agents, items, bun
 def _print_rows(domain: str, rule: str, rows: list[dict]) -> None:
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.cli.report import console
 
     out = console()
     first = rows[0]
@@ -204,7 +180,7 @@ def _print_rows(domain: str, rule: str, rows: list[dict]) -> None:
 @bench.command("domains")
 @click.option("--instances", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Instances to sample and label per measurement.")
-@click.option("--jobs", "jobs_list", type=CommaList(int), default="1,2", show_default=True,
+@click.option("--jobs", "jobs_list", type=CommaList(int), default="1,2", show_default=True, callback=check_jobs,
               help="Worker-process counts to measure, comma-separated.")
 @click.option("--agents", type=click.IntRange(min=2), default=6, show_default=True, help="mmca: agents.")
 @click.option("--items", type=click.IntRange(min=1), default=5, show_default=True, help="mmca: items.")
@@ -236,7 +212,7 @@ def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agent
         return
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.cli.report import console
 
     out = console()
     out.print(

@@ -27,11 +27,9 @@ from mechopt.cli.payments import payments
 from mechopt.cli.payments.learn import evaluate_model_command
 from mechopt.domains.datasets import make_dataset
 from mechopt.domains.distributions import DOMAINS, make_domain
-from mechopt.domains.evaluate import BASELINES, baseline_prices, evaluate
+from mechopt.domains.evaluate import BASELINES, DOMAIN_BASELINES, baseline_prices, evaluate
 from mechopt.domains.rules import RULE_ALIASES
 
-#: payment rules evaluated when --payment is not given
-DEFAULT_PAYMENTS = {"single-item": ("second-price",), "mmca": ("vcg",), "assignment": ("vcg", "tot-vcg", "eg-vcg")}
 #: rule used when --rule is not given
 DEFAULT_RULES = {"single-item": "optimal", "mmca": "optimal", "assignment": "egalitarian"}
 #: (domain, rule) pairs whose labels come from MILPs
@@ -85,7 +83,7 @@ def evaluate_command(ctx, model, domain, rule, payment_rules, agents, items, bun
     if offset is not None:
         raise click.UsageError("--offset applies to a MODEL only")
     rule = RULE_ALIASES.get(rule, rule) if rule else DEFAULT_RULES[domain]
-    payment_rules = payment_rules or list(DEFAULT_PAYMENTS[domain])
+    payment_rules = payment_rules or list(DOMAIN_BASELINES[domain])
     mmca_given = {"items": items, "bundles": bundles, "alpha": alpha, "beta": beta, "gamma": gamma}
     if domain != "mmca":
         extra = [k for k, v in mmca_given.items() if v is not None]

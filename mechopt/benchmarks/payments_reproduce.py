@@ -38,8 +38,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mechopt.benchmarks.payments_paper import TABLE1_SINGLE_ITEM, TABLE2_MMCA
 from mechopt.domains.distributions import make_domain
 from mechopt.domains.evaluate import DOMAIN_BASELINES
@@ -397,17 +395,3 @@ def plot_ir_fixes(rows: list[dict[str, Any]], path: str | Path) -> Path:
     atomic_write_bytes(path, buffer.getvalue())
     return path
 
-
-def summary_numbers(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts of rows where ours beats or matches the paper (used by the README text)."""
-    better = worse = 0
-    for r in rows:
-        p, t = r.get("paper"), r.get("test")
-        if not p or not t:
-            continue
-        if t["regret"] <= p["regret"] + 5e-4:
-            better += 1
-        else:
-            worse += 1
-    return {"regret_at_most_paper": better, "regret_above_paper": worse, "rows": len(rows),
-            "mean_regret": float(np.mean([r["test"]["regret"] for r in rows if "test" in r])) if rows else None}

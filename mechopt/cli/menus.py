@@ -30,7 +30,8 @@ from mechopt.menus.config import (
 
 TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
 
-_D = MenuConfig()
+#: the default settings, shown in the options' help
+DEFAULT_CONFIG = MenuConfig()
 
 
 #: MenuConfig field -> ``mechopt menus train`` option (booleans are --x/--no-x flags)
@@ -77,31 +78,31 @@ def _settings_options(fn):
     """Options that map one-to-one onto :class:`MenuConfig` fields (None: keep the base)."""
     opts = [
         click.option("--valuation", type=click.Choice(VALUATIONS), default=None,
-                     help=f"Buyer valuation [default: {_D.valuation}]."),
+                     help=f"Buyer valuation [default: {DEFAULT_CONFIG.valuation}]."),
         click.option("--items", "n_items", type=int, default=None,
-                     help=f"Number of items m [default: {_D.n_items}]."),
+                     help=f"Number of items m [default: {DEFAULT_CONFIG.n_items}]."),
         click.option("--atoms", "n_atoms", type=int, default=None,
-                     help=f"XOR atoms per buyer (--valuation xor) [default: {_D.n_atoms}]."),
+                     help=f"XOR atoms per buyer (--valuation xor) [default: {DEFAULT_CONFIG.n_atoms}]."),
         click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default=None,
-                     help=f"Generator distribution (--valuation generated) [default: {_D.distribution}]."),
+                     help=f"Generator distribution (--valuation generated) [default: {DEFAULT_CONFIG.distribution}]."),
         click.option("--menu-size", "menu_size", type=int, default=None,
-                     help=f"Menu elements K [default: {_D.menu_size}]."),
+                     help=f"Menu elements K [default: {DEFAULT_CONFIG.menu_size}]."),
         click.option("--kind", type=click.Choice(KINDS), default=None,
-                     help=f"Deterministic bundles or lotteries [default: {_D.kind}]."),
+                     help=f"Deterministic bundles or lotteries [default: {DEFAULT_CONFIG.kind}]."),
         click.option("--straight-through/--no-straight-through", "straight_through", default=None,
                      help="Bundle menus: train on rounded bundles with relaxed gradients "
                           "[default: on]."),
         click.option("--init-price", "init_price", type=float, default=None,
-                     help=f"Initial prices ~ U[0, this] [default: {_D.init_price}]."),
+                     help=f"Initial prices ~ U[0, this] [default: {DEFAULT_CONFIG.init_price}]."),
         click.option("--relaxation", type=click.Choice(RELAXATIONS), default=None,
-                     help=f"Relaxation of the buyer's choice [default: {_D.relaxation}]."),
+                     help=f"Relaxation of the buyer's choice [default: {DEFAULT_CONFIG.relaxation}]."),
         click.option("--schedule", type=click.Choice(SCHEDULES), default=None,
                      help="Temperature relative to the value scale, or the seed's lambda*u "
                           "[default: relative]."),
         click.option("--temperature", type=float, default=None,
-                     help=f"Start temperature relative to the value scale [default: {_D.temperature}]."),
+                     help=f"Start temperature relative to the value scale [default: {DEFAULT_CONFIG.temperature}]."),
         click.option("--temperature-end", "temperature_end", type=float, default=None,
-                     help=f"Final relative temperature [default: {_D.temperature_end}]."),
+                     help=f"Final relative temperature [default: {DEFAULT_CONFIG.temperature_end}]."),
         click.option("--ir-penalty", "ir_penalty", type=float, default=None,
                      help="Weight of the IR penalty E[sum Z_k max(0,-u_k)^2] [default: 0]."),
         click.option("--ir-dual-lr", "ir_dual_lr", type=float, default=None,
@@ -110,18 +111,18 @@ def _settings_options(fn):
                      help="Cap prices at the highest value seen in the batch [default: off]."),
         click.option("--max-price", "max_price", type=float, default=None,
                      help="Upper bound on prices (the seed used 10) [default: none]."),
-        click.option("--steps", type=int, default=None, help=f"Training steps [default: {_D.steps}]."),
+        click.option("--steps", type=int, default=None, help=f"Training steps [default: {DEFAULT_CONFIG.steps}]."),
         click.option("--batch-size", "batch_size", type=int, default=None,
-                     help=f"Buyers per step [default: {_D.batch_size}]."),
-        click.option("--lr", type=float, default=None, help=f"Adam learning rate [default: {_D.lr}]."),
+                     help=f"Buyers per step [default: {DEFAULT_CONFIG.batch_size}]."),
+        click.option("--lr", type=float, default=None, help=f"Adam learning rate [default: {DEFAULT_CONFIG.lr}]."),
         click.option("--lr-end", "lr_end", type=float, default=None,
-                     help=f"Learning rate at the last step (cosine decay) [default: {_D.lr_end}]."),
+                     help=f"Learning rate at the last step (cosine decay) [default: {DEFAULT_CONFIG.lr_end}]."),
         click.option("--train-pool", "train_pool", type=int, default=None,
                      help="Train on N fixed buyers (0: fresh buyers every step) [default: 0]."),
         click.option("--val-size", "val_size", type=int, default=None,
-                     help=f"Validation buyers [default: {_D.val_size}]."),
+                     help=f"Validation buyers [default: {DEFAULT_CONFIG.val_size}]."),
         click.option("--test-size", "test_size", type=int, default=None,
-                     help=f"Fresh test buyers [default: {_D.test_size}]."),
+                     help=f"Fresh test buyers [default: {DEFAULT_CONFIG.test_size}]."),
         click.option("--keep", type=click.Choice(["best", "last"]), default=None,
                      help="Keep the best menu on validation or the last one [default: best]."),
         click.option("--seed", type=int, default=None, help="Random seed [default: 0]."),
@@ -132,11 +133,11 @@ def _settings_options(fn):
         click.option("--name", default=None, help="Model name (file models/NAME.json)."),
         click.option("--bids-per-instance", "bids_per_instance", type=int, default=None,
                      help=f"Bids per generated instance (--valuation generated) "
-                          f"[default: {_D.bids_per_instance}]."),
+                          f"[default: {DEFAULT_CONFIG.bids_per_instance}]."),
         click.option("--eval-every", "eval_every", type=int, default=None,
-                     help=f"Steps between validation evaluations [default: {_D.eval_every}]."),
+                     help=f"Steps between validation evaluations [default: {DEFAULT_CONFIG.eval_every}]."),
         click.option("--gap-warning", "gap_warning", type=float, default=None,
-                     help=f"Warn when (soft - hard) / soft exceeds this [default: {_D.gap_warning}]."),
+                     help=f"Warn when (soft - hard) / soft exceeds this [default: {DEFAULT_CONFIG.gap_warning}]."),
         click.option("--target-revenue", "target_revenue", type=float, default=None,
                      help="Stop when the validation hard revenue reaches this."),
     ]

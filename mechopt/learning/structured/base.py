@@ -40,7 +40,6 @@ o = o', so every kernel sum splits into one term per block (see :mod:`kernels`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -145,9 +144,6 @@ class StructuredModel(ABC):
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **self.settings()}
-
-    def with_null_loss(self, null_loss: float) -> StructuredModel:
-        return replace(self, null_loss=float(null_loss))  # type: ignore[type-var]
 
 
 def _check_null_loss(x: float) -> float:

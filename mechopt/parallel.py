@@ -48,7 +48,7 @@ class Executor:
         self, n_jobs: int = 1, scheduler: str | None = None, connect_timeout: float = 10.0
     ) -> None:
         if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-            raise ExecutorError(f"--jobs must be a positive integer or -1, got {n_jobs!r}")
+            raise ExecutorError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
         self.n_jobs = n_jobs
         self.scheduler = scheduler
         self.connect_timeout = connect_timeout

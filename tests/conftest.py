@@ -16,14 +16,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
-CATS = DATA / "cats"
 
 
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
-
-
-@pytest.fixture
-def cats_dir() -> Path:
-    return CATS

@@ -145,7 +145,7 @@ def test_every_json_command_has_cases():
 @pytest.fixture
 def tiny_studies(monkeypatch, tmp_path):
     """Shrink the built-in menu studies (thousands of steps on large samples) to a few steps."""
-    from mechopt.menus import studies
+    from mechopt.benchmarks import menus as studies
     from mechopt.menus.config import MenuConfig
 
     small = dict(steps=2, batch_size=32, val_size=32, test_size=32, eval_every=1)
@@ -153,8 +153,11 @@ def tiny_studies(monkeypatch, tmp_path):
     seeds = [replace(r, config=r.config.replace(**small)) for r in studies.seed_remedy_rows(2)[:2]]
     monkeypatch.setattr(studies, "goal_rows", lambda: goals)
     monkeypatch.setattr(studies, "seed_remedy_rows", lambda steps: seeds)
-    monkeypatch.setattr("mechopt.cli.menus.MenuConfig",
-                        lambda **kw: MenuConfig(**{**kw, "steps": 2, "val_size": 32, "test_size": 32}))
+    class TinyConfig(MenuConfig):  # still a dataclass (fields() and replace() work on it)
+        def __init__(self, **kw):
+            super().__init__(**{**kw, "steps": 2, "val_size": 32, "test_size": 32})
+
+    monkeypatch.setattr("mechopt.cli.menus.MenuConfig", TinyConfig)
     monkeypatch.setenv("MECHOPT_CACHE", str(tmp_path / "cache"))
     (tmp_path / "bad.txt").write_text("goods 2\ndummy 0\n0 1.0 7 #\n")
 

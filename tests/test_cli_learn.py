@@ -138,14 +138,14 @@ def test_bench_learn_small(run):
 
 
 def test_cli_selection_criteria_match_the_library():
-    from mechopt.cli.learn import SELECT_BY as cli_choices
+    from mechopt.cli.payments.learn import SELECT_BY as cli_choices
     from mechopt.learning.train import SELECT_BY
 
     assert cli_choices == SELECT_BY
 
 
 def test_assignment_experiment_plans_both_maps_and_tabulates_them():
-    from mechopt.learning.reproduce import markdown_table, plan_experiment
+    from mechopt.benchmarks.payments_reproduce import markdown_table, plan_experiment
 
     plans = plan_experiment("assignment", agents=[4])
     assert [p.attribute for p in plans] == [None, "leximin"]

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from mechopt import load_auction, solve_wdp
+from mechopt.domains.distributions import MultiMindedCA
+from mechopt.domains.rules import apply_rule
 from mechopt.formulations.wdp_highspy import build_wdp_highspy, read_highspy_allocation
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM
-from mechopt.learning.domains import MultiMindedCA
 from mechopt.learning.kernels import RBFKernel
-from mechopt.learning.rules import apply_rule
 from mechopt.learning.structured import CombinatorialModel
 from mechopt.mechanisms.assignment import egalitarian_assignment
 from mechopt.solve import SolveStatus, prepare_highs_threads

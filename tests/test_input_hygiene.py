@@ -45,7 +45,7 @@ def odd_file(tmp_path) -> Path:
 def test_literal_escapes_markup_and_control_characters():
     from rich.console import Console
 
-    from mechopt.report import literal
+    from mechopt.cli.report import literal
 
     console = Console(highlight=False, width=200, record=True, force_terminal=False)
     for text, shown in [("[telco-a]", "[telco-a]"), ("[i]", "[i]"), ("evil [/bold] name", "evil [/bold] name"),

@@ -18,10 +18,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from mechopt.domains.distributions import MultiMindedCA, SingleItemAuction
+from mechopt.domains.rules import apply_rule
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM, NotFittedError, RejectedFit
-from mechopt.learning.domains import MultiMindedCA, SingleItemAuction
 from mechopt.learning.kernels import RBFKernel
-from mechopt.learning.rules import apply_rule
 from mechopt.learning.structured import AssignmentModel, CombinatorialModel
 
 
@@ -120,7 +120,7 @@ def test_primal_and_dual_agree_for_the_linear_kernel():
 
 
 def test_n_slack_on_assignment_with_rbf_matches_enumeration():
-    from mechopt.learning.domains import AssignmentProblem
+    from mechopt.domains.distributions import AssignmentProblem
 
     profiles = AssignmentProblem(n_agents=3).sample(12, 5)
     outcomes = apply_rule(profiles, "optimal").outcomes

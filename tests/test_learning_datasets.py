@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mechopt.learning.datasets import cache_dir, make_dataset
-from mechopt.learning.domains import AssignmentProblem, MultiMindedCA
+from mechopt.domains.datasets import cache_dir, make_dataset
+from mechopt.domains.distributions import AssignmentProblem, MultiMindedCA
 
 
 def test_cache_roundtrip_and_keys(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mechopt.learning.domains import (
+from mechopt.domains.distributions import (
     AssignmentProblem,
     AssignmentProfiles,
     MultiMindedCA,

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from mechopt.domains.distributions import AssignmentProblem, MultiMindedCA, SingleItemAuction
+from mechopt.domains.evaluate import vcg_prices
+from mechopt.domains.rules import apply_rule
 from mechopt.io.checksum import document_sha256
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM
-from mechopt.learning.domains import AssignmentProblem, MultiMindedCA, SingleItemAuction
-from mechopt.learning.evaluate import vcg_prices
 from mechopt.learning.payment_rule import (
     ModelFileError,
     PaymentRule,
@@ -21,7 +22,6 @@ from mechopt.learning.payment_rule import (
     normalize_prices,
     upgrade_payment_rule,
 )
-from mechopt.learning.rules import apply_rule
 from mechopt.learning.structured import AssignmentModel, CombinatorialModel
 from mechopt.learning.train import make_grid, select_payment_rule
 

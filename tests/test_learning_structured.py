@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechopt.learning.domains import AssignmentProfiles, MultiMindedCA, XORProfiles
+from mechopt.domains.distributions import AssignmentProfiles, MultiMindedCA, XORProfiles
+from mechopt.domains.xor import all_bundles, expand_xor, xor_inner, xor_terms, xor_value
 from mechopt.learning.kernels import (
     LinearKernel,
     PolynomialKernel,
@@ -28,7 +29,6 @@ from mechopt.learning.structured import (
     make_structured_model,
     structured_model_from_dict,
 )
-from mechopt.learning.xor import all_bundles, expand_xor, xor_inner, xor_terms, xor_value
 
 KERNELS = [LinearKernel(), PolynomialKernel(degree=2), PolynomialKernel(degree=3, coef0=0.5), RBFKernel(gamma=0.3)]
 
@@ -228,7 +228,7 @@ def test_assignment_attributes_remove_the_item_column():
 def test_assignment_leximin_attributes_match_brute_force_and_the_baselines():
     import itertools
 
-    from mechopt.learning.evaluate import assignment_vcg_prices
+    from mechopt.domains.evaluate import assignment_vcg_prices
 
     values = np.random.default_rng(5).random((5, 4, 4))
     profiles = AssignmentProfiles(values)
@@ -254,9 +254,9 @@ def test_assignment_leximin_attributes_match_brute_force_and_the_baselines():
 
 
 def test_assignment_leximin_prices_ignore_the_labels_of_other_agents_and_items():
+    from mechopt.domains.distributions import AssignmentProblem
+    from mechopt.domains.rules import apply_rule
     from mechopt.learning.cutting_plane import CuttingPlaneSSVM
-    from mechopt.learning.domains import AssignmentProblem
-    from mechopt.learning.rules import apply_rule
 
     train = AssignmentProblem(n_agents=4).sample(40, seed=2)
     outcomes = apply_rule(train, "optimal").outcomes

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mechopt import greedy_allocation, solve_wdp
-from mechopt.learning.domains import MultiMindedCA, XORProfiles
-from mechopt.learning.welfare import greedy_outcomes, greedy_table, welfare_table
+from mechopt.domains.distributions import MultiMindedCA, XORProfiles
+from mechopt.domains.welfare import greedy_outcomes, greedy_table, welfare_table
 
 
 def brute_force_welfare(profiles: XORProfiles, k: int, items: int) -> float:

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from mechopt.cli.menus import CLI_FLAGS, config_command
 from mechopt.menus.config import KNOWN_OPTIMA, MenuConfig, known_optimum, seed_config
-from mechopt.menus.studies import CLI_FLAGS, train_command
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -59,10 +59,10 @@ def test_known_optima():
     assert paid.mean() == pytest.approx(KNOWN_OPTIMA[("additive", 2)], abs=2e-4)
 
 
-def test_train_command_reproduces_the_config():
-    assert train_command(MenuConfig()) == "mechopt menus train"
-    assert train_command(seed_config(price_cap=True), "seed") == "mechopt menus train --preset seed --price-cap"
-    cmd = train_command(MenuConfig(valuation="xor", n_atoms=20, kind="bundle", menu_size=8))
+def test_config_command_reproduces_the_config():
+    assert config_command(MenuConfig()) == "mechopt menus train"
+    assert config_command(seed_config(price_cap=True), "seed") == "mechopt menus train --preset seed --price-cap"
+    cmd = config_command(MenuConfig(valuation="xor", n_atoms=20, kind="bundle", menu_size=8))
     assert cmd == "mechopt menus train --valuation xor --atoms 20 --menu-size 8 --kind bundle"
     assert set(CLI_FLAGS) <= set(MenuConfig.__dataclass_fields__)
 

@@ -15,7 +15,7 @@ from mechopt.cli import cli  # noqa: E402
 from mechopt.io.checksum import document_sha256  # noqa: E402
 from mechopt.menus.config import MenuConfig, seed_config  # noqa: E402
 from mechopt.menus.evaluate import RevenueGapWarning  # noqa: E402
-from mechopt.menus.reference import compare_with_reference  # noqa: E402
+from mechopt.menus.reference import compare_with_reference, exact_reference  # noqa: E402
 from mechopt.menus.store import MenuFileError, load_menu, save_menu  # noqa: E402
 from mechopt.menus.trainer import resolve_device, train_menu  # noqa: E402
 
@@ -68,6 +68,27 @@ def test_in_sample_training_matches_the_milp_reference():
     assert cmp.milp_status == "optimal"
     assert cmp.menu_in_sample <= cmp.milp_in_sample + 1e-6
     assert cmp.ratio_in_sample > 0.95
+
+
+def test_exact_reference_and_the_reference_command():
+    """The best deterministic menu on 30 XOR buyers (numbers of ``mechopt menus reference``
+    before its solve moved into the library) and the command printing it."""
+    config = MenuConfig(valuation="xor", n_items=2, n_atoms=2, distribution="L4", seed=0, test_size=2000,
+                        device="cpu")
+    ref = exact_reference(config, 30)
+    assert ref.is_optimal and ref.status == "optimal"
+    assert (ref.n_buyers, ref.n_test_buyers) == (30, 2000)
+    assert list(ref.prices) == ["{0}", "{1}", "{0,1}"]
+    assert ref.in_sample_revenue == pytest.approx(0.4716380715370198, abs=1e-6)
+    assert ref.test_revenue == pytest.approx(0.37084077265858606, abs=1e-6)
+    res = CliRunner().invoke(cli, ["menus", "reference", "--buyers", "30", "--test-size", "2000", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    expected = ref.to_dict()
+    del data["seconds"], expected["seconds"]
+    assert data == expected
+    too_big = CliRunner().invoke(cli, ["menus", "reference", "--items", "5"])
+    assert too_big.exit_code == 1 and "limited to m <= 4 items" in too_big.output
 
 
 def test_menu_file_round_trip_and_refusals(one_item, tmp_path):

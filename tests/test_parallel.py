@@ -35,7 +35,7 @@ def test_task_errors_propagate():
 
 @pytest.mark.parametrize("jobs", [0, -2, 1.5, "2"])
 def test_bad_job_counts(jobs):
-    with pytest.raises(ExecutorError, match="--jobs must be a positive integer"):
+    with pytest.raises(ExecutorError, match="n_jobs must be a positive integer"):
         Executor(jobs)
 
 

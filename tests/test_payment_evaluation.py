@@ -10,22 +10,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mechopt import CombinatorialAuction, solve_wdp
-from mechopt.learning.domains import (
+from mechopt.domains.distributions import (
     AssignmentProblem,
     AssignmentProfiles,
     MultiMindedCA,
     SingleItemAuction,
     XORProfiles,
 )
-from mechopt.learning.evaluate import (
+from mechopt.domains.evaluate import (
     assignment_vcg_prices,
     baseline_prices,
     evaluate,
     second_price,
     vcg_prices,
 )
-from mechopt.learning.rules import apply_rule
-from mechopt.learning.welfare import greedy_outcomes, welfare_table
+from mechopt.domains.rules import apply_rule
+from mechopt.domains.welfare import greedy_outcomes, welfare_table
 from mechopt.mechanisms.assignment import leximin_by_enumeration
 from mechopt.parallel import Executor
 
@@ -255,7 +255,7 @@ def test_price_function_sees_only_the_other_agents():
 
 
 def test_large_assignment_baselines_fall_back_to_the_milps(monkeypatch):
-    import mechopt.learning.evaluate as ev
+    import mechopt.domains.evaluate as ev
 
     others = AssignmentProblem(4).sample(3, seed=10).without_agent(0)
     enumerated = {k: assignment_vcg_prices(others, k) for k in ("tot-vcg", "eg-vcg")}

@@ -78,11 +78,6 @@ class Remedy:
     def is_optimal(self) -> bool:
         return self.outcome.is_optimal
 
-    @property
-    def revenue_is_tie_dependent(self) -> bool:
-        """True when another optimal allocation exists, so revenue may depend on the tie-break."""
-        return self.tie.tied
-
     def to_dict(self) -> dict:
         data = self.outcome.to_dict()
         data["remedy"] = self.name

@@ -20,8 +20,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from mechopt.learning.domains import AssignmentProblem, MultiMindedCA
-from mechopt.learning.rules import apply_rule
+from mechopt.domains.distributions import AssignmentProblem, MultiMindedCA
+from mechopt.domains.rules import apply_rule
 from mechopt.parallel import Executor
 
 __all__ = ["DomainBenchRow", "benchmark_domains", "BENCH_TASKS"]
@@ -51,7 +51,7 @@ class DomainBenchRow:
 
 def _warm_up(_: int) -> bool:
     """Import the solver stack in a worker (a picklable task)."""
-    from mechopt.learning.rules import apply_rule  # noqa: F401
+    from mechopt.domains.rules import apply_rule  # noqa: F401
     from mechopt.solve import get_solver
 
     get_solver("highs")

@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mechopt.learning.datasets import make_dataset
-from mechopt.learning.domains import MultiMindedCA
-from mechopt.learning.evaluate import evaluate, vcg_prices
+from mechopt.domains.datasets import make_dataset
+from mechopt.domains.distributions import MultiMindedCA
+from mechopt.domains.evaluate import evaluate, vcg_prices
+from mechopt.domains.splits import split_seeds
 from mechopt.learning.payment_rule import PaymentRule
 from mechopt.learning.structured import CombinatorialModel
 from mechopt.parallel import Executor
@@ -75,7 +76,7 @@ def benchmark_training_sizes(
     domain = MultiMindedCA(n_agents=n_agents, n_items=n_items, n_bundles=n_bundles, gamma=gamma)
     train = make_dataset(domain, rule, sizes[-1], seed, executor=executor, cache=cache,
                          progress=progress(f"labelling {sizes[-1]} training instances"))
-    test = make_dataset(domain, rule, n_test, seed + 20_000, executor=executor, cache=cache,
+    test = make_dataset(domain, rule, n_test, split_seeds(seed)["test"], executor=executor, cache=cache,
                         progress=progress(f"labelling {n_test} test instances"))
     vcg = evaluate(test.profiles, test.outcomes, vcg_prices)
     rows = []

@@ -128,8 +128,8 @@ COMMAND_MODULES = [
     "menus",
     "bench",
     "audit",
-    "payments",
-    "learn",
+    "payments.evaluate",
+    "payments.learn",
 ]
 
 

@@ -13,6 +13,7 @@ from mechopt.benchmarks.audit import Setting, SettingResult, evaluate_setting
 from mechopt.cli import cli, exit_for
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
+    CommaList,
     executor_options,
     json_option,
     json_text,
@@ -21,10 +22,10 @@ from mechopt.cli.options import (
     progress_label,
     solver_options,
 )
+from mechopt.cli.report import bundle_text, console, literal, money, status_text
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.io import load_auction
 from mechopt.io.atomic import atomic_write_text
-from mechopt.report import bundle_text, console, literal, money, status_text
 from mechopt.solve import SolveStatus
 
 threshold_option = click.option(
@@ -177,21 +178,9 @@ def _amount(x: float | None) -> str:
 # ------------------------------------------------------------------------------------------
 # benchmark
 # ------------------------------------------------------------------------------------------
-def _parse_distributions(text: str) -> list[str]:
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    if not names:
-        raise click.BadParameter("name at least one distribution", param_hint="--distributions")
-    for name in names:
-        if name not in DISTRIBUTIONS:
-            raise click.BadParameter(
-                f"unknown distribution {name!r} (choose from {', '.join(DISTRIBUTIONS)})",
-                param_hint="--distributions",
-            )
-    return names
-
-
 @bench.command("audit")
-@click.option("--distributions", "-d", default="L2,L4,L6,arbitrary", show_default=True,
+@click.option("--distributions", "-d", "names", type=CommaList(str, choices=DISTRIBUTIONS),
+              default="L2,L4,L6,arbitrary", show_default=True,
               help="Comma-separated generator distributions, one setting each.")
 @click.option("--items", "n_items", type=click.IntRange(min=2), default=10, show_default=True)
 @click.option("--bids", "n_bids", type=click.IntRange(min=2), default=20, show_default=True)
@@ -209,11 +198,10 @@ def _parse_distributions(text: str) -> list[str]:
 @solver_options
 @executor_options
 @json_option
-def bench_audit(distributions, n_items, n_bids, n_auctions, share, seed, out, markdown, plot,
+def bench_audit(names, n_items, n_bids, n_auctions, share, seed, out, markdown, plot,
                 threshold, solver, time_limit, jobs, scheduler, as_json):
     """Precision, recall and false positives of the shill audit on injected false-name splits,
     and the revenue of exclusion vs grouping vs plain VCG."""
-    names = _parse_distributions(distributions)
     settings = SolveSettings(solver, time_limit)
     show_progress = progress_label("bench", as_json) is not None
     results: list[SettingResult] = []

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from mechopt.cli import cli
 from mechopt.cli.options import json_option, print_json
-from mechopt.report import console, literal
+from mechopt.cli.report import console, literal
 
 
 @cli.group("bench")

@@ -7,6 +7,7 @@ menus command run without the ``menus`` extra stops with one line saying what to
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 
 from mechopt.cli import cli, exit_for
 from mechopt.cli.options import json_option, print_json
+from mechopt.cli.report import console, literal
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.menus.config import (
     DEVICES,
@@ -25,13 +27,44 @@ from mechopt.menus.config import (
     known_optimum,
     seed_config,
 )
-from mechopt.menus.studies import CLI_FLAGS
-from mechopt.report import console, literal
 from mechopt.solve import SolveStatus
 
 TORCH_HINT = "the menus commands need torch: pip install 'mechopt[menus]'"
 
-_D = MenuConfig()
+#: the default settings, shown in the options' help
+DEFAULT_CONFIG = MenuConfig()
+
+
+#: MenuConfig field -> ``mechopt menus train`` option (booleans are --x/--no-x flags)
+CLI_FLAGS: dict[str, str] = {
+    "valuation": "--valuation", "n_items": "--items", "n_atoms": "--atoms",
+    "distribution": "--distribution", "menu_size": "--menu-size", "kind": "--kind",
+    "straight_through": "--straight-through", "init_price": "--init-price",
+    "relaxation": "--relaxation", "schedule": "--schedule", "temperature": "--temperature",
+    "temperature_end": "--temperature-end", "ir_penalty": "--ir-penalty",
+    "ir_dual_lr": "--ir-dual-lr", "price_cap": "--price-cap", "max_price": "--max-price",
+    "steps": "--steps", "batch_size": "--batch-size", "lr": "--lr", "lr_end": "--lr-end",
+    "train_pool": "--train-pool", "val_size": "--val-size", "test_size": "--test-size",
+    "keep": "--keep", "seed": "--seed", "device": "--device", "threads": "--threads",
+    "name": "--name", "target_revenue": "--target-revenue", "eval_every": "--eval-every",
+    "gap_warning": "--gap-warning", "bids_per_instance": "--bids-per-instance",
+}
+
+
+def config_command(config: MenuConfig, preset: str = "default") -> str:
+    """The shortest ``mechopt menus train`` command that trains ``config``."""
+    base = seed_config() if preset == "seed" else MenuConfig()
+    parts = ["mechopt menus train"] + (["--preset seed"] if preset == "seed" else [])
+    for f in fields(MenuConfig):
+        value, default = getattr(config, f.name), getattr(base, f.name)
+        if value == default or f.name not in CLI_FLAGS:
+            continue
+        flag = CLI_FLAGS[f.name]
+        if isinstance(value, bool):
+            parts.append(flag if value else "--no-" + flag[2:])
+        else:
+            parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return " ".join(parts)
 
 
 def require_torch() -> None:
@@ -46,31 +79,31 @@ def _settings_options(fn):
     """Options that map one-to-one onto :class:`MenuConfig` fields (None: keep the base)."""
     opts = [
         click.option("--valuation", type=click.Choice(VALUATIONS), default=None,
-                     help=f"Buyer valuation [default: {_D.valuation}]."),
+                     help=f"Buyer valuation [default: {DEFAULT_CONFIG.valuation}]."),
         click.option("--items", "n_items", type=int, default=None,
-                     help=f"Number of items m [default: {_D.n_items}]."),
+                     help=f"Number of items m [default: {DEFAULT_CONFIG.n_items}]."),
         click.option("--atoms", "n_atoms", type=int, default=None,
-                     help=f"XOR atoms per buyer (--valuation xor) [default: {_D.n_atoms}]."),
+                     help=f"XOR atoms per buyer (--valuation xor) [default: {DEFAULT_CONFIG.n_atoms}]."),
         click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default=None,
-                     help=f"Generator distribution (--valuation generated) [default: {_D.distribution}]."),
+                     help=f"Generator distribution (--valuation generated) [default: {DEFAULT_CONFIG.distribution}]."),
         click.option("--menu-size", "menu_size", type=int, default=None,
-                     help=f"Menu elements K [default: {_D.menu_size}]."),
+                     help=f"Menu elements K [default: {DEFAULT_CONFIG.menu_size}]."),
         click.option("--kind", type=click.Choice(KINDS), default=None,
-                     help=f"Deterministic bundles or lotteries [default: {_D.kind}]."),
+                     help=f"Deterministic bundles or lotteries [default: {DEFAULT_CONFIG.kind}]."),
         click.option("--straight-through/--no-straight-through", "straight_through", default=None,
                      help="Bundle menus: train on rounded bundles with relaxed gradients "
                           "[default: on]."),
         click.option("--init-price", "init_price", type=float, default=None,
-                     help=f"Initial prices ~ U[0, this] [default: {_D.init_price}]."),
+                     help=f"Initial prices ~ U[0, this] [default: {DEFAULT_CONFIG.init_price}]."),
         click.option("--relaxation", type=click.Choice(RELAXATIONS), default=None,
-                     help=f"Relaxation of the buyer's choice [default: {_D.relaxation}]."),
+                     help=f"Relaxation of the buyer's choice [default: {DEFAULT_CONFIG.relaxation}]."),
         click.option("--schedule", type=click.Choice(SCHEDULES), default=None,
                      help="Temperature relative to the value scale, or the seed's lambda*u "
                           "[default: relative]."),
         click.option("--temperature", type=float, default=None,
-                     help=f"Start temperature relative to the value scale [default: {_D.temperature}]."),
+                     help=f"Start temperature relative to the value scale [default: {DEFAULT_CONFIG.temperature}]."),
         click.option("--temperature-end", "temperature_end", type=float, default=None,
-                     help=f"Final relative temperature [default: {_D.temperature_end}]."),
+                     help=f"Final relative temperature [default: {DEFAULT_CONFIG.temperature_end}]."),
         click.option("--ir-penalty", "ir_penalty", type=float, default=None,
                      help="Weight of the IR penalty E[sum Z_k max(0,-u_k)^2] [default: 0]."),
         click.option("--ir-dual-lr", "ir_dual_lr", type=float, default=None,
@@ -79,18 +112,18 @@ def _settings_options(fn):
                      help="Cap prices at the highest value seen in the batch [default: off]."),
         click.option("--max-price", "max_price", type=float, default=None,
                      help="Upper bound on prices (the seed used 10) [default: none]."),
-        click.option("--steps", type=int, default=None, help=f"Training steps [default: {_D.steps}]."),
+        click.option("--steps", type=int, default=None, help=f"Training steps [default: {DEFAULT_CONFIG.steps}]."),
         click.option("--batch-size", "batch_size", type=int, default=None,
-                     help=f"Buyers per step [default: {_D.batch_size}]."),
-        click.option("--lr", type=float, default=None, help=f"Adam learning rate [default: {_D.lr}]."),
+                     help=f"Buyers per step [default: {DEFAULT_CONFIG.batch_size}]."),
+        click.option("--lr", type=float, default=None, help=f"Adam learning rate [default: {DEFAULT_CONFIG.lr}]."),
         click.option("--lr-end", "lr_end", type=float, default=None,
-                     help=f"Learning rate at the last step (cosine decay) [default: {_D.lr_end}]."),
+                     help=f"Learning rate at the last step (cosine decay) [default: {DEFAULT_CONFIG.lr_end}]."),
         click.option("--train-pool", "train_pool", type=int, default=None,
                      help="Train on N fixed buyers (0: fresh buyers every step) [default: 0]."),
         click.option("--val-size", "val_size", type=int, default=None,
-                     help=f"Validation buyers [default: {_D.val_size}]."),
+                     help=f"Validation buyers [default: {DEFAULT_CONFIG.val_size}]."),
         click.option("--test-size", "test_size", type=int, default=None,
-                     help=f"Fresh test buyers [default: {_D.test_size}]."),
+                     help=f"Fresh test buyers [default: {DEFAULT_CONFIG.test_size}]."),
         click.option("--keep", type=click.Choice(["best", "last"]), default=None,
                      help="Keep the best menu on validation or the last one [default: best]."),
         click.option("--seed", type=int, default=None, help="Random seed [default: 0]."),
@@ -101,11 +134,11 @@ def _settings_options(fn):
         click.option("--name", default=None, help="Model name (file runs/menus/NAME.json)."),
         click.option("--bids-per-instance", "bids_per_instance", type=int, default=None,
                      help=f"Bids per generated instance (--valuation generated) "
-                          f"[default: {_D.bids_per_instance}]."),
+                          f"[default: {DEFAULT_CONFIG.bids_per_instance}]."),
         click.option("--eval-every", "eval_every", type=int, default=None,
-                     help=f"Steps between validation evaluations [default: {_D.eval_every}]."),
+                     help=f"Steps between validation evaluations [default: {DEFAULT_CONFIG.eval_every}]."),
         click.option("--gap-warning", "gap_warning", type=float, default=None,
-                     help=f"Warn when (soft - hard) / soft exceeds this [default: {_D.gap_warning}]."),
+                     help=f"Warn when (soft - hard) / soft exceeds this [default: {DEFAULT_CONFIG.gap_warning}]."),
         click.option("--target-revenue", "target_revenue", type=float, default=None,
                      help="Stop when the validation hard revenue reaches this."),
     ]
@@ -359,58 +392,30 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
     config = MenuConfig(valuation=valuation, n_items=n_items, n_atoms=n_atoms,
                         distribution=distribution, seed=seed, test_size=test_size, device="cpu")
     require_torch()
-    import torch
+    from mechopt.menus.reference import exact_reference
 
-    from mechopt.mechanisms.pricing import pricing_revenue, solve_bundle_pricing
-    from mechopt.menus.reference import (
-        MAX_REFERENCE_ITEMS,
-        bundle_names,
-        bundle_value_matrix,
-        reference_sample,
-    )
-    from mechopt.menus.trainer import make_generators
-    from mechopt.menus.valuations import make_valuation
-
-    if n_items > MAX_REFERENCE_ITEMS:
-        raise click.ClickException(f"the exact reference is limited to m <= {MAX_REFERENCE_ITEMS} items")
-    dev = torch.device("cpu")
-    valuation = make_valuation(config, dev)
-    buyers, _ = reference_sample(config, n_buyers, dev)
-    names = bundle_names(n_items)
-    pricing = solve_bundle_pricing(bundle_value_matrix(valuation, buyers), names, time_limit=time_limit)
-    test = valuation.sample(test_size, make_generators(seed, dev)["test"])
-    test_rev = (pricing_revenue(bundle_value_matrix(valuation, test), pricing.prices)
-                if pricing.status.has_solution else None)
-    data = {
-        "status": pricing.status.value,
-        "is_optimal": pricing.is_optimal,
-        "in_sample_revenue": pricing.revenue,
-        "test_revenue": test_rev,
-        "prices": {n: float(p) for n, p in zip(names, pricing.prices, strict=True)},
-        "n_buyers": buyers.n,
-        "n_test_buyers": test.n,
-        "seconds": pricing.solve.seconds if pricing.solve else 0.0,
-    }
+    ref = exact_reference(config, n_buyers, test_size=test_size, time_limit=time_limit)
+    data = ref.to_dict()
     if as_json:
         print_json(data)
     else:
         out = console()
-        label = ("[green]optimal (proven, gap 0)[/green]" if pricing.is_optimal
-                 else f"[bold red]{pricing.status.value.upper()} — NOT PROVEN OPTIMAL[/bold red]")
-        out.print(f"best deterministic menu on {buyers.n} {valuation.describe()} buyers: {label}, "
+        label = ("[green]optimal (proven, gap 0)[/green]" if ref.is_optimal
+                 else f"[bold red]{ref.status.upper()} — NOT PROVEN OPTIMAL[/bold red]")
+        out.print(f"best deterministic menu on {ref.n_buyers} {ref.buyers} buyers: {label}, "
                   f"{data['seconds']:.1f} s")
         for name, price in data["prices"].items():
             out.print(f"  {name:>10}  {price:.4f}")
-        out.print(f"in-sample revenue {pricing.revenue:.4f}; on {test.n} fresh buyers "
-                  f"{test_rev:.4f}" if test_rev is not None else "no solution")
-    exit_for(pricing.status)
+        out.print(f"in-sample revenue {ref.in_sample_revenue:.4f}; on {ref.n_test_buyers} fresh buyers "
+                  f"{ref.test_revenue:.4f}" if ref.test_revenue is not None else "no solution")
+    exit_for(ref.solve_status)
 
 
 # --------------------------------------------------------------------------------------
 # benchmarks
 # --------------------------------------------------------------------------------------
 from mechopt.cli.bench import bench  # noqa: E402
-from mechopt.cli.options import executor_options, make_executor, progress_label  # noqa: E402
+from mechopt.cli.options import CommaList, executor_options, make_executor, progress_label  # noqa: E402
 
 
 def _markdown_table(results, show_target: bool) -> str:
@@ -440,7 +445,7 @@ def _study_table(title: str, results, show_target: bool, markdown: bool = False)
         click.echo(_markdown_table(results, show_target))
         click.echo("")
         for r in results:
-            click.echo(f"- {r.label}: `{r.command}`")
+            click.echo(f"- {r.label}: `{config_command(r.config, r.preset)}`")
         return
     from rich.table import Table
 
@@ -458,18 +463,25 @@ def _study_table(title: str, results, show_target: bool, markdown: bool = False)
         table.add_row(*_study_row(r, show_target, missing="-"))
     out.print(table)
     for r in results:
-        out.print(f"  {r.label}: [dim]{r.command}[/dim]")
+        out.print(f"  {r.label}: [dim]{config_command(r.config, r.preset)}[/dim]")
+
+
+def _study_dict(r) -> dict[str, Any]:
+    """A study result as JSON: the ``mechopt menus train`` command in place of its config."""
+    d = r.to_dict()
+    del d["config"], d["preset"]
+    return {"label": d.pop("label"), "command": config_command(r.config, r.preset), **d}
 
 
 def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: bool,
                markdown: bool, title: str, show_target: bool) -> None:
-    from mechopt.menus.studies import run_study
+    from mechopt.benchmarks.menus import run_study
 
     with make_executor(jobs, scheduler) as executor:
         results = run_study(rows, tuple(range(seeds)), executor=executor,
                             progress=progress_label("runs", as_json), test_size=test_size)
     if as_json:
-        print_json([r.to_dict() for r in results])
+        print_json([_study_dict(r) for r in results])
     else:
         _study_table(title, results, show_target=show_target, markdown=markdown)
 
@@ -485,7 +497,7 @@ def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: 
 def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json):
     """Reproduce the seed's failure (m=2, a=2, K=4) and compare the remedies."""
     require_torch()
-    from mechopt.menus.studies import seed_remedy_rows
+    from mechopt.benchmarks.menus import seed_remedy_rows
 
     _run_study(seed_remedy_rows(steps), seeds, test_size, jobs, scheduler, as_json, markdown,
                "seed 000: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
@@ -501,7 +513,7 @@ def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json
 def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
     """Hard revenue on fresh buyers against the known optima (docs/menus.md#known-optima)."""
     require_torch()
-    from mechopt.menus.studies import goal_rows
+    from mechopt.benchmarks.menus import goal_rows
 
     _run_study(goal_rows(), seeds, test_size, jobs, scheduler, as_json, markdown,
                "menus against known optima (default settings: K=32 lotteries, RochetNet)",
@@ -512,9 +524,9 @@ def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("--threads", type=click.IntRange(min=0), default=1, show_default=True,
               help="torch CPU threads (0: torch's default).")
-@click.option("--items", "items_list", default="2,10,50", show_default=True,
+@click.option("--items", "items", type=CommaList(int), default="2,10,50", show_default=True,
               help="Comma-separated numbers of items m.")
-@click.option("--menu-sizes", "sizes_list", default="64,256,1024", show_default=True,
+@click.option("--menu-sizes", "sizes", type=CommaList(int), default="64,256,1024", show_default=True,
               help="Comma-separated menu sizes K.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True,
@@ -526,22 +538,19 @@ def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
               help="Stop when the validation revenue reaches this share of the optimum (a margin "
                    "above 0.99 so that fresh test buyers confirm 99 %%).")
 @json_option
-def bench_menus(device, threads, items_list, sizes_list, batch_size, steps, target_seeds,
+def bench_menus(device, threads, items, sizes, batch_size, steps, target_seeds,
                 target_share, as_json):
     """Training throughput (steps/s, buyers/s) and time to 99 % of the 2-item optimum."""
     require_torch()
-    from mechopt.menus.studies import throughput, time_to_target
+    from mechopt.benchmarks.menus import throughput, time_to_target
 
-    try:
-        items = [int(x) for x in items_list.split(",")]
-        sizes = [int(x) for x in sizes_list.split(",")]
-    except ValueError:
-        raise click.BadParameter("expected comma-separated integers") from None
     rows = [throughput(m, k, batch_size=batch_size, steps=steps, device=device, threads=threads)
             for m in items for k in sizes]
     targets = [time_to_target(MenuConfig(n_items=2, seed=s, device=device, threads=threads,
                                          val_size=262144, eval_every=25), share=target_share)
                for s in range(target_seeds)]
+    for t in targets:
+        t["command"] = config_command(t.pop("config"))
     if as_json:
         print_json({"throughput": rows, "time_to_99": targets})
         return
@@ -582,7 +591,6 @@ def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
     """XOR m=2: a bundle menu trained on N buyers vs the exact best deterministic menu on them."""
     require_torch()
     from mechopt.menus.reference import compare_with_reference
-    from mechopt.menus.studies import train_command
     from mechopt.menus.trainer import train_menu
 
     rows = []
@@ -593,7 +601,7 @@ def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
         trained = train_menu(config)
         cmp = compare_with_reference(trained.menu, config, time_limit=time_limit)
         statuses.append(cmp.solve_status)
-        rows.append({"seed": s, "command": train_command(config), **cmp.to_dict()})
+        rows.append({"seed": s, "command": config_command(config), **cmp.to_dict()})
     if as_json:
         print_json(rows)
         exit_for(SolveStatus.worst(statuses))

@@ -8,7 +8,7 @@ import math
 import numbers
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -34,6 +34,15 @@ solver_options = _compose(
     click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
                  help="Seconds per MILP; a stopped solve is reported as not proven optimal."),
 )
+
+def check_jobs(ctx: click.Context | None, param: click.Parameter | None, value: Any) -> Any:
+    """Click callback: worker counts (one or a list) are positive or -1 (the Executor's
+    ``n_jobs``, named here by the CLI's flag)."""
+    for jobs in value if isinstance(value, (list, tuple)) else [value]:
+        if jobs == 0 or jobs < -1:
+            raise click.ClickException(f"--jobs must be a positive integer or -1, got {jobs!r}")
+    return value
+
 
 executor_options = _compose(
     click.option("--jobs", "-j", type=int, default=1, show_default=True,
@@ -93,6 +102,9 @@ def _stdout_for_json_only() -> Iterator[None]:
 
 
 def make_executor(jobs: int, scheduler: str | None) -> Executor:
+    """The executor of ``--jobs``/``--scheduler``.  ``--jobs`` is checked here, inside the
+    command, rather than by a click callback, so that under ``--json`` its error is JSON too."""
+    check_jobs(None, None, jobs)
     return Executor(n_jobs=jobs, scheduler=scheduler)
 
 
@@ -143,3 +155,30 @@ def _finite(obj: Any, path: str, bad: list[str]) -> Any:
 def progress_label(label: str, as_json: bool) -> str | None:
     """A progress bar label when stderr is a terminal and output is for humans."""
     return label if (not as_json and sys.stderr.isatty()) else None
+
+
+class CommaList(click.ParamType):
+    """``2,3,4`` → ``[2, 3, 4]`` with each element converted by ``kind`` (and, with
+    ``choices``, checked against them)."""
+
+    name = "list"
+
+    def __init__(self, kind: type, choices: Sequence[str] | None = None) -> None:
+        self.kind = kind
+        self.choices = None if choices is None else tuple(choices)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        parts = [p.strip() for p in str(value).split(",") if p.strip()]
+        if not parts:
+            self.fail(f"{value!r} is empty", param, ctx)
+        try:
+            items = [self.kind(p) for p in parts]
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of {self.kind.__name__}s", param, ctx)
+        if self.choices is not None:
+            for item in items:
+                if item not in self.choices:
+                    self.fail(f"unknown value {item!r} (choose from {', '.join(self.choices)})", param, ctx)
+        return items

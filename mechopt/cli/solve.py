@@ -13,9 +13,9 @@ from mechopt.cli.options import (
     progress_label,
     solver_options,
 )
+from mechopt.cli.report import bundle_text, console, literal, money, status_text
 from mechopt.io import load_auction
 from mechopt.mechanisms import PAYMENT_RULES, RULES, Outcome, run_auction
-from mechopt.report import bundle_text, console, literal, money, status_text
 
 
 @cli.command("solve")

@@ -1,42 +1,62 @@
-"""Payment-rule learning: the mechanism-design domains, outcome rules and exact evaluation.
+"""Payment-rule learning: the structural SVM of Dütting et al. and the payment rules it learns.
 
 Dütting, Fischer, Jirapinyo, Lai, Lubin, Parkes, "Payment rules through discriminant-based
-classifiers" (EC 2012); docs/payment-rules.md.
+classifiers" (EC 2012); docs/payment-rules.md.  The domains it learns on (type distributions,
+outcome rules, exact evaluation, labelled datasets) are :mod:`mechopt.domains`; the paper's
+experiments are :mod:`mechopt.benchmarks.payments_reproduce`.
 
-- :mod:`~mechopt.learning.domains`: type distributions and the array representation of
-  instances and outcomes (read its docstring first);
-- :mod:`~mechopt.learning.rules`: outcome rules on batches (:func:`apply_rule`);
-- :mod:`~mechopt.learning.welfare`: exact welfare tables (dynamic program) and the
-  vectorized LOS greedy rule;
-- :mod:`~mechopt.learning.evaluate`: accuracy / regret / IR violation / welfare ratio of any
-  price function ``t(x_{-i}, o)`` (``from mechopt.learning.evaluate import evaluate``; the
-  function is not re-exported here so that it does not shadow its module), and the baseline
-  price functions;
-- :mod:`~mechopt.learning.datasets`: labelled instances cached on disk.
+- :mod:`~mechopt.learning.structured`: structured models (joint features, separation, loss);
+- :mod:`~mechopt.learning.kernels`: kernels on the attribute vectors;
+- :mod:`~mechopt.learning.cutting_plane`: the cutting-plane SSVM (:class:`CuttingPlaneSSVM`);
+- :mod:`~mechopt.learning.train`: grid search and selection on a validation set;
+- :mod:`~mechopt.learning.payment_rule`: the learned rule (:class:`PaymentRule`), saved and
+  loaded with :func:`load_payment_rule`;
+- :mod:`~mechopt.learning.regret_lp`: the regret-minimizing LP baseline of the assignment.
+
+The domain names this package exported before :mod:`mechopt.domains` existed
+(``from mechopt.learning import MultiMindedCA, make_dataset, vcg_prices``) still import from
+here.
 """
 
-from mechopt.learning.datasets import LabelledDataset, cache_dir, make_dataset
-from mechopt.learning.domains import (
+from mechopt.domains import (
     DOMAINS,
     AssignmentProblem,
     AssignmentProfiles,
+    Evaluation,
+    LabelledDataset,
     MultiMindedCA,
+    PriceFunction,
+    RuleOutcomes,
     SingleItemAuction,
     XORProfiles,
-    make_domain,
-)
-from mechopt.learning.evaluate import (
-    Evaluation,
-    PriceFunction,
+    apply_rule,
     assignment_vcg_prices,
     baseline_prices,
+    cache_dir,
+    greedy_outcomes,
+    make_dataset,
+    make_domain,
     second_price,
     vcg_prices,
+    welfare_table,
 )
-from mechopt.learning.rules import RuleOutcomes, apply_rule
-from mechopt.learning.welfare import greedy_outcomes, welfare_table
+from mechopt.learning.cutting_plane import CuttingPlaneSSVM, RejectedFit
+from mechopt.learning.kernels import make_kernel
+from mechopt.learning.payment_rule import ModelFileError, PaymentRule, load_payment_rule
+from mechopt.learning.structured import make_structured_model
+from mechopt.learning.train import make_grid, select_payment_rule
 
 __all__ = [
+    "CuttingPlaneSSVM",
+    "RejectedFit",
+    "make_kernel",
+    "ModelFileError",
+    "PaymentRule",
+    "load_payment_rule",
+    "make_structured_model",
+    "make_grid",
+    "select_payment_rule",
+    # re-exported from mechopt.domains
     "DOMAINS",
     "AssignmentProblem",
     "AssignmentProfiles",

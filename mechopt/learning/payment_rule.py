@@ -46,10 +46,10 @@ from typing import Any
 
 import numpy as np
 
+from mechopt.domains.evaluate import Evaluation, evaluate
 from mechopt.io.atomic import atomic_write_text
 from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM
-from mechopt.learning.evaluate import Evaluation, evaluate
 from mechopt.learning.kernels import kernel_from_dict
 from mechopt.learning.structured import Examples, StructuredModel, structured_model_from_dict
 
@@ -118,7 +118,7 @@ class PaymentRule:
     """A learned payment rule: a fitted learner, the domain it was trained for, an offset.
 
     ``domain``: the domain settings (``settings()`` of a domain of
-    :mod:`mechopt.learning.domains`); ``rule``: the outcome rule it was trained on;
+    :mod:`mechopt.domains.distributions`); ``rule``: the outcome rule it was trained on;
     ``info``: manifest extras (seeds, metrics, selection table, ...).
     """
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mechopt.learning.domains import AssignmentProfiles
+from mechopt.domains.distributions import AssignmentProfiles
 from mechopt.learning.structured import leximin_attributes
 
 __all__ = ["fit_linear_prices", "AssignmentRegretLP"]
@@ -66,7 +66,7 @@ class AssignmentRegretLP:
 
     ``agents="all"`` trains on every agent's view of each instance (agent symmetry), ``"one"``
     on agent 0's only, as the structural SVM does.  After :meth:`fit`, the instance is a
-    price function for :func:`mechopt.learning.evaluate.evaluate` (cheapest item free).
+    price function for :func:`mechopt.domains.evaluate.evaluate` (cheapest item free).
     """
 
     agents: str = "one"

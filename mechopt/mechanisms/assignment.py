@@ -87,10 +87,6 @@ class AssignmentResult:
         return math.fsum(self.utilities.tolist())
 
     @property
-    def min_utility(self) -> float:
-        return float(self.utilities.min())
-
-    @property
     def sorted_utilities(self) -> np.ndarray:
         return np.sort(self.utilities)
 

@@ -10,6 +10,9 @@ For small m the best deterministic menu on a sample of N buyers — one price fo
   pool, so the ratio measures how well gradient training optimizes (bundle menus can reach
   at most 1; lottery menus may exceed it);
 - **out of sample**: the MILP's prices and the trained menu on the same fresh test buyers.
+
+:func:`exact_reference` is the MILP alone (no trained menu): the best deterministic menu on a
+sample of buyers and the revenue its prices earn on fresh buyers (``mechopt menus reference``).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from mechopt.menus.trainer import make_generators, resolve_device
 from mechopt.menus.valuations import Buyers, Valuation, all_bundles, make_valuation
 from mechopt.solve import SolveStatus
 
-__all__ = ["MAX_REFERENCE_ITEMS", "ReferenceComparison", "bundle_value_matrix", "bundle_names",
-           "reference_sample", "compare_with_reference"]
+__all__ = ["MAX_REFERENCE_ITEMS", "ReferenceComparison", "ExactReference", "bundle_value_matrix", "bundle_names",
+           "reference_sample", "compare_with_reference", "exact_reference"]
 
 #: 2^m − 1 prices and N (2^m − 1) binaries: beyond a few items the MILP is out of reach
 MAX_REFERENCE_ITEMS = 4
@@ -65,6 +68,31 @@ class ReferenceComparison:
         del d["solve_status"]
         d["ratio_in_sample"] = self.ratio_in_sample
         d["ratio_test"] = self.ratio_test
+        return d
+
+
+@dataclass(frozen=True)
+class ExactReference:
+    """The best deterministic menu on a sample of buyers (pricing MILP) and its test revenue."""
+
+    status: str
+    is_optimal: bool
+    in_sample_revenue: float | None
+    """MILP objective on the sample (proven optimal iff :attr:`is_optimal`)."""
+    test_revenue: float | None
+    """Revenue per fresh buyer of the MILP's prices (None when the MILP found no solution)."""
+    prices: dict[str, float]
+    n_buyers: int
+    n_test_buyers: int
+    seconds: float
+    buyers: str
+    """What the buyers are (:meth:`Valuation.describe`)."""
+    solve_status: SolveStatus = SolveStatus.OPTIMAL
+    """The MILP's status (``status`` is its text); decides the CLI's exit code."""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        del d["buyers"], d["solve_status"]
         return d
 
 
@@ -131,5 +159,34 @@ def compare_with_reference(
         n_test_buyers=test_buyers.n,
         milp_test=milp_test,
         menu_test=menu_test,
+        solve_status=pricing.status,
+    )
+
+
+def exact_reference(config: MenuConfig, n_buyers: int, *, test_size: int | None = None,
+                    time_limit: float | None = None, solver: str = "highs") -> ExactReference:
+    """Solve the pricing MILP on :func:`reference_sample` (``n_buyers`` buyers of ``config``)
+    and evaluate its prices on ``test_size`` fresh buyers (the config's test stream), on CPU."""
+    if config.n_items > MAX_REFERENCE_ITEMS:
+        raise ValueError(f"the exact reference is limited to m <= {MAX_REFERENCE_ITEMS} items")
+    dev = torch.device("cpu")
+    valuation = make_valuation(config, dev)
+    buyers, _ = reference_sample(config, n_buyers, dev)
+    names = bundle_names(config.n_items)
+    pricing = solve_bundle_pricing(bundle_value_matrix(valuation, buyers), names, solver=solver,
+                                   time_limit=time_limit)
+    test = valuation.sample(test_size or config.test_size, make_generators(config.seed, dev)["test"])
+    test_rev = (pricing_revenue(bundle_value_matrix(valuation, test), pricing.prices)
+                if pricing.status.has_solution else None)
+    return ExactReference(
+        status=pricing.status.value,
+        is_optimal=pricing.is_optimal,
+        in_sample_revenue=pricing.revenue,
+        test_revenue=test_rev,
+        prices={n: float(p) for n, p in zip(names, pricing.prices, strict=True)},
+        n_buyers=buyers.n,
+        n_test_buyers=test.n,
+        seconds=pricing.solve.seconds if pricing.solve else 0.0,
+        buyers=valuation.describe(),
         solve_status=pricing.status,
     )

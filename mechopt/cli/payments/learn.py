@@ -2,7 +2,7 @@
 
 Thin wrappers over :mod:`mechopt.learning.train` (grid of fits, model selection on a
 validation set), :class:`mechopt.learning.payment_rule.PaymentRule` (save/load, exact
-evaluation) and the labelled-dataset cache of :mod:`mechopt.learning.datasets`.
+evaluation) and the labelled-dataset cache of :mod:`mechopt.domains.datasets`.
 """
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ import click
 
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
+    CommaList,
     executor_options,
     json_option,
     make_executor,
     print_json,
     progress_label,
 )
-from mechopt.cli.payments import CommaList, payments
-from mechopt.learning.datasets import make_dataset
-from mechopt.learning.domains import DOMAINS, make_domain
-from mechopt.learning.evaluate import baseline_prices, evaluate
+from mechopt.cli.payments import payments
+from mechopt.domains.datasets import make_dataset
+from mechopt.domains.distributions import DOMAINS, make_domain
+from mechopt.domains.evaluate import DOMAIN_BASELINES
+from mechopt.domains.splits import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET
 
 #: model-selection criteria (mechopt.learning.train.SELECT_BY; the learning modules are imported
 #: inside the commands, so that ``mechopt --help`` and other commands stay light)
@@ -42,13 +44,10 @@ DEFAULT_RULE = {"single-item": "optimal", "mmca": "greedy", "assignment": "egali
 #: default directory of ``payments learn`` models: git-ignored, so that running a documented
 #: command never overwrites the committed reference models under ``models/``
 DEFAULT_MODEL_DIRECTORY = Path("runs") / "payments"
-#: seeds of the validation and test sets, offset from --seed (the training set uses --seed)
-VALIDATION_SEED_OFFSET = 10_000
-TEST_SEED_OFFSET = 20_000
 
 
 def domain_from_options(domain: str, agents: int, items, bundles, alpha, beta, gamma):
-    """A domain of :mod:`mechopt.learning.domains` from CLI options (mmca options checked)."""
+    """A domain of :mod:`mechopt.domains.distributions` from CLI options (mmca options checked)."""
     settings: dict[str, Any] = {"n_agents": agents}
     mmca = {"n_items": items, "n_bundles": bundles, "alpha": alpha, "beta": beta, "gamma": gamma}
     given = {k: v for k, v in mmca.items() if v is not None}
@@ -121,9 +120,9 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
     Trains one classifier per grid point (C, and γ for RBF) by cutting planes, keeps the best
     on the validation set, reports its exact test metrics next to the baselines and saves it.
     """
-    from mechopt.learning.payment_rule import PaymentRule
+    from mechopt.learning.pipeline import learn_payment_rule
     from mechopt.learning.structured import make_structured_model
-    from mechopt.learning.train import make_grid, select_payment_rule
+    from mechopt.learning.train import make_grid
 
     dom = domain_from_options(domain, agents, items, bundles, alpha, beta, gamma)
     rule = rule or DEFAULT_RULE[domain]
@@ -151,47 +150,29 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
     if kernel == "poly":
         learner_options["degree"] = degree
     cache = False if no_cache else (cache_dir if cache_dir is not None else True)
-    with make_executor(jobs, scheduler) as executor:
-        data = {}
-        for name, size, s in (("train", n_train, seed), ("validation", n_val, seed + VALIDATION_SEED_OFFSET),
-                              ("test", n_test, seed + TEST_SEED_OFFSET)):
-            if size:
-                data[name] = make_dataset(dom, rule, size, s, executor=executor, cache=cache,
-                                          progress=progress_label(f"labelling {size} {name} instances", as_json))
-        result = select_payment_rule(
-            model, kernel, grid, data["train"], data["validation"], domain=dom.settings(), rule=rule,
-            select_by=select_by, learner_options=learner_options, executor=executor,
-            progress=progress_label(f"fitting {len(grid)} grid point(s)", as_json),
-        )
-        payment_rule = result.rule.with_offset(offset)
-        rows = []
-        if n_test:
-            test = data["test"]
-            learned = payment_rule.evaluate(test.profiles, test.outcomes)
-            rows.append({"payment": "learned", **learned.to_dict()})
-            for p in DOMAIN_BASELINES[domain]:
-                ev = evaluate(test.profiles, test.outcomes, baseline_prices(domain, p, executor=executor))
-                rows.append({"payment": p, **ev.to_dict(), "regret_deallocated": None})
-    selected = result.selected
-    info = {
-        "seeds": {"train": seed, "validation": seed + VALIDATION_SEED_OFFSET, "test": seed + TEST_SEED_OFFSET},
-        "sizes": {"train": n_train, "validation": n_val, "test": n_test},
-        "select_by": select_by,
-        "selected": selected.point.__dict__,
-        "grid": [c.summary() for c in result.candidates],
-        "metrics": {"validation": selected.validation.to_dict(), **({"test": rows[0]} if rows else {})},
-        "grid_seconds": result.seconds,
-    }
-    payment_rule = PaymentRule(payment_rule.learner, payment_rule.domain, rule, offset, info)
-    saved = None
+    target = None
     if not no_save:
         target = out or str(DEFAULT_MODEL_DIRECTORY / default_model_name(dom.settings(), rule, model_options.get("attribute"),
                                                                   kernel, n_train))
-        saved = str(payment_rule.save(target))
+    with make_executor(jobs, scheduler) as executor:
+        result = learn_payment_rule(
+            dom, rule, model, kernel, grid, n_train=n_train, n_validation=n_val, n_test=n_test, seed=seed,
+            select_by=select_by, learner_options=learner_options, offsets=(offset,), executor=executor, cache=cache,
+            progress=lambda label: progress_label(label, as_json), save_to=target,
+        )
+    selection = result.selection
+    grid_rows = [c.summary() for c in selection.candidates]
+    rows = []
+    if result.test:
+        rows.append({"payment": "learned", **result.test[0].to_dict()})
+        for p, ev in result.baselines.items():
+            rows.append({"payment": p, **ev.to_dict(), "regret_deallocated": None})
+    selected = result.selected
     summary = {
         "settings": dom.settings(), "rule": rule, "model": model.to_dict(), "kernel": kernel,
-        "selected": selected.point.__dict__, "offset": offset, "grid": info["grid"], "test": rows,
-        "saved": saved, "notes": result.notes, "train_seconds": selected.rule.learner.train_seconds_,
+        "selected": selected.point.__dict__, "offset": offset, "grid": grid_rows, "test": rows,
+        "saved": None if result.saved is None else str(result.saved), "notes": selection.notes,
+        "train_seconds": selected.rule.learner.train_seconds_,
     }
     if as_json:
         print_json(summary)
@@ -199,14 +180,10 @@ def learn_command(domain, rule, agents, items, bundles, alpha, beta, gamma, attr
         _print_learn(summary)
 
 
-#: baselines printed next to a learned rule
-DOMAIN_BASELINES = {"single-item": ("second-price",), "mmca": ("vcg",), "assignment": ("vcg", "tot-vcg", "eg-vcg")}
-
-
 def _print_learn(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from mechopt.report import console, literal
+    from mechopt.cli.report import console, literal
 
     out = console()
     s = summary["settings"]
@@ -257,6 +234,7 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
     """Evaluate a saved payment rule on a labelled test set of its own domain (and the
     domain's baselines on the same instances); print or return the rows."""
     from mechopt.learning.payment_rule import load_payment_rule
+    from mechopt.learning.pipeline import evaluate_against_baselines
 
     rule = load_payment_rule(model_path)
     if offset is not None:
@@ -266,18 +244,17 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
     dom = make_domain(domain_name, **settings)
     data = make_dataset(dom, rule.rule, n_test, seed, executor=executor, cache=cache,
                         progress=progress_label(f"labelling {n_test} test instances", as_json))
-    learned = rule.evaluate(data.profiles, data.outcomes)
+    (learned,), compared = evaluate_against_baselines(rule, data, DOMAIN_BASELINES[domain_name] if baselines else (),
+                                                      offsets=(rule.offset,), executor=executor)
     rows = [{"payment": "learned", **learned.to_dict()}]
-    if baselines:
-        for p in DOMAIN_BASELINES[domain_name]:
-            ev = evaluate(data.profiles, data.outcomes, baseline_prices(domain_name, p, executor=executor))
-            rows.append({"payment": p, **ev.to_dict(), "regret_deallocated": None})
+    for p, ev in compared.items():
+        rows.append({"payment": p, **ev.to_dict(), "regret_deallocated": None})
     summary = {"model": str(model_path), "settings": dom.settings(), "rule": rule.rule, "offset": rule.offset,
                "test_instances": n_test, "seed": seed, "rows": rows}
     if as_json:
         print_json(summary)
     else:
-        from mechopt.report import console, literal
+        from mechopt.cli.report import console, literal
 
         out = console()
         s = summary["settings"]
@@ -310,7 +287,7 @@ def reproduce_command(experiment, out, agents, gamma, rules, n_train, seed, fres
     2000 training examples), assignment (§6.4), ir-fixes (Table 4 and Figure 2, plotted to
     <out>/ir-fixes.png).  Rows are saved as they finish; a re-run resumes.
     """
-    from mechopt.learning.reproduce import (
+    from mechopt.benchmarks.payments_reproduce import (
         load_results,
         markdown_table,
         plot_ir_fixes,
@@ -395,11 +372,11 @@ def bench_learn(sizes, agents, items, bundles, gamma, rule, attribute, C, rbf_ga
         return
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.cli.report import console
 
     out = console()
     out.print(f"payment-rule SVM, mmca n={agents} m={items} b={bundles} γ={gamma:g}, rule {rule}, {attribute}, "
-              f"RBF C={C:g} γ={rbf_gamma:g}, 1-slack; test {n_test} instances (seed {seed + 20_000})")
+              f"RBF C={C:g} γ={rbf_gamma:g}, 1-slack; test {n_test} instances (seed {seed + TEST_SEED_OFFSET})")
     table = Table(show_edge=False, header_style="bold")
     for col in ("train", "wall s", "CPU s", "QP s", "iters", "cuts", "support", "acc %", "regret", "IR viol.",
                 "VCG regret"):

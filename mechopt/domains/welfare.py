@@ -1,6 +1,6 @@
 """Exact welfare tables for small combinatorial auctions, by dynamic programming over item sets.
 
-For a batch of XOR profiles (see :mod:`mechopt.learning.domains`) and every item set ``T``
+For a batch of XOR profiles (see :mod:`mechopt.domains.distributions`) and every item set ``T``
 (a bitmask over the ``m`` items), :func:`welfare_table` computes the optimal welfare
 
     W(T) = max Σ_i v_i(S_i)  over disjoint S_1, …, S_n ⊆ T,
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechopt.learning.domains import MAX_EXPAND_ITEMS, XORProfiles, popcount
+from mechopt.domains.distributions import MAX_EXPAND_ITEMS, XORProfiles, popcount
 
 __all__ = ["welfare_table", "greedy_outcomes", "greedy_table"]
 

@@ -3,7 +3,7 @@
 ``mechopt payments evaluate`` measures accuracy, ex post regret, IR violation and the
 welfare ratio under deallocation of the baseline payment rules (second price, VCG, tot-vcg,
 eg-vcg) for an outcome rule on freshly sampled (or cached) labelled test instances — a thin
-wrapper over :func:`mechopt.learning.make_dataset` and :func:`mechopt.learning.evaluate`.
+wrapper over :func:`mechopt.domains.make_dataset` and :func:`mechopt.domains.evaluate.evaluate`.
 Comma-separated ``--agents``, ``--gamma`` and ``--payment`` sweep a whole table at once.
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 import click
 
 from mechopt.benchmarks.domains import BENCH_TASKS, benchmark_domains
-from mechopt.cli import cli
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
+    CommaList,
+    check_jobs,
     executor_options,
     json_option,
     make_executor,
@@ -22,42 +23,17 @@ from mechopt.cli.options import (
     progress_label,
     solver_options,
 )
-from mechopt.learning.datasets import make_dataset
-from mechopt.learning.domains import DOMAINS, make_domain
-from mechopt.learning.evaluate import BASELINES, baseline_prices, evaluate
-from mechopt.learning.rules import RULE_ALIASES
+from mechopt.cli.payments import payments
+from mechopt.cli.payments.learn import evaluate_model_command
+from mechopt.domains.datasets import make_dataset
+from mechopt.domains.distributions import DOMAINS, make_domain
+from mechopt.domains.evaluate import BASELINES, DOMAIN_BASELINES, baseline_prices, evaluate
+from mechopt.domains.rules import RULE_ALIASES
 
-#: payment rules evaluated when --payment is not given
-DEFAULT_PAYMENTS = {"single-item": ("second-price",), "mmca": ("vcg",), "assignment": ("vcg", "tot-vcg", "eg-vcg")}
 #: rule used when --rule is not given
 DEFAULT_RULES = {"single-item": "optimal", "mmca": "optimal", "assignment": "egalitarian"}
 #: (domain, rule) pairs whose labels come from MILPs
 MILP_RULES = {("mmca", "optimal"), ("assignment", "egalitarian")}
-
-
-class CommaList(click.ParamType):
-    """``2,3,4`` → ``[2, 3, 4]`` with each element converted by ``kind``."""
-
-    name = "list"
-
-    def __init__(self, kind: type) -> None:
-        self.kind = kind
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (list, tuple)):
-            return list(value)
-        parts = [p.strip() for p in str(value).split(",") if p.strip()]
-        if not parts:
-            self.fail(f"{value!r} is empty", param, ctx)
-        try:
-            return [self.kind(p) for p in parts]
-        except ValueError:
-            self.fail(f"{value!r} is not a comma-separated list of {self.kind.__name__}s", param, ctx)
-
-
-@cli.group("payments")
-def payments() -> None:
-    """Payment rules: evaluate baselines (and learned rules) by exact regret and IR violation."""
 
 
 @payments.command("evaluate")
@@ -101,15 +77,13 @@ def evaluate_command(ctx, model, domain, rule, payment_rules, agents, items, bun
     assignment) at the same prices.
     """
     if model is not None:
-        from mechopt.cli.learn import evaluate_model_command
-
         return evaluate_model_command(ctx, model, n_test, seed, offset, cache_dir, no_cache, jobs, scheduler, as_json)
     if domain is None:
         raise click.UsageError("give --domain (to evaluate baselines) or a MODEL file (a learned rule)")
     if offset is not None:
         raise click.UsageError("--offset applies to a MODEL only")
     rule = RULE_ALIASES.get(rule, rule) if rule else DEFAULT_RULES[domain]
-    payment_rules = payment_rules or list(DEFAULT_PAYMENTS[domain])
+    payment_rules = payment_rules or list(DOMAIN_BASELINES[domain])
     mmca_given = {"items": items, "bundles": bundles, "alpha": alpha, "beta": beta, "gamma": gamma}
     if domain != "mmca":
         extra = [k for k, v in mmca_given.items() if v is not None]
@@ -160,7 +134,7 @@ def evaluate_command(ctx, model, domain, rule, payment_rules, agents, items, bun
 def _print_rows(domain: str, rule: str, rows: list[dict]) -> None:
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.cli.report import console
 
     out = console()
     first = rows[0]
@@ -223,7 +197,8 @@ def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agent
     leximin by ordered-outcomes MILPs (n solves per instance).  Worker start-up is measured
     separately from the labelling.
     """
-    from mechopt.learning.domains import AssignmentProblem, MultiMindedCA
+    check_jobs(None, None, jobs_list)
+    from mechopt.domains.distributions import AssignmentProblem, MultiMindedCA
 
     rows = benchmark_domains(
         instances=instances, jobs=jobs_list, tasks=tasks or BENCH_TASKS, seed=seed,
@@ -236,7 +211,7 @@ def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agent
         return
     from rich.table import Table
 
-    from mechopt.report import console
+    from mechopt.cli.report import console
 
     out = console()
     out.print(

@@ -1,9 +1,9 @@
 """The experiments behind the README tables: the seed's failure and its remedies, the known
 optima, and training throughput.  ``mechopt bench menus*`` prints them.
 
-Each row is a :class:`~mechopt.menus.config.MenuConfig`; :func:`train_command` prints the
-``mechopt menus train`` command that reproduces one run of it.  Rows train in parallel
-through :class:`mechopt.parallel.Executor` (one torch thread per run).
+Each row is a :class:`~mechopt.menus.config.MenuConfig` (each result keeps the config it
+trained, from which the CLI prints the ``mechopt menus train`` command that reproduces it).
+Rows train in parallel through :class:`mechopt.parallel.Executor` (one torch thread per run).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import statistics
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from mechopt.menus.config import MenuConfig, known_optimum, seed_config
@@ -24,42 +24,9 @@ __all__ = [
     "seed_remedy_rows",
     "goal_rows",
     "run_study",
-    "train_command",
     "throughput",
     "time_to_target",
 ]
-
-#: MenuConfig field -> ``mechopt menus train`` option (booleans are --x/--no-x flags)
-CLI_FLAGS: dict[str, str] = {
-    "valuation": "--valuation", "n_items": "--items", "n_atoms": "--atoms",
-    "distribution": "--distribution", "menu_size": "--menu-size", "kind": "--kind",
-    "straight_through": "--straight-through", "init_price": "--init-price",
-    "relaxation": "--relaxation", "schedule": "--schedule", "temperature": "--temperature",
-    "temperature_end": "--temperature-end", "ir_penalty": "--ir-penalty",
-    "ir_dual_lr": "--ir-dual-lr", "price_cap": "--price-cap", "max_price": "--max-price",
-    "steps": "--steps", "batch_size": "--batch-size", "lr": "--lr", "lr_end": "--lr-end",
-    "train_pool": "--train-pool", "val_size": "--val-size", "test_size": "--test-size",
-    "keep": "--keep", "seed": "--seed", "device": "--device", "threads": "--threads",
-    "name": "--name", "target_revenue": "--target-revenue", "eval_every": "--eval-every",
-    "gap_warning": "--gap-warning", "bids_per_instance": "--bids-per-instance",
-}
-
-
-def train_command(config: MenuConfig, preset: str = "default") -> str:
-    """The shortest ``mechopt menus train`` command that trains ``config``."""
-    base = seed_config() if preset == "seed" else MenuConfig()
-    parts = ["mechopt menus train"] + (["--preset seed"] if preset == "seed" else [])
-    for f in fields(MenuConfig):
-        value, default = getattr(config, f.name), getattr(base, f.name)
-        if value == default or f.name not in CLI_FLAGS:
-            continue
-        flag = CLI_FLAGS[f.name]
-        if isinstance(value, bool):
-            parts.append(flag if value else "--no-" + flag[2:])
-        else:
-            parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
-    return " ".join(parts)
-
 
 @dataclass(frozen=True)
 class StudyRow:
@@ -75,7 +42,9 @@ class StudyResult:
     """A row trained with several seeds; revenues on each run's fresh test sample."""
 
     label: str
-    command: str
+    config: MenuConfig
+    """The trained configuration (seed aside: every seed of :attr:`seeds`)."""
+    preset: str
     seeds: tuple[int, ...]
     hard: tuple[float, ...]
     soft: tuple[float, ...]
@@ -98,6 +67,7 @@ class StudyResult:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["config"] = self.config.to_dict()
         d.update(hard_mean=self.hard_mean, soft_mean=self.soft_mean,
                  share_of_target=self.share_of_target)
         return d
@@ -162,7 +132,8 @@ def run_study(rows: list[StudyRow], seeds: tuple[int, ...] = (0,), *, executor: 
         chunk = outputs[i * len(seeds):(i + 1) * len(seeds)]
         results.append(StudyResult(
             label=row.label,
-            command=train_command(row.config.replace(**overrides), row.preset),
+            config=row.config.replace(**overrides),
+            preset=row.preset,
             seeds=tuple(seeds),
             hard=tuple(c[0] for c in chunk),
             soft=tuple(c[1] for c in chunk),
@@ -249,5 +220,5 @@ def time_to_target(config: MenuConfig, share: float = 0.99) -> dict[str, Any]:
         "steps": trained.history[-1].step + 1,
         "test_hard_revenue": trained.metrics.hard_revenue,
         "test_share_of_optimum": trained.metrics.hard_revenue / optimum,
-        "command": train_command(config),
+        "config": config,
     }

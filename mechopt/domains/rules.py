@@ -1,6 +1,6 @@
 """Outcome rules applied to a batch of type profiles: the outcome of every agent of every instance.
 
-:func:`apply_rule` takes profiles from :mod:`mechopt.learning.domains` and a rule name and
+:func:`apply_rule` takes profiles from :mod:`mechopt.domains.distributions` and a rule name and
 returns :class:`RuleOutcomes` with ``outcomes`` ``(N, n)`` int64 — a bundle bitmask per
 agent for combinatorial domains (0 = nothing), an item index for the assignment.
 
@@ -12,7 +12,7 @@ domain         rule                 how
 single-item    ``optimal``          highest value wins (ties: lowest agent index); exact
 mmca           ``optimal``          winner determination MILP (:func:`mechopt.solve_wdp`,
                                     Pyomo + HiGHS, gap 0), cross-checked against the exact
-                                    dynamic program :func:`~mechopt.learning.welfare.welfare_table`
+                                    dynamic program :func:`~mechopt.domains.welfare.welfare_table`
 mmca           ``greedy``           LOS greedy, score v/√|S| (vectorized; exact)
 assignment     ``egalitarian``      leximin by ordered-outcomes MILPs
                                     (:func:`mechopt.mechanisms.assignment.egalitarian_assignment`)
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mechopt.learning.domains import AssignmentProfiles, XORProfiles
-from mechopt.learning.welfare import greedy_outcomes, welfare_table
+from mechopt.domains.distributions import AssignmentProfiles, XORProfiles
+from mechopt.domains.welfare import greedy_outcomes, welfare_table
 from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveStatus, not_optimal_error
 

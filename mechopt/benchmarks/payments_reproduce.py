@@ -3,7 +3,7 @@
 Each experiment is a list of rows (a domain setting, an outcome rule, an attribute map);
 for every row a grid of cutting-plane fits is trained, the best is selected on a validation
 set (:mod:`mechopt.learning.train`), evaluated exactly on a test set next to the baselines
-of :mod:`mechopt.learning.evaluate`, and saved under ``<out>/<experiment>/`` with its
+of :mod:`mechopt.domains.evaluate`, and saved under ``<out>/<experiment>/`` with its
 manifest.  Results are written to ``<out>/<experiment>.json`` after every row (atomically),
 so an interrupted run resumes where it stopped.
 
@@ -23,8 +23,10 @@ Experiments
                  null loss, evaluated across payment offsets (regret, IR violation, welfare
                  ratio under deallocation); :func:`plot_ir_fixes` draws Figure 2.
 
-Validation and test sets use the seeds ``seed + 10000`` and ``seed + 20000`` (the training
-set ``seed``), labelled datasets are cached (:mod:`mechopt.learning.datasets`).
+Each row runs :func:`mechopt.learning.pipeline.learn_payment_rule`: validation and test sets
+use the seeds ``seed + 10000`` and ``seed + 20000`` (the training set ``seed``,
+:func:`mechopt.domains.splits.split_seeds`), labelled datasets are cached
+(:mod:`mechopt.domains.datasets`).
 """
 
 from __future__ import annotations
@@ -36,23 +38,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from mechopt.benchmarks.payments_paper import TABLE1_SINGLE_ITEM, TABLE2_MMCA
+from mechopt.domains.distributions import make_domain
+from mechopt.domains.evaluate import DOMAIN_BASELINES
 from mechopt.io.atomic import atomic_write_text
-from mechopt.learning.datasets import make_dataset
-from mechopt.learning.domains import make_domain
-from mechopt.learning.evaluate import baseline_prices, evaluate
-from mechopt.learning.paper import TABLE1_SINGLE_ITEM, TABLE2_MMCA
-from mechopt.learning.payment_rule import PaymentRule
+from mechopt.learning.pipeline import learn_payment_rule
 from mechopt.learning.structured import make_structured_model
-from mechopt.learning.train import GridPoint, make_grid, select_payment_rule
+from mechopt.learning.train import GridPoint, make_grid
 from mechopt.parallel import Executor
 
 __all__ = ["RowPlan", "EXPERIMENTS", "plan_experiment", "run_experiment", "load_results", "markdown_table",
            "plot_ir_fixes", "IR_OFFSETS", "IR_NULL_LOSSES"]
 
-VALIDATION_SEED_OFFSET = 10_000
-TEST_SEED_OFFSET = 20_000
 #: payment offsets swept by the IR-fix experiment (value units)
 IR_OFFSETS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2)
 #: null losses of the IR-fix experiment
@@ -71,8 +68,9 @@ def mmca_grid(n_agents: int) -> tuple[GridPoint, ...]:
 #: lie at squared distances of about 0.1 whatever n, so one γ grid around 1/0.1 serves every n
 ASSIGNMENT_LEXIMIN_C = (1e2, 1e3, 1e4, 1e5)
 ASSIGNMENT_LEXIMIN_GAMMA = (0.3, 1.0, 3.0, 10.0)
-BASELINES = {"single-item": ("second-price",), "mmca": ("vcg",),
-             "assignment": ("vcg", "tot-vcg", "eg-vcg", "vcg-paper")}
+#: baselines compared in the reproduction beyond the domain's own (DOMAIN_BASELINES): the
+#: paper's literal vcg of the assignment (tot-vcg's accuracy and regret, higher payments)
+PAPER_BASELINES = {"assignment": ("vcg-paper",)}
 
 
 @dataclass(frozen=True)
@@ -170,40 +168,34 @@ def run_row(plan: RowPlan, out: Path, executor: Executor, seed: int = 0, cache: 
     """Train, select, evaluate and save one row; return its JSON-ready result."""
     start = time.perf_counter()
     domain = make_domain(plan.domain, **plan.settings)
-    data = {}
-    for part, size, s in (("train", plan.n_train, seed), ("validation", plan.n_validation, seed + VALIDATION_SEED_OFFSET),
-                          ("test", plan.n_test, seed + TEST_SEED_OFFSET)):
-        data[part] = make_dataset(domain, plan.rule, size, s, executor=executor, cache=cache,
-                                  progress=progress(f"{plan.key}: labelling {size} {part} instances"))
     if plan.domain == "assignment":
         options: dict[str, Any] = {"attribute": plan.attribute} if plan.attribute else {}
     else:
         options = {"attribute": plan.attribute, "null_loss": plan.null_loss}
     model = make_structured_model(plan.domain, **options)
-    result = select_payment_rule(
-        model, plan.kernel, plan.grid, data["train"], data["validation"], domain=domain.settings(), rule=plan.rule,
-        learner_options={"epsilon": 0.01, "max_iter": 1000}, executor=executor,
-        progress=progress(f"{plan.key}: fitting {len(plan.grid)} grid points"),
+    result = learn_payment_rule(
+        domain, plan.rule, model, plan.kernel, plan.grid, n_train=plan.n_train, n_validation=plan.n_validation,
+        n_test=plan.n_test, seed=seed, learner_options={"epsilon": 0.01, "max_iter": 1000}, offsets=plan.offsets,
+        baselines=DOMAIN_BASELINES[plan.domain] + PAPER_BASELINES.get(plan.domain, ()), executor=executor,
+        cache=cache, progress=lambda label: progress(f"{plan.key}: {label}"), strict=False,
+        info={"experiment": plan.experiment,
+              "results": f"{plan.experiment}.json (key {plan.key}: the whole grid)"},
+        save_to=out / plan.experiment / plan.key,
     )
-    test = data["test"]
     row: dict[str, Any] = {
         "key": plan.key, "experiment": plan.experiment, "domain": plan.domain, "settings": domain.settings(),
         "rule": plan.rule, "attribute": plan.attribute, "kernel": plan.kernel, "null_loss": plan.null_loss,
         "n_train": plan.n_train, "n_validation": plan.n_validation, "n_test": plan.n_test, "seed": seed,
-        "grid": [c.summary() for c in result.candidates], "notes": result.notes, "paper": _paper(plan),
+        "grid": [c.summary() for c in result.selection.candidates], "notes": result.selection.notes,
+        "paper": _paper(plan),
     }
-    baselines = {}
-    for p in BASELINES[plan.domain]:
-        ev = evaluate(test.profiles, test.outcomes, baseline_prices(plan.domain, p, executor=executor))
-        baselines[p] = ev.to_dict()
-    row["baselines"] = baselines
-    if result.selected is None:
+    row["baselines"] = {p: ev.to_dict() for p, ev in result.baselines.items()}
+    if result.payment_rule is None:
         row["error"] = "no grid point gave a payment rule"
         row["seconds"] = time.perf_counter() - start
         return row
     selected = result.selected
-    rule: PaymentRule = selected.rule
-    learner = rule.learner
+    learner = result.payment_rule.learner
     row["selected"] = {"C": selected.point.C, "gamma": selected.point.gamma}
     row["validation"] = selected.validation.to_dict()
     row["train_seconds"] = learner.train_seconds_
@@ -211,20 +203,11 @@ def run_row(plan: RowPlan, out: Path, executor: Executor, seed: int = 0, cache: 
     row["converged"] = learner.converged_
     row["qp_fallbacks"] = learner.qp_fallbacks_
     row["support"] = None if learner.support_ is None else learner.support_.n
-    per_offset = []
-    for offset in plan.offsets:
-        ev = rule.with_offset(offset).evaluate(test.profiles, test.outcomes)
-        per_offset.append({"offset": offset, **ev.to_dict()})
+    per_offset = [{"offset": o, **ev.to_dict()} for o, ev in zip(result.offsets, result.test, strict=True)]
     row["test"] = per_offset[0]
     if len(plan.offsets) > 1:
         row["offsets"] = per_offset
-    info = {"experiment": plan.experiment, "seeds": {"train": seed, "validation": seed + VALIDATION_SEED_OFFSET,
-                                                     "test": seed + TEST_SEED_OFFSET},
-            "sizes": {"train": plan.n_train, "validation": plan.n_validation, "test": plan.n_test},
-            "selected": row["selected"], "metrics": {"validation": row["validation"], "test": row["test"]},
-            "results": f"{plan.experiment}.json (key {plan.key}: the whole grid)"}
-    path = PaymentRule(learner, rule.domain, rule.rule, 0.0, info).save(out / plan.experiment / plan.key)
-    row["model"] = str(path)
+    row["model"] = str(result.saved)
     row["seconds"] = time.perf_counter() - start
     return row
 
@@ -412,17 +395,3 @@ def plot_ir_fixes(rows: list[dict[str, Any]], path: str | Path) -> Path:
     atomic_write_bytes(path, buffer.getvalue())
     return path
 
-
-def summary_numbers(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts of rows where ours beats or matches the paper (used by the README text)."""
-    better = worse = 0
-    for r in rows:
-        p, t = r.get("paper"), r.get("test")
-        if not p or not t:
-            continue
-        if t["regret"] <= p["regret"] + 5e-4:
-            better += 1
-        else:
-            worse += 1
-    return {"regret_at_most_paper": better, "regret_above_paper": worse, "rows": len(rows),
-            "mean_regret": float(np.mean([r["test"]["regret"] for r in rows if "test" in r])) if rows else None}

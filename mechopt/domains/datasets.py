@@ -1,8 +1,8 @@
 """Labelled instances — sampled type profiles with their outcomes under a rule — cached on disk.
 
 :func:`make_dataset` samples ``size`` profiles of a domain with ``seed``
-(:mod:`mechopt.learning.domains`), labels them with an outcome rule
-(:func:`mechopt.learning.rules.apply_rule`, MILPs through :class:`mechopt.parallel.Executor`
+(:mod:`mechopt.domains.distributions`), labels them with an outcome rule
+(:func:`mechopt.domains.rules.apply_rule`, MILPs through :class:`mechopt.parallel.Executor`
 with a progress bar) and stores the result as ``.npz`` under the cache directory, keyed by
 the domain settings, the rule, the size, the seed and the solver.  A repeated experiment
 loads the file instead of re-solving thousands of MILPs.  Only fully proven-optimal labels
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from mechopt.domains.distributions import AssignmentProfiles, XORProfiles
+from mechopt.domains.rules import RULE_ALIASES, apply_rule
 from mechopt.io.atomic import atomic_write_bytes
-from mechopt.learning.domains import AssignmentProfiles, XORProfiles
-from mechopt.learning.rules import RULE_ALIASES, apply_rule
 from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER, SolveStatus
 

@@ -54,6 +54,8 @@ __all__ = [
     "BACKENDS",
     "solver_backend",
     "pyomo_name",
+    "supports_warm_start",
+    "is_persistent",
     "DEFAULT_SOLVER",
     "prepare_highs_threads",
     "not_optimal_error",
@@ -279,6 +281,10 @@ class SolveResult:
 # the solvers mechopt knows: one small description per backend (after linopy's and
 # qpsolvers' per-solver tables)
 # --------------------------------------------------------------------------------------
+#: the time limit sent to a persistent solver for "no limit" (the largest value SCIP accepts;
+#: HiGHS, Gurobi and CPLEX accept it too)
+NO_TIME_LIMIT = 1e20
+
 #: what to install for an optional solver
 SOLVERS_EXTRA = "pip install 'mechopt[solvers]'"
 
@@ -472,6 +478,7 @@ def solve_model(
     threads: int | None = None,
     options: dict[str, Any] | None = None,
     load_solutions: bool = True,
+    warm_start: bool = False,
 ) -> SolveResult:
     """Solve a Pyomo model and load its solution (when there is one) into the model.
 
@@ -486,6 +493,8 @@ def solve_model(
         gap is set to 0 as well when ``mip_gap`` is 0.
     threads: solver threads (None: the solver's default).
     options: solver-specific options, passed through unchanged.
+    warm_start: hand the variables' current values to the solver as a start solution, where
+        the interface can (:func:`supports_warm_start`); ignored elsewhere.
     """
     if time_limit is not None and not (time_limit > 0):
         raise ValueError(f"time limit must be positive, got {time_limit}")
@@ -493,9 +502,42 @@ def solve_model(
         raise ValueError(f"mip gap must be >= 0, got {mip_gap}")
     opt = get_solver(solver) if isinstance(solver, str) else solver
     name = getattr(opt, "mechopt_name", None) or getattr(opt, "name", type(opt).__name__)
+    warm_start = warm_start and supports_warm_start(opt)
+    if is_persistent(opt):
+        # a persistent solver keeps every parameter of its previous solve (Pyomo sets only
+        # those given), so a solve without a limit after one with a limit would inherit it:
+        # always send them.  0 threads is "automatic" for HiGHS, Gurobi, CPLEX and SCIP's LP.
+        time_limit = NO_TIME_LIMIT if time_limit is None else time_limit
+        threads = 0 if threads is None else threads
     if _is_contrib(opt):
-        return _solve_contrib(opt, str(name), model, time_limit, mip_gap, threads, options, load_solutions)
-    return _solve_legacy(opt, str(name), model, time_limit, mip_gap, threads, options, load_solutions)
+        return _solve_contrib(opt, str(name), model, time_limit, mip_gap, threads, options,
+                              load_solutions, warm_start)
+    return _solve_legacy(opt, str(name), model, time_limit, mip_gap, threads, options,
+                         load_solutions, warm_start)
+
+
+def supports_warm_start(solver: Any) -> bool:
+    """Whether ``solver`` (an object from :func:`get_solver`) accepts a MIP start.
+
+    Pyomo's contrib Gurobi and SCIP interfaces have ``warmstart_discrete_vars``; the classic
+    direct and persistent interfaces (CPLEX, Gurobi) ``warmstart=True``.  Pyomo's contrib
+    HiGHS interface has no MIP start (Pyomo 6.10).
+    """
+    if _is_contrib(solver):
+        return "warmstart_discrete_vars" in solver.config
+    capable = getattr(solver, "warm_start_capable", None)
+    try:
+        return bool(capable()) if capable is not None else False
+    except Exception:
+        return False
+
+
+def is_persistent(solver: Any) -> bool:
+    """Whether ``solver`` keeps the model between solves (changes are sent incrementally)."""
+    from pyomo.contrib.solver.common.base import PersistentSolverBase
+    from pyomo.solvers.plugins.solvers.persistent_solver import PersistentSolver
+
+    return isinstance(solver, (PersistentSolverBase, PersistentSolver))
 
 
 # --------------------------------------------------------------------------------------
@@ -589,7 +631,8 @@ def _message(name: str, termination: Termination, raw: str, log: str | None = No
     return raw
 
 
-def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load_solutions):
+def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load_solutions,
+                   warm_start=False):
     from pyomo.contrib.solver.common.results import SolutionStatus
 
     kwargs: dict[str, Any] = {
@@ -605,6 +648,8 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
         kwargs["threads"] = int(threads)
     if options:
         kwargs["solver_options"] = dict(options)
+    if warm_start:
+        kwargs["warmstart_discrete_vars"] = True
     with _SOLVE_LOCK:
         if _uses_highs(opt, name):
             prepare_highs_threads(threads)
@@ -642,7 +687,8 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
     )
 
 
-def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_solutions):
+def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_solutions,
+                  warm_start=False):
     import pyomo.environ as pyo
     from pyomo.opt import SolutionStatus as LegacySolution
     from pyomo.solvers.plugins.solvers.persistent_solver import PersistentSolver
@@ -652,6 +698,7 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
     opts = (backend or BACKENDS["highs"]).native_options(mip_gap, time_limit, threads)
     opts.update(options or {})
     persistent = isinstance(opt, PersistentSolver)
+    mip_start = {"warmstart": True} if warm_start else {}
     with _SOLVE_LOCK:
         if _uses_highs(opt, name):
             prepare_highs_threads(threads)
@@ -662,9 +709,9 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
                 # they were given by set_instance; a different model replaces it
                 if getattr(opt, "_pyomo_model", None) is not model:
                     opt.set_instance(model)
-                res = opt.solve(options=opts, load_solutions=False)
+                res = opt.solve(options=opts, load_solutions=False, **mip_start)
             else:
-                res = opt.solve(model, options=opts, load_solutions=False)
+                res = opt.solve(model, options=opts, load_solutions=False, **mip_start)
         except Exception as exc:
             raise _solver_failed(name, exc) from exc
         seconds = time.perf_counter() - start

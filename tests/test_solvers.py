@@ -181,3 +181,22 @@ def test_cli_solve_and_audit_by_plain_name(solver):
     for command in (["solve", path], ["audit", path]):
         result = runner.invoke(cli, [*command, "--solver", solver, "--json"])
         assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_resolves_on_one_model_equal_fresh_models(solver, warm):
+    from mechopt.mechanisms.wdp import EconomySolver
+
+    auction = load_auction(CATS / "L6_s0000.txt")
+    main = solve_wdp(auction)
+    kept = EconomySolver(auction, solver)
+    if solver == "scip" and warm:
+        pytest.skip("Pyomo 6.10's SCIP interface cannot add a MIP start to a solved model")
+    # a limited solve first: its limit must not stick to the persistent solver's later solves
+    kept.solve(time_limit=1e-3)
+    for excluded in [*([w] for w in main.winners), list(main.winners[:2]), []]:
+        again = kept.solve(excluded, incumbent=main.bids, warm_start=warm)
+        fresh = solve_wdp(auction, exclude=excluded, solver=solver)
+        assert again.is_optimal and fresh.is_optimal, again.solve.message
+        assert again.welfare == pytest.approx(fresh.welfare, rel=1e-12)
+        assert not set(excluded) & set(again.bids)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.mechanisms.outcome import Allocation
-from mechopt.mechanisms.wdp import solve_wdp
+from mechopt.mechanisms.vcg import _warm_start_pays
+from mechopt.mechanisms.wdp import economy_solver
 from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolverNotFound, SolveStatus
 
 __all__ = ["SolveSettings", "EconomyResult", "solve_economy", "welfare_tolerance"]
@@ -84,9 +85,17 @@ class EconomyResult:
 
 
 def solve_economy(
-    auction: CombinatorialAuction, exclude: Iterable[str], settings: SolveSettings
+    auction: CombinatorialAuction,
+    exclude: Iterable[str],
+    settings: SolveSettings,
+    incumbent: Mapping[str, Bid] | None = None,
 ) -> EconomyResult:
     """Solve the winner determination problem of ``auction`` without ``exclude`` (a task).
+
+    Solved on this process's kept model of ``auction`` (:func:`~mechopt.mechanisms.wdp.economy_solver`:
+    the excluded bidders' variables fixed to 0), not on a model built for this economy;
+    ``incumbent`` is a feasible allocation handed over as a MIP start where that pays
+    (:data:`mechopt.mechanisms.vcg.WARM_START`).
 
     A solver that returns no allocation does not raise: the result carries the status
     (the solver's reason, e.g. ``solver error``) and ``bids=None``, so that the audit can say
@@ -95,10 +104,10 @@ def solve_economy(
     """
     excluded = frozenset(str(b) for b in exclude)
     try:
-        allocation = solve_wdp(
-            auction,
-            exclude=excluded,
-            solver=settings.solver,
+        allocation = economy_solver(auction, settings.solver).solve(
+            excluded,
+            incumbent=incumbent,
+            warm_start=_warm_start_pays(settings.solver),
             time_limit=settings.time_limit,
             threads=settings.threads,
         )

@@ -41,11 +41,16 @@ the drop is at most u_ι — and, being symmetric, at most u_θ.  Three cases ne
 2. *ι loses in the optimal allocation of the economy without θ*: that allocation stays
    feasible without ι, and W_{-θ,-ι} ≤ W_{-θ}, so W_{-θ,-ι} = W_{-θ} exactly — the number
    comes from the proven solve of W_{-θ} (likewise with θ and ι swapped);
-3. otherwise the MILP is solved.  (An LP bound of W_{-θ,-ι} below W_{-θ} + W_{-ι} − W would
-   also prove "no drop"; it is not used: such pairs are substitutes, rare among winners, and
-   an LP per pair costs about what the MILP costs on the bundled CATS files.)
+3. *an LP bound*: the LP relaxation of W_{-θ,-ι} is an upper bound; if it is at most
+   W_{-θ} + W_{-ι} − W + tol, no drop is possible.  The LP is proven optimal by the solver
+   to the same tolerances as the MILP's own dual bound at gap 0 (which comes from LPs too),
+   so this is the proof the MILP would have ended with.  It often prunes pairs of
+   independent winners (drop exactly 0), because on CATS-like instances the relaxation of
+   a pair economy is frequently integral.  One kept relaxed model is re-solved per worker,
+   the simplex restarting from the previous basis (:func:`~mechopt.audit.economies.pair_lp_bounds`);
+4. otherwise the MILP is solved.
 
-Every pair that can be flagged therefore rests on proven solves (case 2 or 3), and the
+Every pair that can be flagged therefore rests on proven solves (case 2 or 4), and the
 verdict, the groups and their evidence are those of solving every pair (tested against the
 unpruned audit and brute force).
 
@@ -55,13 +60,14 @@ which economies to solve.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mechopt.audit.economies import EconomyResult, welfare_tolerance
 
 __all__ = [
     "PairEvidence", "SuspectedGroup", "Discovery", "discover_groups", "economies_needed", "plan_pairs",
+    "no_drop_by_bound",
 ]
 
 
@@ -165,9 +171,10 @@ def plan_pairs(
     """The pair economies W_{-θ,-ι} that need a MILP, and those known without one.
 
     ``economies`` holds the full auction and every winner's marginal economy.  Returns
-    ``(to_solve, derived)``: ``derived`` maps a pair to the proven economy it equals (case 2
+    ``(to_check, derived)``: ``derived`` maps a pair to the proven economy it equals (case 2
     of the module docstring); pairs of case 1 are in neither (:func:`discover_groups`
-    reports them as pruned).
+    reports them as pruned); ``to_check`` are left for an LP bound (:func:`no_drop_by_bound`)
+    and then a MILP.
     """
     full = economies[frozenset()]
     tol = welfare_tolerance(full.welfare or 0.0)
@@ -195,6 +202,26 @@ def plan_pairs(
     return to_solve, derived
 
 
+def no_drop_by_bound(
+    bounds: Iterable[tuple[frozenset[str], float | None]],
+    economies: Mapping[frozenset[str], EconomyResult],
+) -> set[frozenset[str]]:
+    """The pairs whose upper bound of W_{-θ,-ι} proves that no drop is possible (case 3)."""
+    full = economies[frozenset()]
+    tol = welfare_tolerance(full.welfare or 0.0)
+    proven = set()
+    for pair, bound in bounds:
+        if bound is None or not full.is_optimal:
+            continue
+        a, b = sorted(pair)
+        ea, eb = economies[frozenset({a})], economies[frozenset({b})]
+        if not (ea.is_optimal and eb.is_optimal):
+            continue
+        if bound <= ea.welfare + eb.welfare - full.welfare + tol:
+            proven.add(pair)
+    return proven
+
+
 def pair_incumbent(
     pair: frozenset[str], economies: Mapping[frozenset[str], EconomyResult]
 ) -> dict | None:
@@ -218,12 +245,16 @@ def _difference(a: EconomyResult, b: EconomyResult) -> float | None:
 
 
 def discover_groups(
-    winners: Sequence[str], economies: Mapping[frozenset[str], EconomyResult]
+    winners: Sequence[str],
+    economies: Mapping[frozenset[str], EconomyResult],
+    no_drop: Collection[frozenset[str]] = (),
 ) -> Discovery:
     """Steps 2–7 from solved economies (keys: excluded bidder sets, ``frozenset()`` = all in).
 
     A drop counts when it exceeds :func:`welfare_tolerance` of W and every welfare behind it
-    is proven optimal; an unproven pair is listed in ``unresolved``, never accused.
+    is proven optimal; an unproven pair is listed in ``unresolved``, never accused.  A pair
+    whose economy was not solved is reported as pruned: it must be in ``no_drop`` (an LP
+    bound proved no drop) or have a member of zero utility (see :func:`plan_pairs`).
     """
     full = economies[frozenset()]
     if full.welfare is None:
@@ -240,9 +271,10 @@ def discover_groups(
             if iota == theta:
                 continue
             both = economies.get(frozenset({theta, iota}))
-            if both is None:  # not solved: one of the two has zero utility (plan_pairs)
+            if both is None:  # not solved: zero utility or an LP bound (plan_pairs)
                 u_a, u_b = utilities[theta], utilities[iota]
-                if u_a is None or u_b is None or min(u_a, u_b) > tol:
+                bounded = frozenset({theta, iota}) in no_drop
+                if not bounded and (u_a is None or u_b is None or min(u_a, u_b) > tol):
                     raise KeyError(frozenset({theta, iota}))
                 proven = (
                     full.is_optimal

@@ -22,7 +22,7 @@ from mechopt.mechanisms.vcg import _warm_start_pays
 from mechopt.mechanisms.wdp import economy_solver
 from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolverNotFound, SolveStatus
 
-__all__ = ["SolveSettings", "EconomyResult", "solve_economy", "welfare_tolerance"]
+__all__ = ["SolveSettings", "EconomyResult", "solve_economy", "pair_lp_bounds", "welfare_tolerance"]
 
 #: two welfare values closer than this (relative to |W|) are treated as equal
 WELFARE_RTOL = 1e-9
@@ -118,3 +118,19 @@ def solve_economy(
         failed = SolveResult(status, None, None, 0.0, settings.solver, str(exc))
         return EconomyResult(excluded, None, failed)
     return EconomyResult(excluded, dict(allocation.bids), allocation.solve)
+
+
+def pair_lp_bounds(
+    auction: CombinatorialAuction, pairs: Iterable[frozenset[str]], settings: SolveSettings
+) -> list[tuple[frozenset[str], float | None, float]]:
+    """Upper bounds of W_{-E} from the LP relaxation, for each set ``E`` in ``pairs`` (a task).
+
+    Re-solves one kept relaxed model (the simplex restarts from the previous basis after
+    the bound changes).  Returns ``(E, bound or None when not proven, seconds)`` per set.
+    """
+    kept = economy_solver(auction, settings.solver, relax=True)
+    out = []
+    for pair in pairs:
+        result = kept.bound(pair, threads=settings.threads)
+        out.append((pair, result.objective if result.is_optimal else None, result.seconds))
+    return out

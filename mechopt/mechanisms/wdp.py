@@ -125,9 +125,16 @@ class EconomySolver:
     (:func:`~mechopt.solve.supports_warm_start`) when ``warm_start`` is on.
     """
 
-    def __init__(self, auction: CombinatorialAuction, solver: str | Any = DEFAULT_SOLVER) -> None:
+    def __init__(
+        self, auction: CombinatorialAuction, solver: str | Any = DEFAULT_SOLVER, relax: bool = False
+    ) -> None:
         self.auction = auction
         self.model = build_wdp_model(auction)
+        self.relaxed = relax
+        if relax:  # the LP relaxation: bounds only (:meth:`bound`)
+            import pyomo.environ as pyo
+
+            pyo.TransformationFactory("core.relax_integer_vars").apply_to(self.model)
         self.solver = get_solver(solver) if isinstance(solver, str) else solver
         self.name = str(solver) if isinstance(solver, str) else getattr(solver, "mechopt_name", "solver")
         self._vars_of: dict[str, list[Any]] = {}
@@ -164,6 +171,8 @@ class EconomySolver:
         threads: int | None = None,
     ) -> Allocation:
         """:func:`solve_wdp` of the economy without ``exclude``, on the kept model."""
+        if self.relaxed:
+            raise ValueError("a relaxed EconomySolver gives bounds, not allocations")
         excluded = frozenset(str(b) for b in exclude)
         for b in excluded:
             self.auction.bidder(b)  # unknown id -> AuctionError
@@ -185,6 +194,18 @@ class EconomySolver:
             return _allocation_from(self.auction, self.model, result, excluded)
 
 
+    def bound(self, exclude: Iterable[str] = (), *, threads: int | None = None) -> SolveResult:
+        """The solve of the economy without ``exclude`` in welfare units, nothing read back
+        (on a relaxed model: the LP bound, an upper bound of the economy's welfare)."""
+        excluded = frozenset(str(b) for b in exclude)
+        if all(b in excluded for b in self._vars_of):
+            return _empty(self.auction, excluded, self.name).solve
+        with _SOLVE_LOCK:
+            self._exclude(excluded)
+            result = solve_model(self.model, self.solver, threads=threads, load_solutions=False)
+        return unscale_result(result, self.model.objective_scale.value)
+
+
 #: economy solvers of this process, newest last (a worker keeps the models of the few
 #: auctions it is working on, not of every auction of a long benchmark)
 _ECONOMY_SOLVERS: OrderedDict[tuple, EconomySolver] = OrderedDict()
@@ -193,18 +214,20 @@ _KEEP = 4
 atexit.register(_ECONOMY_SOLVERS.clear)
 
 
-def economy_solver(auction: CombinatorialAuction, solver: str = DEFAULT_SOLVER) -> EconomySolver:
+def economy_solver(
+    auction: CombinatorialAuction, solver: str = DEFAULT_SOLVER, relax: bool = False
+) -> EconomySolver:
     """This process's :class:`EconomySolver` for ``auction`` and ``solver`` (made on first use).
 
     Tasks reach a worker process as pickled copies of the auction, so the key is the
     auction's content (it is a frozen dataclass of tuples: equal auctions hash equal), not
     its identity.
     """
-    key = (auction, str(solver))
+    key = (auction, str(solver), relax)
     with _SOLVE_LOCK:
         found = _ECONOMY_SOLVERS.get(key)
         if found is None:
-            found = EconomySolver(auction, solver)
+            found = EconomySolver(auction, solver, relax)
             _ECONOMY_SOLVERS[key] = found
             while len(_ECONOMY_SOLVERS) > _KEEP:
                 _ECONOMY_SOLVERS.popitem(last=False)

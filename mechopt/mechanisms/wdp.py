@@ -144,6 +144,11 @@ class EconomySolver:
         from pyomo.solvers.plugins.solvers.persistent_solver import PersistentSolver
 
         self._legacy_persistent = isinstance(self.solver, PersistentSolver)
+        if self._legacy_persistent:
+            # the classic persistent interfaces compile a variable that is fixed when the
+            # model is handed over as a constant, and unfixing it later cannot bring the
+            # column back: hand the model over now, with nothing fixed
+            self.solver.set_instance(self.model)
 
     def _exclude(self, excluded: frozenset[str]) -> None:
         changed = []

@@ -36,6 +36,7 @@ import enum
 import math
 import threading
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -655,7 +656,11 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
             prepare_highs_threads(threads)
         start = time.perf_counter()
         try:
-            res = opt.solve(model, **kwargs)
+            with warnings.catch_warnings():
+                # Pyomo's change detector (SCIP's persistent interface) warns on every solve
+                # that it ignores suffixes; mechopt's models have none
+                warnings.filterwarnings("ignore", message="ModelChangeDetector does not detect")
+                res = opt.solve(model, **kwargs)
         except Exception as exc:  # the solver itself failed: report, do not guess
             raise _solver_failed(name, exc) from exc
         seconds = time.perf_counter() - start
@@ -785,8 +790,6 @@ def solve_cvxpy(
     limit was set and used up, ITERATION_LIMIT otherwise.  ``time_limit`` and ``threads``
     are passed to HiGHS only (other solvers take their options through ``options``).
     """
-    import warnings
-
     import cvxpy as cp
 
     kwargs = dict(options or {})

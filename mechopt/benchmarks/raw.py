@@ -41,7 +41,10 @@ def _highs(obj: list[float], rows: Rows) -> list[float]:
 
     from mechopt.solve import prepare_highs_threads
 
-    h = highspy.Highs()
+    from pyomo.common.tee import capture_output
+
+    with capture_output(capture_fd=True):  # HiGHS prints its banner on the first construction
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     for key, value in (("mip_rel_gap", 0.0), ("mip_abs_gap", 0.0), ("threads", 1)):
         h.setOptionValue(key, value)

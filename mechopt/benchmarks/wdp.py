@@ -257,12 +257,10 @@ def benchmark_solvers_file(
                 t["audit"].append(s)
                 audit_solves = report.solves
 
-        def med(key):
-            return statistics.median(t[key]) if t[key] else None
-
+        med = {k: (statistics.median(v) if v else None) for k, v in t.items()}
         rows.append(SolverBenchRow(
             file=Path(path).name, solver=solver, bids=auction.n_bids, winners=winners,
-            raw_wdp_s=med("raw"), wdp_s=med("wdp"), raw_vcg_s=med("raw_vcg"), vcg_1=med("vcg_1"),
-            vcg_2=med("vcg_2"), audit_s=med("audit"), audit_solves=audit_solves,
+            raw_wdp_s=med["raw"], wdp_s=med["wdp"], raw_vcg_s=med["raw_vcg"], vcg_1=med["vcg_1"],
+            vcg_2=med["vcg_2"], audit_s=med["audit"], audit_solves=audit_solves,
         ))
     return rows

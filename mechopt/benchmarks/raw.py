@@ -38,10 +38,9 @@ def _columns_and_rows(auction: CombinatorialAuction, exclude: Iterable[str]):
 
 def _highs(obj: list[float], rows: Rows) -> list[float]:
     import highspy
+    from pyomo.common.tee import capture_output
 
     from mechopt.solve import prepare_highs_threads
-
-    from pyomo.common.tee import capture_output
 
     with capture_output(capture_fd=True):  # HiGHS prints its banner on the first construction
         h = highspy.Highs()

@@ -1,12 +1,21 @@
 """The one place that names solvers.
 
 ``solve_model(model, solver="highs", time_limit=..., mip_gap=0.0)`` solves any Pyomo model
-and returns a :class:`SolveResult` with a :class:`SolveStatus`.  HiGHS is reached through
-Pyomo's persistent ``pyomo.contrib.solver`` interface (``SolverFactory("highs")``), which
-also accepts quadratic objectives (``appsi_highs`` does not) and keeps the solver model
-between solves, so constraints added to a model are sent incrementally.  Any other solver
-name goes first to ``pyomo.contrib.solver`` and then to the classic ``pyomo.environ``
-factory (``cbc``, ``glpk``, ``gurobi``, ...).
+and returns a :class:`SolveResult` with a :class:`SolveStatus`.  :data:`BACKENDS` describes
+each solver mechopt knows by plain name (``highs``, ``scip``, ``gurobi``, ``cplex``; after
+the per-solver tables of linopy and qpsolvers): the Pyomo interfaces that reach it, the
+solver's own names for relative gap, absolute gap, time limit and threads, and what to
+install.  A plain name picks the backend's persistent interface (HiGHS, SCIP and Gurobi
+through ``pyomo.contrib.solver``, CPLEX through the classic ``cplex_persistent``), which
+keeps the solver model between solves.  A full Pyomo name (``gurobi_direct``,
+``appsi_cplex``, ...) is used as given, with the option names of its backend; a name
+mechopt does not know goes first to ``pyomo.contrib.solver`` and then to the classic
+``pyomo.environ`` factory.  HiGHS is the default and the only required solver.
+
+Every interface's stop reaches mechopt as Pyomo's ``TerminationCondition`` (contrib or
+classic), which Pyomo maps from the solver's own status codes; two explicit tables below
+turn those into :class:`Termination`, so that a time limit is ``TIME_LIMIT`` whichever
+solver hit it.
 
 The relative MIP gap defaults to 0: HiGHS' own default of 1e-4 moves a VCG payment by up to
 1e-4 times the welfare (docs/auctions.md#mip-gap-0).  A result that is not proven optimal has a status
@@ -28,6 +37,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +53,12 @@ __all__ = [
     "InfeasibleProblem",
     "get_solver",
     "solve_model",
+    "Backend",
+    "BACKENDS",
+    "solver_backend",
+    "pyomo_name",
+    "supports_warm_start",
+    "is_persistent",
     "DEFAULT_SOLVER",
     "prepare_highs_threads",
     "not_optimal_error",
@@ -264,17 +280,96 @@ class SolveResult:
 
 
 # --------------------------------------------------------------------------------------
-# solver lookup
+# the solvers mechopt knows: one small description per backend (after linopy's and
+# qpsolvers' per-solver tables)
 # --------------------------------------------------------------------------------------
-_LEGACY_OPTION_NAMES: dict[str, tuple[str, str]] = {
-    # solver: (time-limit option, relative-gap option)
-    "cbc": ("seconds", "ratioGap"),
-    "glpk": ("tmlim", "mipgap"),
-    "gurobi": ("TimeLimit", "MIPGap"),
-    "cplex": ("timelimit", "mipgap"),
-    "scip": ("limits/time", "limits/gap"),
-    "appsi_highs": ("time_limit", "mip_rel_gap"),
+#: the time limit sent to a persistent solver for "no limit" (the largest value SCIP accepts;
+#: HiGHS, Gurobi and CPLEX accept it too)
+NO_TIME_LIMIT = 1e20
+
+#: what to install for an optional solver
+SOLVERS_EXTRA = "pip install 'mechopt[solvers]'"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One solver as mechopt reaches it through Pyomo.
+
+    ``interfaces`` are the Pyomo names that reach this solver; the first one is what the
+    plain name (``--solver gurobi``) uses, a persistent interface where Pyomo has one, so
+    that a model stays in the solver between re-solves.  ``pyomo.contrib.solver``
+    interfaces take mechopt's settings through their common options (``rel_gap``,
+    ``abs_gap``, ``time_limit``, ``threads``); the classic ``pyomo.environ`` interfaces take
+    the solver's own parameter names, given here (None: the solver has no such parameter
+    and the setting is dropped).  CPLEX's names use ``_`` for its parameter hierarchy
+    (``mip.tolerances.mipgap``), as Pyomo's ``cplex_direct`` expects.  ``module`` is the
+    Python package that must be importable (None: an executable on PATH), ``install`` how to
+    get it.
+    """
+
+    name: str
+    label: str
+    interfaces: tuple[str, ...]
+    module: str | None
+    install: str
+    rel_gap: str | None
+    abs_gap: str | None
+    time_limit: str | None
+    threads: str | None
+
+    def native_options(
+        self, mip_gap: float, time_limit: float | None, threads: int | None
+    ) -> dict[str, Any]:
+        """mechopt's settings under this solver's own parameter names."""
+        opts: dict[str, Any] = {}
+        if self.rel_gap:
+            opts[self.rel_gap] = mip_gap
+        if mip_gap == 0 and self.abs_gap:
+            opts[self.abs_gap] = 0.0
+        if time_limit is not None and self.time_limit:
+            opts[self.time_limit] = float(time_limit)
+        if threads is not None and self.threads:
+            opts[self.threads] = int(threads)
+        return opts
+
+
+#: every solver mechopt names, by plain name; HiGHS is the default and the only required one
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        Backend("highs", "HiGHS", ("highs", "appsi_highs"), "highspy",
+                "pip install highspy", "mip_rel_gap", "mip_abs_gap", "time_limit", "threads"),
+        # SCIP solves single-threaded (its concurrent mode is a different algorithm)
+        Backend("scip", "SCIP", ("scip_persistent", "scip_direct", "scip"), "pyscipopt",
+                SOLVERS_EXTRA, "limits/gap", "limits/absgap", "limits/time", None),
+        Backend("gurobi", "Gurobi", ("gurobi_persistent", "gurobi_direct", "appsi_gurobi", "gurobi"),
+                "gurobipy", SOLVERS_EXTRA, "MIPGap", "MIPGapAbs", "TimeLimit", "Threads"),
+        Backend("cplex", "CPLEX", ("cplex_persistent", "cplex_direct", "appsi_cplex", "cplex"),
+                "cplex", SOLVERS_EXTRA, "mip_tolerances_mipgap", "mip_tolerances_absmipgap",
+                "timelimit", "threads"),
+        Backend("cbc", "CBC", ("cbc",), None, "install the cbc executable",
+                "ratioGap", "allowableGap", "seconds", "threads"),
+        Backend("glpk", "GLPK", ("glpk",), None, "install the glpsol executable",
+                "mipgap", None, "tmlim", None),
+    )
 }
+
+
+def solver_backend(name: str) -> Backend | None:
+    """The backend that a plain or Pyomo solver name reaches (None: a name mechopt does not know)."""
+    key = str(name).lower()
+    if key in BACKENDS:
+        return BACKENDS[key]
+    for backend in BACKENDS.values():
+        if key in backend.interfaces:
+            return backend
+    return None
+
+
+def pyomo_name(name: str) -> str:
+    """The Pyomo interface name for ``name`` (a plain name gives its backend's first interface)."""
+    key = str(name).lower()
+    return BACKENDS[key].interfaces[0] if key in BACKENDS else str(name)
 
 
 def _contrib_factory():
@@ -283,20 +378,44 @@ def _contrib_factory():
     return SolverFactory
 
 
+def _missing(name: str, backend: Backend | None) -> SolverNotFound | None:
+    """The error for a backend whose Python package is not importable (None: it is)."""
+    import importlib.util
+
+    if backend is None or backend.module is None:
+        return None
+    if importlib.util.find_spec(backend.module) is None:
+        return SolverNotFound(
+            f"solver {name!r} needs the Python package {backend.module}: {backend.install}"
+        )
+    return None
+
+
 def get_solver(name: str = DEFAULT_SOLVER) -> Any:
     """A Pyomo solver object for ``name``; raises :class:`SolverNotFound` with a hint.
 
-    ``pyomo.contrib.solver`` interfaces (``highs``, ``gurobi_persistent``, ...) are
-    persistent: keep the returned object to re-solve a model after changing it.
+    ``name`` is a plain name (``highs``, ``scip``, ``gurobi``, ``cplex``: see
+    :data:`BACKENDS`) or any Pyomo solver name.  ``pyomo.contrib.solver`` interfaces
+    (``highs``, ``gurobi_persistent``, ``scip_persistent``) and the classic persistent
+    ones (``cplex_persistent``) keep the model between solves: keep the returned object to
+    re-solve a changed model.
     """
     import pyomo.environ as pyo
 
+    backend = solver_backend(name)
+    missing = _missing(name, backend)
+    if missing is not None:
+        raise missing
+    interface = pyomo_name(name)
     factory = _contrib_factory()
-    if name in factory:
-        solver = factory(name)
+    if interface in factory:
+        solver = factory(interface)
         if not solver.available():
-            hint = " (pip install highspy)" if name == "highs" else ""
-            raise SolverNotFound(f"solver {name!r} is not available{hint}")
+            hint = f" ({backend.install})" if backend is not None else ""
+            raise SolverNotFound(
+                f"solver {name!r} is not available: {solver.available().name}{hint}"
+            )
+        solver.mechopt_name = interface
         return solver
     import io
 
@@ -305,7 +424,7 @@ def get_solver(name: str = DEFAULT_SOLVER) -> Any:
     try:
         # Pyomo logs a traceback for unknown names; keep it out of the user's terminal
         with LoggingIntercept(io.StringIO(), "pyomo"):
-            solver = pyo.SolverFactory(name)
+            solver = pyo.SolverFactory(interface)
     except Exception as exc:  # pragma: no cover - pyomo raises for odd names only
         raise SolverNotFound(f"unknown solver {name!r}: {exc}") from None
     if solver is None or not hasattr(solver, "available"):
@@ -315,7 +434,9 @@ def get_solver(name: str = DEFAULT_SOLVER) -> Any:
     except Exception:
         ok = False
     if not ok:
-        raise SolverNotFound(f"solver {name!r} is not installed or not known to Pyomo")
+        hint = f" ({backend.install})" if backend is not None else ""
+        raise SolverNotFound(f"solver {name!r} is not installed or not known to Pyomo{hint}")
+    solver.mechopt_name = interface
     return solver
 
 
@@ -325,9 +446,19 @@ def _is_contrib(solver: Any) -> bool:
     return isinstance(solver, SolverBase)
 
 
+def _backend_of(solver: Any, name: str) -> Backend | None:
+    """The backend behind a solver object (by the name it was made with, else its class)."""
+    backend = solver_backend(name)
+    if backend is None:
+        kind = type(solver).__name__.lower()
+        backend = next((b for b in BACKENDS.values() if b.name in kind), None)
+    return backend
+
+
 def _uses_highs(solver: Any, name: str) -> bool:
     """True for Pyomo's HiGHS interfaces (``highs``, ``appsi_highs``)."""
-    return "highs" in f"{name} {type(solver).__name__}".lower()
+    backend = _backend_of(solver, name)
+    return backend is not None and backend.name == "highs"
 
 
 def _finite(x: Any) -> float | None:
@@ -349,6 +480,7 @@ def solve_model(
     threads: int | None = None,
     options: dict[str, Any] | None = None,
     load_solutions: bool = True,
+    warm_start: bool = False,
 ) -> SolveResult:
     """Solve a Pyomo model and load its solution (when there is one) into the model.
 
@@ -363,6 +495,8 @@ def solve_model(
         gap is set to 0 as well when ``mip_gap`` is 0.
     threads: solver threads (None: the solver's default).
     options: solver-specific options, passed through unchanged.
+    warm_start: hand the variables' current values to the solver as a start solution, where
+        the interface can (:func:`supports_warm_start`); ignored elsewhere.
     """
     if not hasattr(model, "component_data_objects"):
         raise TypeError(f"solve_model expected a Pyomo model, got {type(model).__name__}")
@@ -370,11 +504,44 @@ def solve_model(
         raise ValueError(f"time limit must be positive, got {time_limit}")
     if not (mip_gap >= 0):
         raise ValueError(f"mip gap must be >= 0, got {mip_gap}")
-    name = solver if isinstance(solver, str) else getattr(solver, "name", type(solver).__name__)
     opt = get_solver(solver) if isinstance(solver, str) else solver
+    name = getattr(opt, "mechopt_name", None) or getattr(opt, "name", type(opt).__name__)
+    warm_start = warm_start and supports_warm_start(opt)
+    if is_persistent(opt):
+        # a persistent solver keeps every parameter of its previous solve (Pyomo sets only
+        # those given), so a solve without a limit after one with a limit would inherit it:
+        # always send them.  0 threads is "automatic" for HiGHS, Gurobi, CPLEX and SCIP's LP.
+        time_limit = NO_TIME_LIMIT if time_limit is None else time_limit
+        threads = 0 if threads is None else threads
     if _is_contrib(opt):
-        return _solve_contrib(opt, str(name), model, time_limit, mip_gap, threads, options, load_solutions)
-    return _solve_legacy(opt, str(name), model, time_limit, mip_gap, threads, options, load_solutions)
+        return _solve_contrib(opt, str(name), model, time_limit, mip_gap, threads, options,
+                              load_solutions, warm_start)
+    return _solve_legacy(opt, str(name), model, time_limit, mip_gap, threads, options,
+                         load_solutions, warm_start)
+
+
+def supports_warm_start(solver: Any) -> bool:
+    """Whether ``solver`` (an object from :func:`get_solver`) accepts a MIP start.
+
+    Pyomo's contrib Gurobi and SCIP interfaces have ``warmstart_discrete_vars``; the classic
+    direct and persistent interfaces (CPLEX, Gurobi) ``warmstart=True``.  Pyomo's contrib
+    HiGHS interface has no MIP start (Pyomo 6.10).
+    """
+    if _is_contrib(solver):
+        return "warmstart_discrete_vars" in solver.config
+    capable = getattr(solver, "warm_start_capable", None)
+    try:
+        return bool(capable()) if capable is not None else False
+    except Exception:
+        return False
+
+
+def is_persistent(solver: Any) -> bool:
+    """Whether ``solver`` keeps the model between solves (changes are sent incrementally)."""
+    from pyomo.contrib.solver.common.base import PersistentSolverBase
+    from pyomo.solvers.plugins.solvers.persistent_solver import PersistentSolver
+
+    return isinstance(solver, (PersistentSolverBase, PersistentSolver))
 
 
 # --------------------------------------------------------------------------------------
@@ -430,7 +597,10 @@ def _status(termination: Termination, has_solution: bool) -> SolveStatus:
 
 
 def _label(name: str) -> str:
-    return "HiGHS" if "highs" in name.lower() else name
+    backend = solver_backend(name)
+    if backend is None and "highs" in name.lower():
+        backend = BACKENDS["highs"]
+    return backend.label if backend is not None else name
 
 
 @contextmanager
@@ -496,7 +666,8 @@ def _message(name: str, termination: Termination, raw: str, log: str | None = No
     return raw
 
 
-def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load_solutions):
+def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load_solutions,
+                   warm_start=False):
     from pyomo.contrib.solver.common.results import SolutionStatus
 
     kwargs: dict[str, Any] = {
@@ -512,13 +683,19 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
         kwargs["threads"] = int(threads)
     if options:
         kwargs["solver_options"] = dict(options)
+    if warm_start:
+        kwargs["warmstart_discrete_vars"] = True
     with _SOLVE_LOCK:
         if _uses_highs(opt, name):
             prepare_highs_threads(threads)
         start = time.perf_counter()
         with _watch_sigint() as interrupted:
             try:
-                res = opt.solve(model, **kwargs)
+                with warnings.catch_warnings():
+                    # Pyomo's change detector (SCIP's persistent interface) warns on every solve
+                    # that it ignores suffixes; mechopt's models have none
+                    warnings.filterwarnings("ignore", message="ModelChangeDetector does not detect")
+                    res = opt.solve(model, **kwargs)
             except Exception as exc:  # the solver itself failed: report, do not guess
                 if interrupted[0]:
                     raise KeyboardInterrupt from exc
@@ -554,25 +731,32 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
     )
 
 
-def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_solutions):
+def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_solutions,
+                  warm_start=False):
     import pyomo.environ as pyo
     from pyomo.opt import SolutionStatus as LegacySolution
+    from pyomo.solvers.plugins.solvers.persistent_solver import PersistentSolver
 
-    opts: dict[str, Any] = {}
-    tl_name, gap_name = _LEGACY_OPTION_NAMES.get(name, ("time_limit", "mip_rel_gap"))
-    if time_limit is not None:
-        opts[tl_name] = time_limit
-    opts[gap_name] = mip_gap
-    if threads is not None:
-        opts["threads"] = threads
+    backend = _backend_of(opt, name)
+    # a solver mechopt does not know gets HiGHS' option names, which most Pyomo plugins pass on
+    opts = (backend or BACKENDS["highs"]).native_options(mip_gap, time_limit, threads)
     opts.update(options or {})
+    persistent = isinstance(opt, PersistentSolver)
+    mip_start = {"warmstart": True} if warm_start else {}
     with _SOLVE_LOCK:
         if _uses_highs(opt, name):
             prepare_highs_threads(threads)
         start = time.perf_counter()
         with _watch_sigint() as interrupted:
             try:
-                res = opt.solve(model, options=opts, load_solutions=False)
+                if persistent:
+                    # the classic persistent interfaces (cplex_persistent, ...) solve the model
+                    # they were given by set_instance; a different model replaces it
+                    if getattr(opt, "_pyomo_model", None) is not model:
+                        opt.set_instance(model)
+                    res = opt.solve(options=opts, load_solutions=False, **mip_start)
+                else:
+                    res = opt.solve(model, options=opts, load_solutions=False, **mip_start)
             except Exception as exc:
                 if interrupted[0]:
                     raise KeyboardInterrupt from exc
@@ -596,8 +780,12 @@ def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_
     objective = None
     obj = next(model.component_data_objects(pyo.Objective, active=True))
     if has_solution:
-        # the classic interface reports the objective only through the loaded solution
-        model.solutions.load_from(res)
+        # the classic interface reports the objective only through the loaded solution;
+        # the direct and persistent interfaces load it themselves (their results hold none)
+        if hasattr(opt, "load_vars"):
+            opt.load_vars()
+        else:
+            model.solutions.load_from(res)
         objective = _finite(pyo.value(obj))
     sense_max = obj.sense == pyo.maximize
     bound = _finite(res.problem.upper_bound if sense_max else res.problem.lower_bound)
@@ -646,8 +834,6 @@ def solve_cvxpy(
     limit was set and used up, ITERATION_LIMIT otherwise.  ``time_limit`` and ``threads``
     are passed to HiGHS only (other solvers take their options through ``options``).
     """
-    import warnings
-
     import cvxpy as cp
 
     from mechopt.quiet import quiet_highs

@@ -19,3 +19,19 @@ def test_bench_wdp_json_has_every_column():
     assert row["file"] == "L6_s0000.txt" and row["bids"] == 40 and row["winners"] >= 1
     for key in ("build_s", "solve_s", "raw_s", "overhead", "layer_s", "vcg_1", "vcg_2", "vcg_speedup"):
         assert isinstance(row[key], float), key
+
+
+def test_bench_wdp_solvers_side_by_side_json():
+    res = CliRunner().invoke(cli, ["bench", "wdp", str(SMALL), "--solver", "highs", "--json"])
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.output[res.output.index("["):])
+    assert row["solver"] == "highs" and row["winners"] >= 1
+    for key in ("raw_wdp_s", "wdp_s", "raw_vcg_s", "vcg_1", "vcg_2", "audit_s", "vcg_vs_raw",
+                "vcg_speedup", "audit_vs_vcg"):
+        assert isinstance(row[key], float), key
+
+
+def test_bench_wdp_unknown_solver_fails_before_timing():
+    res = CliRunner().invoke(cli, ["bench", "wdp", str(SMALL), "--solver", "highs,nosuch"])
+    assert res.exit_code == 1
+    assert "solver 'nosuch' is not installed" in res.output

@@ -49,15 +49,22 @@ def test_readme_documents_the_exit_codes():
 
 def test_audit_with_unproven_pairs_exits_3_and_says_so(monkeypatch):
     """Pairs W_{-θ,-ι} stopped by a limit: the status line and exit code must show it."""
-    real = economies.solve_wdp
+    real = economies.economy_solver
 
-    def pairs_limited(auction, *, exclude, **kwargs):
-        allocation = real(auction, exclude=exclude, **kwargs)
-        if len(exclude) == 2:
-            allocation = replace(allocation, solve=replace(allocation.solve, status=LIMITED))
-        return allocation
+    class PairsLimited:
+        def __init__(self, kept):
+            self.kept = kept
 
-    monkeypatch.setattr(economies, "solve_wdp", pairs_limited)
+        def bound(self, *args, **kwargs):  # the LP bounds of the pruning round
+            return self.kept.bound(*args, **kwargs)
+
+        def solve(self, exclude, **kwargs):
+            allocation = self.kept.solve(exclude, **kwargs)
+            if len(exclude) == 2:
+                allocation = replace(allocation, solve=replace(allocation.solve, status=LIMITED))
+            return allocation
+
+    monkeypatch.setattr(economies, "economy_solver", lambda *a, **k: PairsLimited(real(*a, **k)))
     result = CliRunner().invoke(cli, ["audit", str(DATA / "shill_example.json")])
     assert result.exit_code == 3, result.output
     assert "optimal (proven" not in result.output

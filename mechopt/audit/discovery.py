@@ -27,18 +27,48 @@ which is exactly what a bundle split across false names looks like, and also wha
 honest single-item bidders beating one bundle bid look like (example E3 of
 docs/shill-audit.md#limits: the method has false positives by design).
 
+**Which pair economies need a MILP** (:func:`plan_pairs`).  By the identity above a pair
+shows a drop iff
+
+    W_{-θ,-ι} > W_{-θ} + W_{-ι} − W   (+ the tolerance),
+
+and since u_ι^{~θ} ≥ 0 (removing a bidder never raises the optimum: W_{-θ,-ι} ≤ W_{-θ}),
+the drop is at most u_ι — and, being symmetric, at most u_θ.  Three cases need no MILP:
+
+1. *a winner of zero utility* (u_θ ≤ tol or u_ι ≤ tol, both welfares proven): no drop is
+   possible, so the pair can never be an edge of the drop graph.  W_{-θ,-ι} is not solved;
+   the pair is reported as proven "no drop" with its bound (``PairEvidence.pruned``);
+2. *ι loses in the optimal allocation of the economy without θ*: that allocation stays
+   feasible without ι, and W_{-θ,-ι} ≤ W_{-θ}, so W_{-θ,-ι} = W_{-θ} exactly — the number
+   comes from the proven solve of W_{-θ} (likewise with θ and ι swapped);
+3. *an LP bound*: the LP relaxation of W_{-θ,-ι} is an upper bound; if it is at most
+   W_{-θ} + W_{-ι} − W + tol, no drop is possible.  The LP is proven optimal by the solver
+   to the same tolerances as the MILP's own dual bound at gap 0 (which comes from LPs too),
+   so this is the proof the MILP would have ended with.  It often prunes pairs of
+   independent winners (drop exactly 0), because on CATS-like instances the relaxation of
+   a pair economy is frequently integral.  One kept relaxed model is re-solved per worker,
+   the simplex restarting from the previous basis (:func:`~mechopt.audit.economies.pair_lp_bounds`);
+4. otherwise the MILP is solved.
+
+Every pair that can be flagged therefore rests on proven solves (case 2 or 4), and the
+verdict, the groups and their evidence are those of solving every pair (tested against the
+unpruned audit and brute force).
+
 This module is pure arithmetic on solved economies; :mod:`mechopt.audit.runner` decides
 which economies to solve.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mechopt.audit.economies import EconomyResult, welfare_tolerance
 
-__all__ = ["PairEvidence", "SuspectedGroup", "Discovery", "discover_groups", "economies_needed"]
+__all__ = [
+    "PairEvidence", "SuspectedGroup", "Discovery", "discover_groups", "economies_needed", "plan_pairs",
+    "no_drop_by_bound",
+]
 
 
 @dataclass(frozen=True)
@@ -47,7 +77,10 @@ class PairEvidence:
 
     ``utility`` is u_ι in the full auction, ``utility_without`` is u_ι^{~θ}; either is None
     when a solve it needs returned no allocation.  ``proven`` is True only when all four
-    welfares behind the pair (W, W_{-θ}, W_{-ι}, W_{-θ,-ι}) are proven optimal.
+    welfares behind the pair (W, W_{-θ}, W_{-ι}, W_{-θ,-ι}) are proven optimal — or, for a
+    ``pruned`` pair (W_{-θ,-ι} not solved because θ or ι has zero utility; see the module
+    docstring), when W, W_{-θ} and W_{-ι} are: its drop is then None and at most
+    ``min(u_θ, u_ι)`` ≤ the tolerance.
     """
 
     bidder: str
@@ -55,6 +88,7 @@ class PairEvidence:
     utility: float | None
     utility_without: float | None
     proven: bool
+    pruned: bool = False
 
     @property
     def drop(self) -> float | None:
@@ -71,6 +105,7 @@ class PairEvidence:
             "utility_without": self.utility_without,
             "drop": self.drop,
             "proven": self.proven,
+            "pruned": self.pruned,
         }
 
 
@@ -130,6 +165,79 @@ def economies_needed(winners: Sequence[str]) -> list[frozenset[str]]:
     return singles + pairs
 
 
+def plan_pairs(
+    winners: Sequence[str], economies: Mapping[frozenset[str], EconomyResult]
+) -> tuple[list[frozenset[str]], dict[frozenset[str], EconomyResult]]:
+    """The pair economies W_{-θ,-ι} that need a MILP, and those known without one.
+
+    ``economies`` holds the full auction and every winner's marginal economy.  Returns
+    ``(to_check, derived)``: ``derived`` maps a pair to the proven economy it equals (case 2
+    of the module docstring); pairs of case 1 are in neither (:func:`discover_groups`
+    reports them as pruned); ``to_check`` are left for an LP bound (:func:`no_drop_by_bound`)
+    and then a MILP.
+    """
+    full = economies[frozenset()]
+    tol = welfare_tolerance(full.welfare or 0.0)
+    zero = set()
+    for w in winners:
+        single = economies[frozenset({w})]
+        if full.is_optimal and single.is_optimal and full.welfare - single.welfare <= tol:
+            zero.add(w)
+    to_solve: list[frozenset[str]] = []
+    derived: dict[frozenset[str], EconomyResult] = {}
+    for i, a in enumerate(winners):
+        for b in winners[i + 1 :]:
+            pair = frozenset({a, b})
+            if pair in economies:
+                continue
+            if a in zero or b in zero:
+                continue
+            for theta, iota in ((a, b), (b, a)):
+                without = economies[frozenset({theta})]
+                if without.is_optimal and iota not in without.bids:
+                    derived[pair] = EconomyResult(pair, dict(without.bids), without.solve)
+                    break
+            else:
+                to_solve.append(pair)
+    return to_solve, derived
+
+
+def no_drop_by_bound(
+    bounds: Iterable[tuple[frozenset[str], float | None]],
+    economies: Mapping[frozenset[str], EconomyResult],
+) -> set[frozenset[str]]:
+    """The pairs whose upper bound of W_{-θ,-ι} proves that no drop is possible (case 3)."""
+    full = economies[frozenset()]
+    tol = welfare_tolerance(full.welfare or 0.0)
+    proven = set()
+    for pair, bound in bounds:
+        if bound is None or not full.is_optimal:
+            continue
+        a, b = sorted(pair)
+        ea, eb = economies[frozenset({a})], economies[frozenset({b})]
+        if not (ea.is_optimal and eb.is_optimal):
+            continue
+        if bound <= ea.welfare + eb.welfare - full.welfare + tol:
+            proven.add(pair)
+    return proven
+
+
+def pair_incumbent(
+    pair: frozenset[str], economies: Mapping[frozenset[str], EconomyResult]
+) -> dict | None:
+    """The better of the two marginal allocations of a pair's members, without the other
+    member: a feasible start for the pair economy."""
+    best = None
+    for theta in pair:
+        econ = economies.get(frozenset({theta}))
+        if econ is None or econ.bids is None:
+            continue
+        bids = {b: bid for b, bid in econ.bids.items() if b not in pair}
+        if best is None or sum(x.value for x in bids.values()) > sum(x.value for x in best.values()):
+            best = bids
+    return best
+
+
 def _difference(a: EconomyResult, b: EconomyResult) -> float | None:
     if a.welfare is None or b.welfare is None:
         return None
@@ -137,12 +245,16 @@ def _difference(a: EconomyResult, b: EconomyResult) -> float | None:
 
 
 def discover_groups(
-    winners: Sequence[str], economies: Mapping[frozenset[str], EconomyResult]
+    winners: Sequence[str],
+    economies: Mapping[frozenset[str], EconomyResult],
+    no_drop: Collection[frozenset[str]] = (),
 ) -> Discovery:
     """Steps 2–7 from solved economies (keys: excluded bidder sets, ``frozenset()`` = all in).
 
     A drop counts when it exceeds :func:`welfare_tolerance` of W and every welfare behind it
-    is proven optimal; an unproven pair is listed in ``unresolved``, never accused.
+    is proven optimal; an unproven pair is listed in ``unresolved``, never accused.  A pair
+    whose economy was not solved is reported as pruned: it must be in ``no_drop`` (an LP
+    bound proved no drop) or have a member of zero utility (see :func:`plan_pairs`).
     """
     full = economies[frozenset()]
     if full.welfare is None:
@@ -158,7 +270,19 @@ def discover_groups(
         for iota in winners:
             if iota == theta:
                 continue
-            both = economies[frozenset({theta, iota})]
+            both = economies.get(frozenset({theta, iota}))
+            if both is None:  # not solved: zero utility or an LP bound (plan_pairs)
+                u_a, u_b = utilities[theta], utilities[iota]
+                bounded = frozenset({theta, iota}) in no_drop
+                if not bounded and (u_a is None or u_b is None or min(u_a, u_b) > tol):
+                    raise KeyError(frozenset({theta, iota}))
+                proven = (
+                    full.is_optimal
+                    and without_theta.is_optimal
+                    and economies[frozenset({iota})].is_optimal
+                )
+                pairs.append(PairEvidence(iota, theta, u_b, None, proven, pruned=True))
+                continue
             u_without = _difference(without_theta, both)
             proven = (
                 full.is_optimal
@@ -183,6 +307,8 @@ def discover_groups(
             ab, ba = by_key[(a, b)], by_key[(b, a)]
             if not (ab.proven and ba.proven):
                 unresolved.append((a, b))
+                continue
+            if ab.pruned or ba.pruned:  # proven: no drop above the tolerance
                 continue
             if ab.drop > tol and ba.drop > tol:  # type: ignore[operator]
                 edges.append((a, b))

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.mechanisms.outcome import Allocation
-from mechopt.mechanisms.wdp import solve_wdp
+from mechopt.mechanisms.vcg import _warm_start_pays
+from mechopt.mechanisms.wdp import economy_solver
 from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolverNotFound, SolveStatus
 
-__all__ = ["SolveSettings", "EconomyResult", "solve_economy", "welfare_tolerance"]
+__all__ = ["SolveSettings", "EconomyResult", "solve_economy", "pair_lp_bounds", "welfare_tolerance"]
 
 #: two welfare values closer than this (relative to |W|) are treated as equal
 WELFARE_RTOL = 1e-9
@@ -84,9 +85,17 @@ class EconomyResult:
 
 
 def solve_economy(
-    auction: CombinatorialAuction, exclude: Iterable[str], settings: SolveSettings
+    auction: CombinatorialAuction,
+    exclude: Iterable[str],
+    settings: SolveSettings,
+    incumbent: Mapping[str, Bid] | None = None,
 ) -> EconomyResult:
     """Solve the winner determination problem of ``auction`` without ``exclude`` (a task).
+
+    Solved on this process's kept model of ``auction`` (:func:`~mechopt.mechanisms.wdp.economy_solver`:
+    the excluded bidders' variables fixed to 0), not on a model built for this economy;
+    ``incumbent`` is a feasible allocation handed over as a MIP start where that pays
+    (:data:`mechopt.mechanisms.vcg.WARM_START`).
 
     A solver that returns no allocation does not raise: the result carries the status
     (the solver's reason, e.g. ``solver error``) and ``bids=None``, so that the audit can say
@@ -95,10 +104,10 @@ def solve_economy(
     """
     excluded = frozenset(str(b) for b in exclude)
     try:
-        allocation = solve_wdp(
-            auction,
-            exclude=excluded,
-            solver=settings.solver,
+        allocation = economy_solver(auction, settings.solver).solve(
+            excluded,
+            incumbent=incumbent,
+            warm_start=_warm_start_pays(settings.solver),
             time_limit=settings.time_limit,
             threads=settings.threads,
         )
@@ -109,3 +118,19 @@ def solve_economy(
         failed = SolveResult(status, None, None, 0.0, settings.solver, str(exc))
         return EconomyResult(excluded, None, failed)
     return EconomyResult(excluded, dict(allocation.bids), allocation.solve)
+
+
+def pair_lp_bounds(
+    auction: CombinatorialAuction, pairs: Iterable[frozenset[str]], settings: SolveSettings
+) -> list[tuple[frozenset[str], float | None, float]]:
+    """Upper bounds of W_{-E} from the LP relaxation, for each set ``E`` in ``pairs`` (a task).
+
+    Re-solves one kept relaxed model (the simplex restarts from the previous basis after
+    the bound changes).  Returns ``(E, bound or None when not proven, seconds)`` per set.
+    """
+    kept = economy_solver(auction, settings.solver, relax=True)
+    out = []
+    for pair in pairs:
+        result = kept.bound(pair, threads=settings.threads)
+        out.append((pair, result.objective if result.is_optimal else None, result.seconds))
+    return out

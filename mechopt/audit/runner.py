@@ -4,12 +4,24 @@ An audit is written as a *procedure*: a generator that yields a batch of indepen
 jobs, receives their results, and finally returns an :class:`AuditReport`.  Its rounds are
 
 1. the full auction (step 1);
-2. every winner's marginal economy W_{-θ} (its VCG payment and the exclusion runs of step 3),
-   every pair W_{-θ,-ι} (step 4: the utilities of the other winners without θ), and the tie
-   check of the full auction;
-3. if there are suspects: the auction without them (step 8) and the grouped auction
+2. every winner's marginal economy W_{-θ} (its VCG payment and the exclusion runs of step 3)
+   and the tie check of the full auction;
+3. LP bounds of the pairs W_{-θ,-ι} in which a utility drop is possible at all: a pair
+   with a zero-utility winner cannot show one, and a pair whose member loses in the other's
+   marginal economy has W_{-θ,-ι} = W_{-θ} exactly (:mod:`mechopt.audit.discovery` gives
+   the argument);
+4. the MILPs of the pairs whose LP bound does not rule a drop out (step 4: the utilities
+   of the other winners without θ);
+5. if there are suspects: the auction without them (step 8) and the grouped auction
    (AAMAS 2006 remedy);
-4. their marginal economies and tie checks.
+6. their marginal economies and tie checks.
+
+``solves`` in a report counts MILPs (and tie checks); the LP bounds' seconds are in
+``solver_seconds``.
+
+Each economy is solved on the worker's kept model of the auction (bidders left out by fixing
+their variables, :class:`mechopt.mechanisms.wdp.EconomySolver`) and gets a feasible
+allocation as its MIP start where that pays (the full allocation without the excluded).
 
 :func:`run_procedures` drives any number of procedures in lockstep and flattens each
 round's jobs of *all* of them into one :meth:`Executor.map` call, so the workers stay busy
@@ -25,8 +37,14 @@ from typing import Any, NamedTuple
 
 from mechopt.auction import CombinatorialAuction
 from mechopt.audit.collusion import DEFAULT_THRESHOLD, check_collusion, check_threshold
-from mechopt.audit.discovery import Discovery, discover_groups, economies_needed
-from mechopt.audit.economies import EconomyResult, SolveSettings, solve_economy
+from mechopt.audit.discovery import (
+    Discovery,
+    discover_groups,
+    no_drop_by_bound,
+    pair_incumbent,
+    plan_pairs,
+)
+from mechopt.audit.economies import EconomyResult, SolveSettings, pair_lp_bounds, solve_economy
 from mechopt.audit.remedy import Remedy, grouped_auction
 from mechopt.audit.report import AuditReport, Verdict
 from mechopt.audit.ties import TieCheck, Uniqueness, check_unique_optimum
@@ -36,6 +54,9 @@ from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER, SolveStatus
 
 __all__ = ["audit_auction", "audit_auctions", "run_procedures", "Job"]
+
+#: pairs per LP-bound task (each task re-solves one kept relaxed model)
+LP_CHUNK = 40
 
 
 class Job(NamedTuple):
@@ -106,9 +127,14 @@ class _Ledger:
         self.seconds = 0.0
         self.statuses: list[SolveStatus] = []
 
-    def jobs_for(self, excluded_sets: Iterable[frozenset[str]]) -> list[Job]:
+    def jobs_for(self, excluded_sets: Iterable[frozenset[str]], incumbent=None) -> list[Job]:
+        """Jobs for the economies not solved yet; ``incumbent(e)`` gives a feasible start."""
         todo = list(dict.fromkeys(e for e in excluded_sets if e not in self.economies))
-        return [Job(solve_economy, (self.auction, e, self.settings)) for e in todo]
+        return [
+            Job(solve_economy, (self.auction, e, self.settings,
+                                incumbent(e) if incumbent is not None else None))
+            for e in todo
+        ]
 
     def record(self, results: Iterable[EconomyResult]) -> None:
         for r in results:
@@ -164,7 +190,7 @@ def _marginal_sets(economy: EconomyResult) -> list[frozenset[str]]:
 
 
 def _audit_procedure(
-    auction: CombinatorialAuction, settings: SolveSettings, threshold: float
+    auction: CombinatorialAuction, settings: SolveSettings, threshold: float, prune: bool = True
 ) -> Procedure:
     """The audit of one auction as a generator procedure (see the module docstring)."""
     ledger = _Ledger(auction, settings)
@@ -191,13 +217,35 @@ def _audit_procedure(
         )
     winners = full.allocation(auction).winners
 
-    # round 2 -- steps 2-5: marginal economies, exclusion runs and their pairs, tie check
-    results = yield [*ledger.jobs_for(economies_needed(winners)), _tie_job(ledger, full)]
+    # round 2 -- steps 2-3: every winner's marginal economy, and the tie check
+    def without_members(e: frozenset[str]) -> dict:
+        return {b: bid for b, bid in (full.bids or {}).items() if b not in e}
+
+    singles = [frozenset({w}) for w in winners]
+    results = yield [*ledger.jobs_for(singles, without_members), _tie_job(ledger, full)]
     *economies, tie = results
     ledger.record(economies)
     ledger.count_tie(tie)
     vcg = _vcg_remedy("vcg", ledger, everyone, tie)
     notes.extend(_tie_notes("the full auction", tie, main=True))
+
+    # round 3 -- LP bounds of the pair economies in which a drop is possible (plan_pairs);
+    # round 4 -- steps 4-5: the MILPs of the pairs no bound rules out
+    no_drop: set[frozenset[str]] = set()
+    if prune:
+        to_check, derived = plan_pairs(winners, ledger.economies)
+        ledger.economies.update(derived)
+        chunks = [to_check[k : k + LP_CHUNK] for k in range(0, len(to_check), LP_CHUNK)]
+        bounds = yield [Job(pair_lp_bounds, (auction, chunk, settings)) for chunk in chunks]
+        flat = [(pair, bound) for chunk in bounds for pair, bound, _ in chunk]
+        ledger.seconds += sum(s for chunk in bounds for _, _, s in chunk)
+        no_drop = no_drop_by_bound(flat, ledger.economies)
+        to_solve = [p for p in to_check if p not in no_drop]
+    else:
+        to_solve = [frozenset({a, b}) for i, a in enumerate(winners) for b in winners[i + 1 :]]
+    ledger.record((yield ledger.jobs_for(
+        to_solve, lambda e: pair_incumbent(e, ledger.economies)
+    )))
     if not winners:
         return report(Verdict.NO_WINNERS, "no bid won: there is nothing to audit", vcg)
     if len(winners) == 1:
@@ -209,7 +257,7 @@ def _audit_procedure(
         )
 
     # steps 6-7: suspected groups
-    discovery = discover_groups(winners, ledger.economies)
+    discovery = discover_groups(winners, ledger.economies, no_drop)
     if not discovery.groups:
         if discovery.unresolved:
             return report(
@@ -224,7 +272,7 @@ def _audit_procedure(
             vcg, discovery,
         )
 
-    # round 3 -- step 8 (exclusion) and the grouped auction (AAMAS 2006)
+    # round 5 -- step 8 (exclusion) and the grouped auction (AAMAS 2006)
     suspects = frozenset(discovery.suspects)
     merged, members_of = grouped_auction(auction, discovery.groups)
     grouped = _Ledger(merged, settings)
@@ -234,7 +282,7 @@ def _audit_procedure(
     grouped.record(results[len(excl_jobs) :])
     excl_main, group_main = ledger.economies[suspects], grouped.economies[everyone]
 
-    # round 4 -- their marginal economies and tie checks
+    # round 6 -- their marginal economies and tie checks
     excl_jobs = ledger.jobs_for(_marginal_sets(excl_main))
     group_jobs = grouped.jobs_for(_marginal_sets(group_main))
     tie_jobs = [
@@ -323,12 +371,17 @@ def audit_auctions(
     time_limit: float | None = None,
     threads: int | None = None,
     progress: str | None = None,
+    prune: bool = True,
 ) -> list[AuditReport]:
-    """Audit several auctions, their solves flattened round by round over ``executor``."""
+    """Audit several auctions, their solves flattened round by round over ``executor``.
+
+    ``prune=False`` solves every pair economy (for checking the pruning of
+    :func:`~mechopt.audit.discovery.plan_pairs`; same verdicts, more solves).
+    """
     threshold = check_threshold(threshold)
     settings = SolveSettings(solver, time_limit, threads)
     executor = executor or Executor(1)
-    procedures = [_audit_procedure(a, settings, threshold) for a in auctions]
+    procedures = [_audit_procedure(a, settings, threshold, prune) for a in auctions]
     return run_procedures(procedures, executor, progress)
 
 
@@ -341,6 +394,7 @@ def audit_auction(
     time_limit: float | None = None,
     threads: int | None = None,
     progress: str | None = None,
+    prune: bool = True,
 ) -> AuditReport:
     """Audit one auction for shill bidders (Matsuo, Ito, Shintani 2005; AAMAS 2006).
 
@@ -350,6 +404,6 @@ def audit_auction(
     """
     [report] = audit_auctions(
         [auction], threshold=threshold, executor=executor, solver=solver,
-        time_limit=time_limit, threads=threads, progress=progress,
+        time_limit=time_limit, threads=threads, progress=progress, prune=prune,
     )
     return report

@@ -32,7 +32,7 @@ from mechopt.mechanisms.vcg import run_vcg
 from mechopt.parallel import Executor
 from mechopt.solve import get_solver, prepare_highs_threads, solve_model
 
-__all__ = ["WdpBenchRow", "benchmark_wdp_file"]
+__all__ = ["WdpBenchRow", "benchmark_wdp_file", "SolverBenchRow", "benchmark_solvers_file"]
 
 #: VCG runs longer than this (1 job) are not repeated
 LONG_RUN_S = 200.0
@@ -152,3 +152,115 @@ def benchmark_wdp_file(
 
 def default_files(root: Path = Path("data/cats")) -> Sequence[Path]:
     return sorted(root.glob("*_m0000.txt"))
+
+
+# ------------------------------------------------------------------------------------------
+# side by side: every solver, raw and through mechopt (``mechopt bench wdp --solver ...``)
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SolverBenchRow:
+    """One file and one solver; seconds are wall-clock medians over the repeats, one thread
+    per solve.
+
+    ``raw_wdp_s``: the WDP through the solver's own API (:mod:`mechopt.benchmarks.raw`);
+    ``wdp_s``: :func:`~mechopt.mechanisms.wdp.solve_wdp` (Pyomo build, solve, read back);
+    ``raw_vcg_s``: raw sequential VCG, a fresh raw model per winner;
+    ``vcg_1`` / ``vcg_2``: :func:`run_vcg` on 1 and 2 local worker processes (kept models
+    dropped before each run); ``audit_s``: :func:`~mechopt.audit.audit_auction` on 1 job.
+    """
+
+    file: str
+    solver: str
+    bids: int
+    winners: int
+    raw_wdp_s: float
+    wdp_s: float
+    raw_vcg_s: float
+    vcg_1: float
+    vcg_2: float | None
+    audit_s: float | None
+    audit_solves: int | None
+
+    @property
+    def vcg_vs_raw(self) -> float:
+        return self.vcg_1 / self.raw_vcg_s
+
+    @property
+    def vcg_speedup(self) -> float | None:
+        return None if self.vcg_2 is None else self.vcg_1 / self.vcg_2
+
+    @property
+    def audit_vs_vcg(self) -> float | None:
+        return None if self.audit_s is None else self.audit_s / self.vcg_1
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "vcg_vs_raw": self.vcg_vs_raw, "vcg_speedup": self.vcg_speedup,
+                "audit_vs_vcg": self.audit_vs_vcg}
+
+
+def _forget_models(k: int = 0) -> int:
+    """Drop this process's kept economy models (so that each timed run builds its own)."""
+    from mechopt.mechanisms.wdp import _ECONOMY_SOLVERS
+
+    _ECONOMY_SOLVERS.clear()
+    return k
+
+
+def _timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - t0, out
+
+
+def benchmark_solvers_file(
+    path: str | Path, solvers: Sequence[str], repeats: int = 1, vcg2: bool = True, audit: bool = True
+) -> list[SolverBenchRow]:
+    """Measure one file with every solver in ``solvers`` (see :class:`SolverBenchRow`)."""
+    from mechopt.audit import audit_auction
+    from mechopt.benchmarks.raw import raw_sequential_vcg, raw_wdp
+    from mechopt.mechanisms.wdp import solve_wdp
+
+    auction = load_auction(path)
+    rows = []
+    two = Executor(2) if vcg2 else None
+    if two is not None:
+        _warm(two)
+    for solver in solvers:
+        t = {k: [] for k in ("raw", "wdp", "raw_vcg", "vcg_1", "vcg_2", "audit")}
+        winners, audit_solves = 0, None
+        for _ in range(repeats):
+            s, raw_bids = _timed(raw_wdp, auction, solver)
+            t["raw"].append(s)
+            s, alloc = _timed(solve_wdp, auction, solver=solver, threads=1)
+            t["wdp"].append(s)
+            alloc.solve.require_optimal("the benchmark solve")
+            if abs(alloc.welfare - exact_sum(b.value for b in raw_bids.values())) > 1e-6 * max(1.0, alloc.welfare):
+                raise RuntimeError(f"{path}: {solver} raw and mechopt welfare differ")
+            s, raw_pay = _timed(raw_sequential_vcg, auction, solver)
+            t["raw_vcg"].append(s)
+            _forget_models()
+            s, outcome = _timed(run_vcg, auction, executor=Executor(1), solver=solver, threads=1)
+            t["vcg_1"].append(s)
+            if not outcome.is_optimal:
+                raise RuntimeError(f"{path}: {solver} VCG not proven optimal")
+            winners = len(outcome.winners)
+            for b, p in raw_pay.items():
+                if abs(outcome.payments[b] - p) > 1e-6 * max(1.0, abs(outcome.welfare)):
+                    raise RuntimeError(f"{path}: {solver} raw and mechopt VCG payments differ for {b}")
+            if two is not None:
+                two.map(_forget_models, [(k,) for k in range(8)])
+                s, _ = _timed(run_vcg, auction, executor=two, solver=solver, threads=1)
+                t["vcg_2"].append(s)
+            if audit:
+                _forget_models()
+                s, report = _timed(audit_auction, auction, solver=solver, threads=1)
+                t["audit"].append(s)
+                audit_solves = report.solves
+
+        med = {k: (statistics.median(v) if v else None) for k, v in t.items()}
+        rows.append(SolverBenchRow(
+            file=Path(path).name, solver=solver, bids=auction.n_bids, winners=winners,
+            raw_wdp_s=med["raw"], wdp_s=med["wdp"], raw_vcg_s=med["raw_vcg"], vcg_1=med["vcg_1"],
+            vcg_2=med["vcg_2"], audit_s=med["audit"], audit_solves=audit_solves,
+        ))
+    return rows

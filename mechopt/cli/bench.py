@@ -27,8 +27,14 @@ def bench() -> None:
 @click.option("--vcg/--no-vcg", default=True, show_default=True, help="Also time VCG with 1 and 2 jobs.")
 @click.option("--vcg-repeat", type=click.IntRange(min=1), default=3, show_default=True,
               help="Repeats of the VCG timings (medians are reported).")
+@click.option("--solver", "solvers", default=None, metavar="LIST",
+              help="Compare solvers side by side (comma-separated: highs,scip,gurobi,cplex): raw "
+                   "API vs mechopt for the WDP, raw sequential VCG vs mechopt's on 1 and 2 jobs, "
+                   "and the audit; --repeat applies (default there: 1 run).")
+@click.option("--audit/--no-audit", default=True, show_default=True,
+              help="With --solver: also time the shill audit (1 job).")
 @json_option
-def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
+def bench_wdp(files, repeat, vcg, vcg_repeat, solvers, audit, as_json):
     """Pyomo overhead vs raw highspy, and VCG with 1 vs 2 jobs, on CATS files.
 
     FILES default to data/cats/*_m0000.txt (run from the repository root).
@@ -38,6 +44,16 @@ def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
     paths = list(files) or list(default_files())
     if not paths:
         raise click.UsageError("no files given and no data/cats/*_m0000.txt here")
+    if solvers:
+        from mechopt.solve import get_solver
+
+        names = [s.strip() for s in solvers.split(",") if s.strip()]
+        for name in names:
+            get_solver(name)  # a missing solver fails before any timing
+        ctx = click.get_current_context()
+        runs = repeat if ctx.get_parameter_source("repeat") == click.core.ParameterSource.COMMANDLINE else 1
+        _bench_solvers(paths, names, runs, vcg, audit, as_json)
+        return
     rows = []
     out = console()
     for path in paths:
@@ -59,5 +75,35 @@ def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
             "-" if r.vcg_1 is None else f"{r.vcg_1:.2f}",
             "-" if r.vcg_2 is None else f"{r.vcg_2:.2f}",
             "-" if r.vcg_speedup is None else f"{r.vcg_speedup:.2f}x",
+        )
+    out.print(table)
+
+
+def _bench_solvers(paths, names, repeats, vcg2, audit, as_json) -> None:
+    from mechopt.benchmarks.wdp import benchmark_solvers_file
+
+    out = console()
+    rows = []
+    for path in paths:
+        if not as_json:
+            out.print(f"[dim]measuring {path} with {', '.join(names)} ...[/dim]")
+        rows.extend(benchmark_solvers_file(path, names, repeats=repeats, vcg2=vcg2, audit=audit))
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+        return
+    table = Table(header_style="bold", show_edge=False)
+    for col in ("file", "solver", "winners", "raw WDP s", "WDP s", "raw seq. VCG s", "VCG 1 job s",
+                "VCG/raw", "VCG 2 jobs s", "speed-up", "audit s", "audit/VCG"):
+        table.add_column(col, justify="left" if col in ("file", "solver") else "right")
+
+    def num(x, fmt):
+        return "-" if x is None else format(x, fmt)
+
+    for r in rows:
+        table.add_row(
+            r.file, r.solver, str(r.winners), f"{r.raw_wdp_s:.3f}", f"{r.wdp_s:.3f}",
+            f"{r.raw_vcg_s:.2f}", f"{r.vcg_1:.2f}", f"{r.vcg_vs_raw:.2f}x", num(r.vcg_2, ".2f"),
+            num(r.vcg_speedup, ".2f") + ("x" if r.vcg_speedup else ""), num(r.audit_s, ".2f"),
+            num(r.audit_vs_vcg, ".1f") + ("x" if r.audit_vs_vcg else ""),
         )
     out.print(table)

@@ -30,7 +30,8 @@ def _compose(*decorators: Callable) -> Callable:
 
 solver_options = _compose(
     click.option("--solver", default=DEFAULT_SOLVER, show_default=True,
-                 help="Pyomo solver name (HiGHS through the persistent pyomo.contrib.solver interface)."),
+                 help="MILP solver: highs, scip, gurobi, cplex (pip install 'mechopt[solvers]'), "
+                      "or a Pyomo solver name such as gurobi_direct."),
     click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
                  help="Seconds per MILP; a stopped solve is reported as not proven optimal."),
 )

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import atexit
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from mechopt.auction import CombinatorialAuction, id_list
+from mechopt.auction import Bid, CombinatorialAuction, id_list
 from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation, unscale_result
 from mechopt.mechanisms.greedy import greedy_bids
 from mechopt.mechanisms.outcome import Allocation, exact_sum
 from mechopt.solve import (
+    _SOLVE_LOCK,
     DEFAULT_SOLVER,
     InfeasibleProblem,
     SolverError,
+    SolveResult,
     SolveStatus,
+    get_solver,
     not_optimal_error,
     solve_model,
 )
 
-__all__ = ["solve_wdp"]
+__all__ = ["solve_wdp", "EconomySolver", "economy_solver"]
 
 
 def solve_wdp(
@@ -49,13 +54,28 @@ def solve_wdp(
     required = tuple(id_list("must_win", must_win))
     model = build_wdp_model(auction, exclude=excluded, must_win=required)
     if len(model.BIDS) == 0:  # nobody left: the empty allocation is optimal
-        from mechopt.solve import SolveResult
-
-        result = SolveResult(SolveStatus.OPTIMAL, 0.0, 0.0, 0.0, str(solver), "no bids")
-        return Allocation(auction, {}, "optimal", result, excluded)
+        return _empty(auction, excluded, solver)
     result = solve_model(
         model, solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, options=options
     )
+    return _allocation_from(auction, model, result, excluded, required)
+
+
+def _empty(auction: CombinatorialAuction, excluded: frozenset[str], solver: Any) -> Allocation:
+    from mechopt.solve import SolveResult
+
+    result = SolveResult(SolveStatus.OPTIMAL, 0.0, 0.0, 0.0, str(solver), "no bids")
+    return Allocation(auction, {}, "optimal", result, excluded)
+
+
+def _allocation_from(
+    auction: CombinatorialAuction,
+    model: Any,
+    result: SolveResult,
+    excluded: frozenset[str],
+    required: tuple[str, ...] = (),
+) -> Allocation:
+    """The allocation a WDP solve left in ``model`` (see :func:`solve_wdp` for the cases)."""
     result = unscale_result(result, model.objective_scale.value)
     if result.is_limit and not result.has_solution and not required:
         # a time or iteration limit stopped the solver before any incumbent: fall back to the
@@ -83,3 +103,139 @@ def solve_wdp(
     except ValueError as exc:
         raise SolverError(str(exc)) from None
     return Allocation(auction, bids, "optimal", result, excluded)
+
+
+# ------------------------------------------------------------------------------------------
+# re-solves of one model: the economies of an auction without some bidders
+# ------------------------------------------------------------------------------------------
+class EconomySolver:
+    """One WDP model of ``auction``, re-solved for the economy without any set of bidders.
+
+    VCG's marginal economies and the audit's pair economies differ from the full auction
+    only by the bidders left out, so instead of building a Pyomo model per economy this
+    keeps one model (and one solver object) and leaves bidders out by fixing their bids'
+    variables to 0.  A persistent interface (HiGHS', Gurobi's and SCIP's contrib interfaces,
+    classic ``cplex_persistent``) then sends only those bound changes to the solver, which
+    keeps its model between solves.  Fixed variables are removed by presolve, so the
+    re-solve is the same MILP as a fresh build without the bidders (same rows, same
+    ``objective_scale``), and the answers are identical.
+
+    ``incumbent`` (an allocation feasible in the economy, e.g. the main allocation without
+    the excluded bidders) is handed to solvers that take a MIP start
+    (:func:`~mechopt.solve.supports_warm_start`) when ``warm_start`` is on.
+    """
+
+    def __init__(
+        self, auction: CombinatorialAuction, solver: str | Any = DEFAULT_SOLVER, relax: bool = False
+    ) -> None:
+        self.auction = auction
+        self.model = build_wdp_model(auction)
+        self.relaxed = relax
+        if relax:  # the LP relaxation: bounds only (:meth:`bound`)
+            import pyomo.environ as pyo
+
+            pyo.TransformationFactory("core.relax_integer_vars").apply_to(self.model)
+        self.solver = get_solver(solver) if isinstance(solver, str) else solver
+        self.name = str(solver) if isinstance(solver, str) else getattr(solver, "mechopt_name", "solver")
+        self._vars_of: dict[str, list[Any]] = {}
+        for bid_id, bidder in self.model.bid_owner.items():
+            self._vars_of.setdefault(bidder, []).append(self.model.x[bid_id])
+        self._fixed: frozenset[str] = frozenset()
+        from pyomo.solvers.plugins.solvers.persistent_solver import PersistentSolver
+
+        self._legacy_persistent = isinstance(self.solver, PersistentSolver)
+        if self._legacy_persistent:
+            # the classic persistent interfaces compile a variable that is fixed when the
+            # model is handed over as a constant, and unfixing it later cannot bring the
+            # column back: hand the model over now, with nothing fixed
+            self.solver.set_instance(self.model)
+
+    def _exclude(self, excluded: frozenset[str]) -> None:
+        changed = []
+        for b in self._fixed - excluded:
+            for v in self._vars_of.get(b, ()):
+                v.unfix()
+                changed.append(v)
+        for b in excluded - self._fixed:
+            for v in self._vars_of.get(b, ()):
+                v.fix(0)
+                changed.append(v)
+        self._fixed = excluded
+        if self._legacy_persistent and getattr(self.solver, "_pyomo_model", None) is self.model:
+            for v in changed:  # the classic persistent interfaces need each change announced
+                self.solver.update_var(v)
+
+    def solve(
+        self,
+        exclude: Iterable[str] = (),
+        *,
+        incumbent: Mapping[str, Bid] | None = None,
+        warm_start: bool = False,
+        time_limit: float | None = None,
+        mip_gap: float = 0.0,
+        threads: int | None = None,
+    ) -> Allocation:
+        """:func:`solve_wdp` of the economy without ``exclude``, on the kept model."""
+        if self.relaxed:
+            raise ValueError("a relaxed EconomySolver gives bounds, not allocations")
+        excluded = frozenset(str(b) for b in exclude)
+        for b in excluded:
+            self.auction.bidder(b)  # unknown id -> AuctionError
+        if all(b in excluded for b in self._vars_of):
+            return _empty(self.auction, excluded, self.name)
+        # threads of one process (a Dask worker with several threads) share this model:
+        # fixing, solving and reading back is one step
+        with _SOLVE_LOCK:
+            self._exclude(excluded)
+            if warm_start and incumbent is not None:
+                chosen = {bid.id for b, bid in incumbent.items() if b not in excluded}
+                for bid_id in self.model.BIDS:
+                    if not self.model.x[bid_id].fixed:
+                        self.model.x[bid_id].set_value(1 if bid_id in chosen else 0)
+            result = solve_model(
+                self.model, self.solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                warm_start=warm_start and incumbent is not None,
+            )
+            return _allocation_from(self.auction, self.model, result, excluded)
+
+
+    def bound(self, exclude: Iterable[str] = (), *, threads: int | None = None) -> SolveResult:
+        """The solve of the economy without ``exclude`` in welfare units, nothing read back
+        (on a relaxed model: the LP bound, an upper bound of the economy's welfare)."""
+        excluded = frozenset(str(b) for b in exclude)
+        if all(b in excluded for b in self._vars_of):
+            return _empty(self.auction, excluded, self.name).solve
+        with _SOLVE_LOCK:
+            self._exclude(excluded)
+            result = solve_model(self.model, self.solver, threads=threads, load_solutions=False)
+        return unscale_result(result, self.model.objective_scale.value)
+
+
+#: economy solvers of this process, newest last (a worker keeps the models of the few
+#: auctions it is working on, not of every auction of a long benchmark)
+_ECONOMY_SOLVERS: OrderedDict[tuple, EconomySolver] = OrderedDict()
+_KEEP = 4
+# release the solver models before the interpreter tears down the solvers' modules
+atexit.register(_ECONOMY_SOLVERS.clear)
+
+
+def economy_solver(
+    auction: CombinatorialAuction, solver: str = DEFAULT_SOLVER, relax: bool = False
+) -> EconomySolver:
+    """This process's :class:`EconomySolver` for ``auction`` and ``solver`` (made on first use).
+
+    Tasks reach a worker process as pickled copies of the auction, so the key is the
+    auction's content (it is a frozen dataclass of tuples: equal auctions hash equal), not
+    its identity.
+    """
+    key = (auction, str(solver), relax)
+    with _SOLVE_LOCK:
+        found = _ECONOMY_SOLVERS.get(key)
+        if found is None:
+            found = EconomySolver(auction, solver, relax)
+            _ECONOMY_SOLVERS[key] = found
+            while len(_ECONOMY_SOLVERS) > _KEEP:
+                _ECONOMY_SOLVERS.popitem(last=False)
+        else:
+            _ECONOMY_SOLVERS.move_to_end(key)
+        return found

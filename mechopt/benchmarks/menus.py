@@ -15,6 +15,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig, known_optimum, seed_config
 from mechopt.parallel import Executor
 
@@ -203,7 +204,7 @@ def time_to_target(config: MenuConfig, share: float = 0.99) -> dict[str, Any]:
 
     optimum = known_optimum(config.valuation, config.n_items)
     if optimum is None:
-        raise ValueError(f"no known optimum for {config.valuation} with m = {config.n_items}")
+        raise InputError(f"no known optimum for {config.valuation} with m = {config.n_items}")
     config = config.replace(target_revenue=share * optimum, keep="last")
     cpu = time.process_time()
     with warnings.catch_warnings():

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from mechopt.errors import InputError, MechoptError
 from mechopt.learning.kernels import Kernel, make_kernel
 from mechopt.learning.structured import Examples, RowCache, StructuredModel
 from mechopt.solve import SolverError, SolveResult, SolveStatus, not_optimal_error, solve_cvxpy
@@ -43,11 +44,11 @@ from mechopt.solve import SolverError, SolveResult, SolveStatus, not_optimal_err
 __all__ = ["CuttingPlaneSSVM", "IterationRecord", "RejectedFit", "NotFittedError"]
 
 
-class RejectedFit(ValueError):
+class RejectedFit(InputError):
     """Training ended with w_1 ≤ 0: the discriminant defines no payment rule (§4.2)."""
 
 
-class NotFittedError(ValueError):
+class NotFittedError(MechoptError, ValueError, AttributeError):
     """The learner is used before :meth:`CuttingPlaneSSVM.fit`."""
 
 
@@ -134,17 +135,17 @@ class CuttingPlaneSSVM:
 
     def _check(self) -> None:
         if not (isinstance(self.C, (int, float)) and math.isfinite(self.C) and self.C > 0):
-            raise ValueError(f"C must be a positive number, got {self.C!r}")
+            raise InputError(f"C must be a positive number, got {self.C!r}")
         if self.slack not in ("one", "n"):
-            raise ValueError(f"slack must be 'one' or 'n', got {self.slack!r}")
+            raise InputError(f"slack must be 'one' or 'n', got {self.slack!r}")
         if self.formulation not in ("auto", "primal", "dual"):
-            raise ValueError(f"formulation must be auto, primal or dual, got {self.formulation!r}")
+            raise InputError(f"formulation must be auto, primal or dual, got {self.formulation!r}")
         if not (self.epsilon > 0 and math.isfinite(self.epsilon)):
-            raise ValueError(f"epsilon must be positive, got {self.epsilon!r}")
+            raise InputError(f"epsilon must be positive, got {self.epsilon!r}")
         if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+            raise InputError(f"max_iter must be a positive integer, got {self.max_iter!r}")
         if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive, got {self.max_seconds!r}")
+            raise InputError(f"max_seconds must be positive, got {self.max_seconds!r}")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (sklearn convention), kernel as a description."""
@@ -173,12 +174,12 @@ class CuttingPlaneSSVM:
         self._check()
         kernel = kernel or self._kernel()
         if ex.n == 0 or not ex.has_truth:
-            raise ValueError("training needs at least one example, each with its true outcome")
+            raise InputError("training needs at least one example, each with its true outcome")
         formulation = self.formulation
         if formulation == "auto":
             formulation = "primal" if kernel.is_linear and _has_features(self.model, ex) else "dual"
         if formulation == "primal" and not kernel.is_linear:
-            raise ValueError(f"the primal QP needs the linear kernel, got {kernel.describe()} (use the dual)")
+            raise InputError(f"the primal QP needs the linear kernel, got {kernel.describe()} (use the dual)")
         start = time.perf_counter()
         loss = self.model.loss(ex)
         if formulation == "primal":

@@ -16,6 +16,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from mechopt.errors import InputError
+
 __all__ = [
     "VALUATIONS",
     "KINDS",
@@ -180,7 +182,7 @@ class MenuConfig:
             _check_positive(name, getattr(self, name))
         for name in ("temperature", "temperature_end"):
             if getattr(self, name) < MIN_TEMPERATURE:
-                raise ValueError(f"{name} must be at least {MIN_TEMPERATURE:g} (relative to the value "
+                raise InputError(f"{name} must be at least {MIN_TEMPERATURE:g} (relative to the value "
                                  f"scale), got {getattr(self, name)!r}")
         _check_positive("seed_lambda_growth", self.seed_lambda_growth)
         for name in ("init_price", "ir_penalty", "ir_dual_lr", "lr_end", "gap_warning"):
@@ -191,18 +193,18 @@ class MenuConfig:
             for name in ("init_price", "max_price", "ir_penalty", "ir_dual_lr", "lr", "lr_end"):
                 value = getattr(self, name)
                 if value is not None and value > FLOAT32_MAX:
-                    raise ValueError(f"{name} {value!r} exceeds the largest float32 ({FLOAT32_MAX:.3g}); "
+                    raise InputError(f"{name} {value!r} exceeds the largest float32 ({FLOAT32_MAX:.3g}); "
                                      "training would overflow")
         if self.target_revenue is not None:
             _check_positive("target_revenue", self.target_revenue)
         if self.valuation == "triangle" and self.n_items < 1:
-            raise ValueError("triangle valuation needs at least one item")
+            raise InputError("triangle valuation needs at least one item")
         if (
             self.kind == "lottery"
             and self.valuation in ("xor", "generated")
             and self.n_items > MAX_LOTTERY_XOR_ITEMS
         ):
-            raise ValueError(
+            raise InputError(
                 f"lottery menus for XOR buyers enumerate 2^m bundles and need m <= "
                 f"{MAX_LOTTERY_XOR_ITEMS} items (got {self.n_items}); use --kind bundle"
             )
@@ -231,15 +233,15 @@ class MenuConfig:
     def from_dict(cls, data: dict[str, Any]) -> MenuConfig:
         """Rebuild a config from :meth:`to_dict`; unknown keys are an error."""
         if not isinstance(data, dict):
-            raise ValueError("menu config must be a JSON object")
+            raise InputError("menu config must be a JSON object")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown menu setting(s): {', '.join(unknown)}")
+            raise InputError(f"unknown menu setting(s): {', '.join(unknown)}")
         try:
             return cls(**data)
         except TypeError as exc:
-            raise ValueError(f"bad menu settings: {exc}") from None
+            raise InputError(f"bad menu settings: {exc}") from None
 
     def replace(self, **changes: Any) -> MenuConfig:
         return replace(self, **changes)
@@ -272,12 +274,12 @@ def seed_config(**changes: Any) -> MenuConfig:
 
 def _check_choice(what: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ValueError(f"unknown {what} {value!r} (choose from {', '.join(choices)})")
+        raise InputError(f"unknown {what} {value!r} (choose from {', '.join(choices)})")
 
 
 def _check_int(what: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+        raise InputError(f"{what} must be an integer >= {minimum}, got {value!r}")
 
 
 def _check_number(what: str, value: Any, *, zero_ok: bool) -> None:
@@ -285,7 +287,7 @@ def _check_number(what: str, value: Any, *, zero_ok: bool) -> None:
           and (value >= 0 if zero_ok else value > 0))
     if not ok:
         kind = "non-negative" if zero_ok else "positive"
-        raise ValueError(f"{what} must be a {kind} number, got {value!r}")
+        raise InputError(f"{what} must be a {kind} number, got {value!r}")
 
 
 def _check_positive(what: str, value: Any) -> None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig
 
 __all__ = [
@@ -178,7 +179,7 @@ def relaxed_objective(
     elif relaxation == "reinforce":
         revenue, _ = reinforce_surrogate(utilities, prices, inv_temp, generator)
     else:
-        raise ValueError(f"unknown relaxation {relaxation!r}")
+        raise InputError(f"unknown relaxation {relaxation!r}")
     penalty = ir_penalty(probs, utilities).mean()
     objective = revenue.mean() - ir_weight * penalty
     return Relaxed(objective=objective, soft_revenue=soft.mean(), penalty=penalty, probs=probs)

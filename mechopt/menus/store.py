@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from mechopt import __version__
+from mechopt.errors import InputError
 from mechopt.io.atomic import atomic_write_text
 from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.menus.config import MenuConfig
@@ -47,7 +48,7 @@ FORMAT_VERSION = 2
 DEFAULT_DIRECTORY = Path("runs") / "menus"
 
 
-class MenuFileError(ValueError):
+class MenuFileError(InputError):
     """A menu file is missing, corrupt, or does not match its own manifest."""
 
 

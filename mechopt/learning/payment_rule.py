@@ -290,6 +290,8 @@ def _read_manifest(json_path: Path) -> dict[str, Any]:
         manifest = json.loads(json_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{json_path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise ModelFileError(f"{json_path}: cannot read: {exc.strerror or exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{json_path}: not a mechopt payment-rule manifest")
     return manifest

@@ -171,6 +171,8 @@ def _read(p: Path) -> dict[str, Any]:
         raise _fail(p, "no such menu file") from None
     except UnicodeDecodeError:
         raise _fail(p, "not a text file (expected a mechopt menu JSON)") from None
+    except OSError as exc:
+        raise _fail(p, f"cannot read: {exc.strerror or exc}") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -9,11 +9,14 @@ Public API (see README.md):
 - mechanisms: :func:`solve_wdp`, :func:`run_vcg`, :func:`vcg_payments`,
   :func:`greedy_allocation`, :func:`critical_payments`, :func:`run_auction`
 - scale: :class:`Executor`
+- errors: :class:`MechoptError`, the base of every error mechopt raises on purpose
+  (:mod:`mechopt.errors`)
 """
 
 __version__ = "0.1.0"
 
 from mechopt.auction import AuctionError, Bid, Bidder, CombinatorialAuction
+from mechopt.errors import InputError, MechoptError
 from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation
 from mechopt.io import load_auction, save_auction
 from mechopt.mechanisms import (
@@ -33,6 +36,8 @@ from mechopt.solve import SolverError, SolveResult, SolveStatus, Termination, so
 __all__ = [
     "__version__",
     "AuctionError",
+    "InputError",
+    "MechoptError",
     "Bid",
     "Bidder",
     "CombinatorialAuction",

@@ -15,6 +15,8 @@ import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from mechopt.errors import InputError
+
 __all__ = [
     "AuctionError",
     "ValueRangeError",
@@ -31,7 +33,7 @@ __all__ = [
 MAX_VALUE_RATIO = 1e6
 
 
-class AuctionError(ValueError):
+class AuctionError(InputError):
     """An auction instance (or a file describing one) is invalid."""
 
 

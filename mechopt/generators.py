@@ -35,6 +35,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mechopt.auction import Bid, Bidder, CombinatorialAuction
+from mechopt.errors import InputError
 
 __all__ = ["DISTRIBUTIONS", "generate_auction", "LEGACY"]
 
@@ -113,13 +114,13 @@ PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
 
 def _check(distribution: str, n_items: int, n_bids: int) -> None:
     if distribution not in DISTRIBUTIONS:
-        raise ValueError(
+        raise InputError(
             f"unknown distribution {distribution!r} (choose from {', '.join(DISTRIBUTIONS)})"
         )
     if not isinstance(n_items, (int, np.integer)) or n_items < 1:
-        raise ValueError(f"number of items must be a positive integer, got {n_items!r}")
+        raise InputError(f"number of items must be a positive integer, got {n_items!r}")
     if not isinstance(n_bids, (int, np.integer)) or n_bids < 1:
-        raise ValueError(f"number of bids must be a positive integer, got {n_bids!r}")
+        raise InputError(f"number of bids must be a positive integer, got {n_bids!r}")
 
 
 def _check_params(distribution: str, params: dict[str, float]) -> None:
@@ -127,10 +128,10 @@ def _check_params(distribution: str, params: dict[str, float]) -> None:
     for name, value in params.items():
         if name not in allowed:
             known = ", ".join(allowed) or "none"
-            raise ValueError(f"{distribution} has no parameter {name!r} (parameters: {known})")
+            raise InputError(f"{distribution} has no parameter {name!r} (parameters: {known})")
         low, high = allowed[name]
         if not isinstance(value, (int, float)) or not (low <= value <= high):
-            raise ValueError(f"{distribution} parameter {name} = {value!r} is outside [{low}, {high}]")
+            raise InputError(f"{distribution} parameter {name} = {value!r} is outside [{low}, {high}]")
 
 
 def generate_auction(
@@ -200,7 +201,7 @@ def _arbitrary(
     while n_made < n_bids:
         attempts += 1
         if attempts > 100 * n_bids:
-            raise ValueError("arbitrary: could not draw enough bids with positive prices")
+            raise InputError("arbitrary: could not draw enough bids with positive prices")
         interests = rng.random(m)
         private = common + max_value * value_deviation * (2 * interests - 1)
         mask = np.zeros(m, dtype=bool)

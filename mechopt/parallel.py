@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
+from mechopt.errors import MechoptError
+
 __all__ = ["Executor", "ExecutorError"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-class ExecutorError(RuntimeError):
+class ExecutorError(MechoptError, RuntimeError):
     """The executor could not be set up (bad job count, unreachable scheduler, ...)."""
 
 

@@ -43,6 +43,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mechopt.errors import InputError, MechoptError
+
 __all__ = [
     "Termination",
     "SolveStatus",
@@ -100,7 +102,7 @@ def prepare_highs_threads(threads: int | None) -> None:
             _HIGHS_SCHEDULER_THREADS = want
 
 
-class SolverError(RuntimeError):
+class SolverError(MechoptError, RuntimeError):
     """The solver failed, or returned something that cannot be used.
 
     ``status`` is the status of the solve behind it, when there was one (so that a caller
@@ -501,9 +503,9 @@ def solve_model(
     if not hasattr(model, "component_data_objects"):
         raise TypeError(f"solve_model expected a Pyomo model, got {type(model).__name__}")
     if time_limit is not None and not (time_limit > 0):
-        raise ValueError(f"time limit must be positive, got {time_limit}")
+        raise InputError(f"time limit must be positive, got {time_limit}")
     if not (mip_gap >= 0):
-        raise ValueError(f"mip gap must be >= 0, got {mip_gap}")
+        raise InputError(f"mip gap must be >= 0, got {mip_gap}")
     opt = get_solver(solver) if isinstance(solver, str) else solver
     name = getattr(opt, "mechopt_name", None) or getattr(opt, "name", type(opt).__name__)
     warm_start = warm_start and supports_warm_start(opt)

@@ -14,8 +14,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import mechopt
 import mechopt.audit.economies as economies
 from mechopt.cli import EXIT_CODES_HELP, cli
+from mechopt.errors import InputError, MechoptError
+from mechopt.io import load_auction
 from mechopt.solve import SolveResult, SolveStatus, Termination
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +116,48 @@ def test_keyboard_interrupt_is_exit_130_not_an_error(monkeypatch):
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted"
     assert "Aborted" not in result.output and "Error" not in result.output
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_bug_keeps_its_traceback(monkeypatch, as_json):
+    """A plain ValueError is a bug, not bad input: the CLI does not turn it into one line."""
+    import mechopt.cli.solve as solve_cli
+
+    def buggy(*args, **kwargs):
+        raise ValueError("bug")
+
+    monkeypatch.setattr(solve_cli, "run_auction", buggy)
+    result = CliRunner().invoke(cli, ["solve", str(SMALL)] + (["--json"] if as_json else []))
+    assert isinstance(result.exception, ValueError) and str(result.exception) == "bug"
+    assert not isinstance(result.exception, MechoptError)
+    assert result.exit_code == 1 and "Error: bug" not in result.output
+
+
+def test_bad_input_is_one_line_and_still_a_value_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"items": ["a"], "bidders": [{"id": "x", "bids": [{"items": ["b"], "value": 1}]}]}')
+    result = CliRunner().invoke(cli, ["solve", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
+    with pytest.raises(InputError) as info:
+        load_auction(bad)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, MechoptError)
+
+
+def test_every_error_class_derives_from_mechopt_error():
+    from mechopt.auction import AuctionError, ValueRangeError
+    from mechopt.io import InstanceFileError
+    from mechopt.learning.cutting_plane import NotFittedError, RejectedFit
+    from mechopt.learning.payment_rule import ModelFileError
+    from mechopt.parallel import ExecutorError
+    from mechopt.solve import InfeasibleProblem, NotProvenOptimal, SolverError, SolverNotFound
+
+    for cls in (AuctionError, ValueRangeError, InstanceFileError, RejectedFit, ModelFileError):
+        assert issubclass(cls, InputError)
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+    for cls in (SolverError, SolverNotFound, InfeasibleProblem, NotProvenOptimal, ExecutorError):
+        assert issubclass(cls, MechoptError) and issubclass(cls, RuntimeError)
+    assert mechopt.MechoptError is MechoptError
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")

@@ -41,9 +41,12 @@ def _strict(text: str):
 
 
 def json_commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[str]:
-    """Every command of the tree that has a ``--json`` option, as ``"bench wdp"`` etc."""
+    """Every command of the tree that has a ``--json`` option, as ``"bench wdp"`` etc.
+    (hidden commands, the deprecated names of others, excepted)."""
     found = []
     for name, command in sorted(group.commands.items()):
+        if command.hidden:
+            continue
         path = (*prefix, name)
         if isinstance(command, click.Group):
             found += json_commands(command, path)
@@ -119,7 +122,7 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
          {0}),
         ("usage", ("--items", "2,x", "--menu-sizes", "4", "--steps", "1", "--target-seeds", "0"), {2}),
     ],
-    "bench menus-seed": [
+    "bench menus-bundleflow": [
         ("success", ("--seeds", "1", "--steps", "2", "--test-size", "32"), {0}),
         ("error", ("--seeds", "1", "--steps", "2", "--test-size", "32", "--jobs", "0"), {1}),
     ],
@@ -150,9 +153,9 @@ def tiny_studies(monkeypatch, tmp_path):
 
     small = dict(steps=2, batch_size=32, val_size=32, test_size=32, eval_every=1)
     goals = [replace(r, config=r.config.replace(**small)) for r in studies.goal_rows()[::5]]
-    seeds = [replace(r, config=r.config.replace(**small)) for r in studies.seed_remedy_rows(2)[:2]]
+    seeds = [replace(r, config=r.config.replace(**small)) for r in studies.bundleflow_remedy_rows(2)[:2]]
     monkeypatch.setattr(studies, "goal_rows", lambda: goals)
-    monkeypatch.setattr(studies, "seed_remedy_rows", lambda steps: seeds)
+    monkeypatch.setattr(studies, "bundleflow_remedy_rows", lambda steps: seeds)
     class TinyConfig(MenuConfig):  # still a dataclass (fields() and replace() work on it)
         def __init__(self, **kw):
             super().__init__(**{**kw, "steps": 2, "val_size": 32, "test_size": 32})

@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 
+import click
 import pytest
 
 from mechopt.cli.menus import CLI_FLAGS, config_command
-from mechopt.menus.config import KNOWN_OPTIMA, MenuConfig, known_optimum, seed_config
+from mechopt.menus.config import KNOWN_OPTIMA, MenuConfig, bundleflow_failure_config, known_optimum
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -33,7 +34,7 @@ def test_bad_settings_are_refused(changes, message):
 
 
 def test_config_round_trip_and_unknown_keys():
-    config = seed_config(seed=4, name="x")
+    config = bundleflow_failure_config(seed=4, name="x")
     assert MenuConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(ValueError, match="unknown menu setting"):
         MenuConfig.from_dict({**config.to_dict(), "momentum": 0.9})
@@ -61,7 +62,8 @@ def test_known_optima():
 
 def test_config_command_reproduces_the_config():
     assert config_command(MenuConfig()) == "mechopt menus train"
-    assert config_command(seed_config(price_cap=True), "seed") == "mechopt menus train --preset seed --price-cap"
+    assert (config_command(bundleflow_failure_config(price_cap=True), "bundleflow-failure")
+            == "mechopt menus train --preset bundleflow-failure --price-cap")
     cmd = config_command(MenuConfig(valuation="xor", n_atoms=20, kind="bundle", menu_size=8))
     assert cmd == "mechopt menus train --valuation xor --atoms 20 --menu-size 8 --kind bundle"
     assert set(CLI_FLAGS) <= set(MenuConfig.__dataclass_fields__)
@@ -104,3 +106,42 @@ def test_study_rows_show_spread_target_and_missing_target():
     assert _study_row(none, True, missing="-")[1:2] + _study_row(none, True, missing="-")[4:6] == ["0.2250", "-", "-"]
     assert _study_row(none, False, missing="-") == ["a", "0.2250", "0.3000", "0.100", "1.2"]
     assert _markdown_table([hit], True).splitlines()[2].startswith("| a | 0.2250 [0.200, 0.250] |")
+
+
+def test_the_old_bundleflow_spellings_are_deprecated_aliases():
+    from mechopt.cli.menus import build_config
+    from mechopt.menus.config import seed_config, upgrade_settings
+
+    with pytest.warns(DeprecationWarning) as caught:
+        config = MenuConfig(relaxation="seed", schedule="seed")
+    assert [str(w.message) for w in caught] == [
+        "relaxation 'seed' is deprecated; use 'bundleflow'", "schedule 'seed' is deprecated; use 'bundleflow'"]
+    assert (config.relaxation, config.schedule) == ("bundleflow", "bundleflow")
+    assert config.uses_bundleflow_schedule
+    old = {**bundleflow_failure_config().to_dict(), "relaxation": "seed"}
+    for name in ("bundleflow_lambda", "bundleflow_lambda_growth", "bundleflow_lambda_every", "bundleflow_lambda_max"):
+        old[name.replace("bundleflow", "seed")] = old.pop(name)
+    assert upgrade_settings(old) == bundleflow_failure_config().to_dict()
+    assert MenuConfig.from_dict(old) == bundleflow_failure_config()  # stored files: no warning
+    assert seed_config is bundleflow_failure_config
+    assert build_config("seed", {}) == bundleflow_failure_config()
+    assert config_command(bundleflow_failure_config(), "seed") == "mechopt menus train --preset bundleflow-failure"
+
+
+def test_the_cli_takes_the_old_spellings_with_a_warning():
+    from click.testing import CliRunner
+
+    from mechopt.cli import cli
+
+    result = CliRunner().invoke(cli, ["bench", "--help"])
+    assert "menus-bundleflow" in result.output and "menus-seed" not in result.output
+    result = CliRunner().invoke(cli, ["bench", "menus-seed", "--help"])
+    assert result.exit_code == 0 and "BundleFlow" in result.output
+    from mechopt.cli.menus import DeprecatedChoice
+    from mechopt.menus.config import DEPRECATED_CHOICES, PRESETS
+
+    choice = DeprecatedChoice(PRESETS, DEPRECATED_CHOICES["preset"])
+    option = click.Option(["--preset"], type=choice)
+    with pytest.warns(DeprecationWarning, match="--preset seed is deprecated; use --preset bundleflow-failure"):
+        assert choice.convert("seed", option, None) == "bundleflow-failure"
+    assert "seed" not in choice.get_metavar(option, click.Context(click.Command("x")))

@@ -110,10 +110,27 @@ def test_menus_train_with_default_output_leaves_models_alone(tmp_path, monkeypat
     shutil.copytree(REPO / "models", tmp_path / "models")
     before = {p: p.read_bytes() for p in (tmp_path / "models").rglob("*") if p.is_file()}
     monkeypatch.chdir(tmp_path)
-    # the committed seed-preset menu's name: the old default output was exactly that file
-    result = CliRunner().invoke(cli, ["menus", "train", "--preset", "seed", *TINY, "--json"])
+    # the preset of a committed menu (whose file name was once exactly the default output)
+    result = CliRunner().invoke(cli, ["menus", "train", "--preset", "bundleflow-failure", *TINY, "--json"])
     assert result.exit_code == 0, result.output
     written = Path(json.loads(result.stdout)["model"])
-    assert written == Path("runs/menus/menu-xor-m2-a2-K4-bundle-seed-s0.json") and written.exists()
+    assert written == Path("runs/menus/menu-xor-m2-a2-K4-bundle-bundleflow-s0.json") and written.exists()
     after = {p: p.read_bytes() for p in (tmp_path / "models").rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_old_spellings_load_and_upgrade_rewrites_them(tmp_path):
+    """Committed menus store relaxation "seed" and seed_lambda*: they load under the new names,
+    and ``menus upgrade`` rewrites them (checksum kept valid)."""
+    old = REPO / "models" / "menu-xor-m2-a2-K4-bundle-seed-s0.json"
+    assert json.loads(old.read_text())["config"]["relaxation"] == "seed"
+    path = tmp_path / "old.json"
+    shutil.copy(old, path)
+    before = load_menu(path)
+    assert before.config.relaxation == "bundleflow" and before.config.bundleflow_lambda_max == 0.2
+    result = CliRunner().invoke(cli, ["menus", "upgrade", str(path)])
+    assert result.exit_code == 0 and "upgraded" in result.output
+    doc = json.loads(path.read_text())
+    assert doc["config"]["relaxation"] == "bundleflow" and "seed_lambda" not in doc["config"]
+    assert load_menu(path).config == before.config
+    assert upgrade_menu(path) is False

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 from torch.autograd import gradcheck  # noqa: E402
 
-from mechopt.menus.config import MenuConfig, seed_config  # noqa: E402
+from mechopt.menus.config import MenuConfig, bundleflow_failure_config  # noqa: E402
 from mechopt.menus.evaluate import evaluate_menu, hard_choice  # noqa: E402
 from mechopt.menus.menu import Menu  # noqa: E402
 from mechopt.menus.relaxations import (  # noqa: E402
@@ -33,11 +33,11 @@ def rand(*shape, seed=0):
     return torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
 
 
-@pytest.mark.parametrize("relaxation", ["softmax", "seed", "rochetnet"])
+@pytest.mark.parametrize("relaxation", ["softmax", "bundleflow", "rochetnet"])
 def test_gradcheck_deterministic_relaxations(relaxation):
     values = rand(5, 3, seed=1).requires_grad_()
     prices = (0.6 * rand(3, seed=2)).requires_grad_()
-    kappa = 0.1 if relaxation == "seed" else 7.0
+    kappa = 0.1 if relaxation == "bundleflow" else 7.0
 
     def objective(v, p):
         return relaxed_objective(relaxation, v, p, kappa, ir_weight=0.3).objective
@@ -71,7 +71,7 @@ def test_seed_numbers_are_lambda_times_utilities():
 
 
 def test_schedules():
-    c = seed_config()
+    c = bundleflow_failure_config()
     assert inverse_temperature(c, 0, scale=123.0) == pytest.approx(0.1)
     assert inverse_temperature(c, 200, scale=1.0) == pytest.approx(0.105)
     assert inverse_temperature(c, 10**6, scale=1.0) == pytest.approx(0.2)
@@ -79,8 +79,8 @@ def test_schedules():
     assert inverse_temperature(r, 0, scale=0.5) == pytest.approx(1 / (0.05 * 0.5))
     assert inverse_temperature(r, 10, scale=0.5) == pytest.approx(1 / (0.002 * 0.5))
     assert inverse_temperature(r, 5, scale=1.0) == pytest.approx(1 / math.sqrt(0.05 * 0.002))
-    # any relaxation can use the seed's convention
-    assert inverse_temperature(MenuConfig(relaxation="gumbel", schedule="seed"), 0, 9.0) == pytest.approx(0.1)
+    # any relaxation can use BundleFlow's convention
+    assert inverse_temperature(MenuConfig(relaxation="gumbel", schedule="bundleflow"), 0, 9.0) == pytest.approx(0.1)
 
 
 def test_rochetnet_is_exact_under_a_hard_choice_and_below_soft():

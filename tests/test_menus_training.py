@@ -13,7 +13,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from mechopt.cli import cli  # noqa: E402
 from mechopt.io.checksum import document_sha256  # noqa: E402
-from mechopt.menus.config import MenuConfig, seed_config  # noqa: E402
+from mechopt.menus.config import MenuConfig, bundleflow_failure_config  # noqa: E402
 from mechopt.menus.evaluate import RevenueGapWarning  # noqa: E402
 from mechopt.menus.reference import compare_with_reference, exact_reference  # noqa: E402
 from mechopt.menus.store import MenuFileError, load_menu, save_menu  # noqa: E402
@@ -40,17 +40,17 @@ def test_one_item_reaches_the_optimum(one_item):
 
 
 def test_seed_failure_and_a_remedy():
-    """The seed's configuration ends with every price at the bound 10 and hard revenue 0
+    """The BundleFlow-failure configuration ends with every price at the bound 10 and hard revenue 0
     while the soft revenue is ~5.6; a temperature relative to the value scale fixes it."""
     with pytest.warns(RevenueGapWarning, match="runs .* above the hard revenue"):
-        failed = train_menu(seed_config(batch_size=512, **SMALL))
+        failed = train_menu(bundleflow_failure_config(batch_size=512, **SMALL))
     assert failed.metrics.hard_revenue == 0.0
     assert failed.metrics.soft_revenue > 4.0
     assert failed.metrics.ir_violation_rate > 0.5
     assert torch.allclose(failed.menu.prices.detach(), torch.full((4,), 10.0))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RevenueGapWarning)
-        fixed = train_menu(seed_config(batch_size=512, relaxation="rochetnet", straight_through=True,
+        fixed = train_menu(bundleflow_failure_config(batch_size=512, relaxation="rochetnet", straight_through=True,
                                        steps=400, **SMALL))
     # the best deterministic menu earns ~0.385 (grand bundle at 1/sqrt(3) alone: 0.3849)
     assert fixed.metrics.hard_revenue > 0.36

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mechopt.audit.economies import welfare_tolerance
+from mechopt.errors import InputError
 
 __all__ = ["CollusionCheck", "check_collusion", "DEFAULT_THRESHOLD", "check_threshold"]
 
@@ -41,9 +42,9 @@ def check_threshold(threshold: float) -> float:
     try:
         value = float(threshold)
     except (TypeError, ValueError):
-        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}") from None
+        raise InputError(f"threshold must be a number in [0, 1], got {threshold!r}") from None
     if not (0.0 <= value <= 1.0):
-        raise ValueError(f"threshold must be in [0, 1] (a share of the revenue), got {threshold!r}")
+        raise InputError(f"threshold must be in [0, 1] (a share of the revenue), got {threshold!r}")
     return value
 
 

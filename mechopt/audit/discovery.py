@@ -64,6 +64,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mechopt.audit.economies import EconomyResult, welfare_tolerance
+from mechopt.errors import InputError
 
 __all__ = [
     "PairEvidence", "SuspectedGroup", "Discovery", "discover_groups", "economies_needed", "plan_pairs",
@@ -258,7 +259,7 @@ def discover_groups(
     """
     full = economies[frozenset()]
     if full.welfare is None:
-        raise ValueError("the full auction has no allocation: nothing to discover")
+        raise InputError("the full auction has no allocation: nothing to discover")
     tol = welfare_tolerance(full.welfare)
     utilities: dict[str, float | None] = {}
     for w in winners:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.errors import InputError
 from mechopt.mechanisms.outcome import Allocation
 from mechopt.mechanisms.vcg import _warm_start_pays
 from mechopt.mechanisms.wdp import economy_solver
@@ -51,7 +52,7 @@ class SolveSettings:
 
     def __post_init__(self) -> None:
         if self.time_limit is not None and not (self.time_limit > 0):
-            raise ValueError(f"time limit must be positive, got {self.time_limit}")
+            raise InputError(f"time limit must be positive, got {self.time_limit}")
 
 
 @dataclass(frozen=True)

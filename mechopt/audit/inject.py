@@ -19,6 +19,7 @@ import numpy as np
 
 from mechopt.auction import Bid, Bidder, CombinatorialAuction
 from mechopt.audit.economies import SolveSettings, welfare_tolerance
+from mechopt.errors import InputError
 from mechopt.mechanisms.vcg import marginal_welfare, vcg_payments
 from mechopt.mechanisms.wdp import solve_wdp
 
@@ -50,7 +51,7 @@ def split_bidder(
     """
     auction.bidder(schemer)
     if len(parts) != len(values):
-        raise ValueError("split_bidder: one value per part is needed")
+        raise InputError("split_bidder: one value per part is needed")
     taken = set(auction.bidder_ids)
     bid_ids = {bid.id for _, bid in auction.iter_bids()}
     if names is None:
@@ -64,7 +65,7 @@ def split_bidder(
         names = chosen
     names = tuple(str(n) for n in names)
     if len(names) != len(parts):
-        raise ValueError("split_bidder: one name per part is needed")
+        raise InputError("split_bidder: one name per part is needed")
     new_bidders = []
     for name, part, value in zip(names, parts, values, strict=True):
         bid_id = f"{name}/0"

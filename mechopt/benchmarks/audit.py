@@ -39,6 +39,7 @@ from mechopt.audit.economies import SolveSettings
 from mechopt.audit.inject import InjectedSplit, find_profitable_split
 from mechopt.audit.report import AuditReport
 from mechopt.audit.runner import audit_auctions
+from mechopt.errors import InputError
 from mechopt.generators import generate_auction
 from mechopt.io.atomic import atomic_write_bytes
 from mechopt.parallel import Executor
@@ -167,9 +168,9 @@ def evaluate_setting(
 ) -> SettingResult:
     """Draw, manipulate and audit ``n_auctions`` auctions of ``setting``; return the metrics."""
     if n_auctions < 1:
-        raise ValueError(f"number of auctions must be positive, got {n_auctions}")
+        raise InputError(f"number of auctions must be positive, got {n_auctions}")
     if not (0.0 <= share <= 1.0):
-        raise ValueError(f"share of manipulated auctions must be in [0, 1], got {share}")
+        raise InputError(f"share of manipulated auctions must be in [0, 1], got {share}")
     start = time.perf_counter()
     executor = executor or Executor(1)
     solve_settings = solve_settings or SolveSettings()
@@ -185,7 +186,7 @@ def evaluate_setting(
         batch: list[int] = []  # seeds to manipulate: about twice the manipulations still needed
         while len(batch) < 2 * need or (need == 0 and len(honest_seeds) < n_honest_target):
             if k > 50 * n_auctions + 100:
-                raise ValueError(
+                raise InputError(
                     f"{setting.distribution}: found only {len(injected)} profitable splits in "
                     f"{k} auctions; lower the share of manipulated auctions"
                 )

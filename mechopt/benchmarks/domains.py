@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 
 from mechopt.domains.distributions import AssignmentProblem, MultiMindedCA
 from mechopt.domains.rules import apply_rule
+from mechopt.errors import InputError
 from mechopt.parallel import Executor
 
 __all__ = ["DomainBenchRow", "benchmark_domains", "BENCH_TASKS"]
@@ -78,10 +79,10 @@ def benchmark_domains(
     }
     for task in tasks:
         if task not in plan:
-            raise ValueError(f"unknown benchmark task {task!r} (choose from {', '.join(BENCH_TASKS)})")
+            raise InputError(f"unknown benchmark task {task!r} (choose from {', '.join(BENCH_TASKS)})")
     for j in jobs:
         if isinstance(j, bool) or not isinstance(j, int) or j < 1:
-            raise ValueError(f"job counts must be positive integers, got {j!r}")
+            raise InputError(f"job counts must be positive integers, got {j!r}")
     rows = []
     for task in tasks:
         domain, rule = plan[task]

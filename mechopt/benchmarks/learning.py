@@ -22,6 +22,7 @@ from mechopt.domains.datasets import make_dataset
 from mechopt.domains.distributions import MultiMindedCA
 from mechopt.domains.evaluate import evaluate, vcg_prices
 from mechopt.domains.splits import split_seeds
+from mechopt.errors import InputError
 from mechopt.learning.payment_rule import PaymentRule
 from mechopt.learning.structured import CombinatorialModel
 from mechopt.parallel import Executor
@@ -72,7 +73,7 @@ def benchmark_training_sizes(
 
     sizes = sorted({int(s) for s in sizes})
     if not sizes or sizes[0] < 2:
-        raise ValueError("training-set sizes must be integers >= 2")
+        raise InputError("training-set sizes must be integers >= 2")
     domain = MultiMindedCA(n_agents=n_agents, n_items=n_items, n_bundles=n_bundles, gamma=gamma)
     train = make_dataset(domain, rule, sizes[-1], seed, executor=executor, cache=cache,
                          progress=progress(f"labelling {sizes[-1]} training instances"))

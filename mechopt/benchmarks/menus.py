@@ -1,5 +1,5 @@
-"""The experiments behind the README tables: the seed's failure and its remedies, the known
-optima, and training throughput.  ``mechopt bench menus*`` prints them.
+"""The experiments behind the README tables: BundleFlow's softmax failure and its remedies,
+the known optima, and training throughput.  ``mechopt bench menus*`` prints them.
 
 Each row is a :class:`~mechopt.menus.config.MenuConfig` (each result keeps the config it
 trained, from which the CLI prints the ``mechopt menus train`` command that reproduces it).
@@ -15,13 +15,14 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mechopt.menus.config import MenuConfig, known_optimum, seed_config
+from mechopt.errors import InputError
+from mechopt.menus.config import MenuConfig, bundleflow_failure_config, known_optimum
 from mechopt.parallel import Executor
 
 __all__ = [
     "StudyRow",
     "StudyResult",
-    "seed_remedy_rows",
+    "bundleflow_remedy_rows",
     "goal_rows",
     "run_study",
     "throughput",
@@ -73,12 +74,13 @@ class StudyResult:
         return d
 
 
-def seed_remedy_rows(steps: int = 1000) -> list[StudyRow]:
-    """The seed's configuration (m = 2, a = 2, K = 4 bundles, prices ≤ 10, 1000 steps,
-    last menu kept) and each remedy of docs/menus.md#remedies applied to it."""
-    lam = dict(schedule="seed")
+def bundleflow_remedy_rows(steps: int = 1000) -> list[StudyRow]:
+    """The configuration of BundleFlow's softmax failure (m = 2, a = 2, K = 4 bundles,
+    prices ≤ 10, 1000 steps, last menu kept) and each remedy of docs/menus.md#remedies
+    applied to it."""
+    lam = dict(schedule="bundleflow")
     rows = [
-        ("seed: softmax(λ·u), λ ≤ 0.2", {}),
+        ("BundleFlow: softmax(λ·u), λ ≤ 0.2", {}),
         ("+ price cap at highest value seen", dict(price_cap=True)),
         ("+ IR penalty α = 1", dict(ir_penalty=1.0)),
         ("+ IR penalty α = 10", dict(ir_penalty=10.0)),
@@ -94,7 +96,7 @@ def seed_remedy_rows(steps: int = 1000) -> list[StudyRow]:
         ("Gumbel ST, T annealed", dict(relaxation="gumbel", straight_through=True)),
         ("REINFORCE, T annealed", dict(relaxation="reinforce", straight_through=True)),
     ]
-    return [StudyRow(label, seed_config(steps=steps, **changes), preset="seed")
+    return [StudyRow(label, bundleflow_failure_config(steps=steps, **changes), preset="bundleflow-failure")
             for label, changes in rows]
 
 
@@ -203,7 +205,7 @@ def time_to_target(config: MenuConfig, share: float = 0.99) -> dict[str, Any]:
 
     optimum = known_optimum(config.valuation, config.n_items)
     if optimum is None:
-        raise ValueError(f"no known optimum for {config.valuation} with m = {config.n_items}")
+        raise InputError(f"no known optimum for {config.valuation} with m = {config.n_items}")
     config = config.replace(target_revenue=share * optimum, keep="last")
     cpu = time.process_time()
     with warnings.catch_warnings():

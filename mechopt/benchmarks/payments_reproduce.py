@@ -41,6 +41,7 @@ from typing import Any
 from mechopt.benchmarks.payments_paper import TABLE1_SINGLE_ITEM, TABLE2_MMCA
 from mechopt.domains.distributions import make_domain
 from mechopt.domains.evaluate import DOMAIN_BASELINES
+from mechopt.errors import InputError
 from mechopt.io.atomic import atomic_write_text
 from mechopt.learning.pipeline import learn_payment_rule
 from mechopt.learning.structured import make_structured_model
@@ -140,7 +141,7 @@ def plan_experiment(name: str, *, agents: Sequence[int] | None = None, gammas: S
                                         mmca_grid(n), n_train or 500,
                                         null_loss=null_loss, offsets=IR_OFFSETS))
     else:
-        raise ValueError(f"unknown experiment {name!r} (choose from {', '.join(EXPERIMENTS)})")
+        raise InputError(f"unknown experiment {name!r} (choose from {', '.join(EXPERIMENTS)})")
     return rows
 
 
@@ -224,7 +225,7 @@ def load_results(out: Path, name: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}); delete it to start afresh") from None
+        raise InputError(f"{path}: not valid JSON ({exc}); delete it to start afresh") from None
     return list(data.get("rows", []))
 
 
@@ -342,7 +343,7 @@ def markdown_table(name: str, rows: list[dict[str, Any]], large: list[dict[str, 
                              f"{_pct(o['accuracy'])} | {_f(o['regret'])} | {_f(o['ir_violation'], 2)} | "
                              f"{_f(o['welfare_ratio'])} |")
     else:
-        raise ValueError(f"unknown experiment {name!r}")
+        raise InputError(f"unknown experiment {name!r}")
     return "\n".join(lines)
 
 
@@ -372,7 +373,7 @@ def plot_ir_fixes(rows: list[dict[str, Any]], path: str | Path) -> Path:
 
     gammas = sorted({r["settings"]["gamma"] for r in rows if "offsets" in r})
     if not gammas:
-        raise ValueError("no IR-fix results to plot (run the ir-fixes experiment first)")
+        raise InputError("no IR-fix results to plot (run the ir-fixes experiment first)")
     fig, axes = plt.subplots(1, len(gammas), figsize=(4.2 * len(gammas), 3.6), squeeze=False)
     for ax, g in zip(axes[0], gammas, strict=True):
         for r in sorted((r for r in rows if r["settings"]["gamma"] == g and "offsets" in r),

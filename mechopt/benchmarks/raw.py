@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterable
 
 from mechopt.auction import Bid, CombinatorialAuction
+from mechopt.errors import InputError
 from mechopt.formulations.wdp import objective_scale
 from mechopt.solve import solver_backend
 
@@ -128,7 +129,7 @@ def raw_wdp(auction: CombinatorialAuction, solver: str, exclude: Iterable[str] =
     """The optimal allocation, built and solved through ``solver``'s own API."""
     backend = solver_backend(solver)
     if backend is None or backend.name not in RAW_SOLVERS:
-        raise ValueError(f"no raw reference for solver {solver!r}")
+        raise InputError(f"no raw reference for solver {solver!r}")
     bids, obj, rows = _columns_and_rows(auction, exclude)
     if not bids:
         return {}

@@ -2,9 +2,10 @@
 
 Each command lives in a module of this package named for what it does; this module only
 assembles the group and owns the exit codes (:data:`EXIT_CODES_HELP`, shown in every
-command's ``--help``): bad input and failures become one line and exit code 1, a result
-that is not proven optimal because a limit was reached exit code 3 (:func:`exit_for`), and
-Ctrl-C one line "interrupted" and exit code 130.
+command's ``--help``): bad input and failures (a :class:`~mechopt.errors.MechoptError`, or
+an OSError from file access) become one line and exit code 1, a result that is not proven
+optimal because a limit was reached exit code 3 (:func:`exit_for`), and Ctrl-C one line
+"interrupted" and exit code 130.  Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import warnings
 import click
 
 from mechopt import __version__
-from mechopt.auction import AuctionError
-from mechopt.parallel import ExecutorError
-from mechopt.solve import NotProvenOptimal, SolverError, SolveStatus, Termination
+from mechopt.errors import MechoptError
+from mechopt.solve import NotProvenOptimal, SolveStatus, Termination
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -30,14 +30,12 @@ EXIT_CODES_HELP = (
     "3 not proven optimal (a time or iteration limit was reached); 130 interrupted (Ctrl-C)."
 )
 
-#: exceptions that mean "bad input or a failed solve", reported as one line, never a traceback
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    AuctionError,
-    SolverError,
-    ExecutorError,
-    ValueError,
-    OSError,
-)
+#: exceptions that mean "bad input or a failed solve", reported as one line, never a
+#: traceback: mechopt's own errors (bad input, solver and executor failures) and OSError,
+#: which the CLI meets only in file access (an output path that cannot be written, a file
+#: that cannot be read: the message names the file).  Anything else, a bare ValueError
+#: included, is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (MechoptError, OSError)
 
 
 class NotProvenError(click.ClickException):

@@ -6,7 +6,9 @@ menus command run without the ``menus`` extra stops with one line saying what to
 
 from __future__ import annotations
 
+import copy
 import sys
+import warnings
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -18,14 +20,16 @@ from mechopt.cli.options import json_option, print_json
 from mechopt.cli.report import console, literal
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.menus.config import (
+    DEPRECATED_CHOICES,
     DEVICES,
     KINDS,
+    PRESETS,
     RELAXATIONS,
     SCHEDULES,
     VALUATIONS,
     MenuConfig,
+    bundleflow_failure_config,
     known_optimum,
-    seed_config,
 )
 from mechopt.solve import SolveStatus
 
@@ -51,10 +55,36 @@ CLI_FLAGS: dict[str, str] = {
 }
 
 
+class DeprecatedChoice(click.Choice):
+    """A ``click.Choice`` that also takes the deprecated spellings of ``deprecated`` (old ->
+    new; not listed in ``--help``), with a warning."""
+
+    def __init__(self, choices: tuple[str, ...], deprecated: dict[str, str]) -> None:
+        super().__init__(choices)
+        self.deprecated = deprecated
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value in self.deprecated:
+            new = self.deprecated[value]
+            flag = param.opts[0] if param is not None else "value"
+            warnings.warn(f"{flag} {value} is deprecated; use {flag} {new}", DeprecationWarning, stacklevel=2)
+            value = new
+        return super().convert(value, param, ctx)
+
+
+def preset_config(preset: str = "default", **changes: Any) -> MenuConfig:
+    """The config of ``preset`` (one of :data:`PRESETS`) with ``changes`` applied."""
+    preset = DEPRECATED_CHOICES["preset"].get(preset, preset)
+    if preset == "bundleflow-failure":
+        return bundleflow_failure_config(**changes)
+    return MenuConfig(**changes)
+
+
 def config_command(config: MenuConfig, preset: str = "default") -> str:
     """The shortest ``mechopt menus train`` command that trains ``config``."""
-    base = seed_config() if preset == "seed" else MenuConfig()
-    parts = ["mechopt menus train"] + (["--preset seed"] if preset == "seed" else [])
+    preset = DEPRECATED_CHOICES["preset"].get(preset, preset)
+    base = preset_config(preset)
+    parts = ["mechopt menus train"] + ([f"--preset {preset}"] if preset != "default" else [])
     for f in fields(MenuConfig):
         value, default = getattr(config, f.name), getattr(base, f.name)
         if value == default or f.name not in CLI_FLAGS:
@@ -95,10 +125,10 @@ def _settings_options(fn):
                           "[default: on]."),
         click.option("--init-price", "init_price", type=float, default=None,
                      help=f"Initial prices ~ U[0, this] [default: {DEFAULT_CONFIG.init_price}]."),
-        click.option("--relaxation", type=click.Choice(RELAXATIONS), default=None,
+        click.option("--relaxation", type=DeprecatedChoice(RELAXATIONS, DEPRECATED_CHOICES["relaxation"]), default=None,
                      help=f"Relaxation of the buyer's choice [default: {DEFAULT_CONFIG.relaxation}]."),
-        click.option("--schedule", type=click.Choice(SCHEDULES), default=None,
-                     help="Temperature relative to the value scale, or the seed's lambda*u "
+        click.option("--schedule", type=DeprecatedChoice(SCHEDULES, DEPRECATED_CHOICES["schedule"]), default=None,
+                     help="Temperature relative to the value scale, or BundleFlow's lambda*u "
                           "[default: relative]."),
         click.option("--temperature", type=float, default=None,
                      help=f"Start temperature relative to the value scale [default: {DEFAULT_CONFIG.temperature}]."),
@@ -111,7 +141,7 @@ def _settings_options(fn):
         click.option("--price-cap/--no-price-cap", "price_cap", default=None,
                      help="Cap prices at the highest value seen in the batch [default: off]."),
         click.option("--max-price", "max_price", type=float, default=None,
-                     help="Upper bound on prices (the seed used 10) [default: none]."),
+                     help="Upper bound on prices (the BundleFlow failure used 10) [default: none]."),
         click.option("--steps", type=int, default=None, help=f"Training steps [default: {DEFAULT_CONFIG.steps}]."),
         click.option("--batch-size", "batch_size", type=int, default=None,
                      help=f"Buyers per step [default: {DEFAULT_CONFIG.batch_size}]."),
@@ -152,11 +182,8 @@ SETTING_KEYS = tuple(CLI_FLAGS)
 
 
 def build_config(preset: str, settings: dict[str, Any]) -> MenuConfig:
-    """The config of ``preset`` (``default`` or ``seed``) with the given settings applied."""
-    changes = {k: v for k, v in settings.items() if v is not None}
-    if preset == "seed":
-        return seed_config(**changes)
-    return MenuConfig(**changes)
+    """The config of ``preset`` (one of :data:`PRESETS`) with the given settings applied."""
+    return preset_config(preset, **{k: v for k, v in settings.items() if v is not None})
 
 
 @cli.group("menus")
@@ -259,8 +286,10 @@ def print_metrics(title: str, data: dict[str, Any]) -> None:
 
 @menus.command("train")
 @_settings_options
-@click.option("--preset", type=click.Choice(["default", "seed"]), default="default", show_default=True,
-              help="Start from the defaults or from the source document's failing configuration.")
+@click.option("--preset", type=DeprecatedChoice(PRESETS, DEPRECATED_CHOICES["preset"]), default="default",
+              show_default=True,
+              help="Start from the defaults or from the configuration of BundleFlow's softmax failure "
+                   "(docs/menus.md#the-softmax-failure).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Menu file [default: runs/menus/<name>.json; models/ holds the committed reference menus].")
 @click.option("--no-save", is_flag=True, help="Do not write the menu file.")
@@ -364,10 +393,11 @@ def print_reference(ref: dict[str, Any]) -> None:
 @menus.command("upgrade")
 @click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def upgrade_command(models):
-    """Convert format-1 menu files (checksum over the menu only) to checksummed files.
+    """Convert format-1 menu files (checksum over the menu only) to checksummed files, and
+    deprecated setting names (relaxation seed, seed_lambda, ...) to the current ones.
 
-    The menu must match its format-1 checksum; the settings are kept as they are and from
-    then on covered by the checksum.  Files already in the current format are checked only.
+    The menu must match its checksum; the settings are kept as they are, but for their
+    names, and from then on covered by the checksum.  Current files are checked only.
     """
     require_torch()
     from mechopt.menus.store import upgrade_menu
@@ -486,7 +516,7 @@ def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: 
         _study_table(title, results, show_target=show_target, markdown=markdown)
 
 
-@bench.command("menus-seed")
+@bench.command("menus-bundleflow")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Runs per row (seeds 0..N-1); the table shows the mean and [min, max].")
 @click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True)
@@ -494,14 +524,25 @@ def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: 
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
 @executor_options
 @json_option
-def bench_menus_seed(seeds, steps, test_size, markdown, jobs, scheduler, as_json):
-    """Reproduce the seed's failure (m=2, a=2, K=4) and compare the remedies."""
+def bench_menus_bundleflow(seeds, steps, test_size, markdown, jobs, scheduler, as_json):
+    """Reproduce BundleFlow's softmax failure (m=2, a=2, K=4) and compare the remedies."""
     require_torch()
-    from mechopt.benchmarks.menus import seed_remedy_rows
+    from mechopt.benchmarks.menus import bundleflow_remedy_rows
 
-    _run_study(seed_remedy_rows(steps), seeds, test_size, jobs, scheduler, as_json, markdown,
-               "seed 000: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
+    _run_study(bundleflow_remedy_rows(steps), seeds, test_size, jobs, scheduler, as_json, markdown,
+               "BundleFlow failure: XOR m=2, a=2, K=4 bundles, prices <= 10 (hard = revenue buyers pay)",
                show_target=False)
+
+
+def _deprecated_alias(command: click.Command, old: str) -> click.Command:
+    """``command`` under its old name ``old``: hidden from ``--help``, warns when run."""
+    alias = copy.copy(command)
+    alias.name, alias.hidden = old, True
+    alias.deprecated = f"Use 'mechopt bench {command.name}'."
+    return alias
+
+
+bench.add_command(_deprecated_alias(bench_menus_bundleflow, "menus-seed"))
 
 
 @bench.command("menus-goals")

@@ -33,6 +33,7 @@ import numpy as np
 
 from mechopt.domains.distributions import AssignmentProfiles, XORProfiles
 from mechopt.domains.rules import RULE_ALIASES, apply_rule
+from mechopt.errors import InputError
 from mechopt.io.atomic import atomic_write_bytes
 from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER, SolveStatus
@@ -176,10 +177,10 @@ def make_dataset(
     must be proven optimal (:class:`mechopt.solve.NotProvenOptimal` otherwise).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     rule = RULE_ALIASES.get(rule, rule)
     if rule not in domain.rules:
-        raise ValueError(
+        raise InputError(
             f"rule {rule!r} is not defined for domain {domain.name!r} (choose from {', '.join(domain.rules)})"
         )
     key = dataset_key(domain, rule, size, seed, solver)

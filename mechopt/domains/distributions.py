@@ -52,6 +52,8 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from mechopt.errors import InputError
+
 __all__ = [
     "XORProfiles",
     "AssignmentProfiles",
@@ -76,7 +78,7 @@ def _rng(seed: Seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     return np.random.default_rng(seed)
 
 
@@ -93,16 +95,16 @@ def popcount(masks: np.ndarray) -> np.ndarray:
 
 def _check_size(size: int) -> int:
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"number of instances must be a positive integer, got {size!r}")
+        raise InputError(f"number of instances must be a positive integer, got {size!r}")
     return int(size)
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise InputError(f"{name} must be an integer, got {value!r}")
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
+        raise InputError(f"{name} must be {bound}, got {value}")
     return int(value)
 
 
@@ -110,11 +112,11 @@ def _check_real(name: str, value: Any, low: float, high: float | None, *, low_op
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+        raise InputError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(x) or x < low or (low_open and x == low) or (high is not None and x > high):
         lo = f"({low}" if low_open else f"[{low}"
         hi = f"{high}]" if high is not None else "∞)"
-        raise ValueError(f"{name} must lie in {lo}, {hi}, got {value!r}")
+        raise InputError(f"{name} must lie in {lo}, {hi}, got {value!r}")
     return x
 
 
@@ -154,19 +156,19 @@ class XORProfiles:
         bundles = np.asarray(self.bundles)
         values = np.asarray(self.values, dtype=np.float64)
         if bundles.ndim != 3 or values.shape != bundles.shape:
-            raise ValueError(
+            raise InputError(
                 f"bundles and values must both have shape (instances, agents, bids); got "
                 f"{bundles.shape} and {values.shape}"
             )
         if not np.issubdtype(bundles.dtype, np.integer):
-            raise ValueError(f"bundles must be integer bitmasks, got dtype {bundles.dtype}")
+            raise InputError(f"bundles must be integer bitmasks, got dtype {bundles.dtype}")
         bundles = bundles.astype(np.int64, copy=False)
         if bundles.size and (bundles.min() <= 0 or bundles.max() >= (1 << m)):
-            raise ValueError(f"every bundle must be a non-empty bitmask over {m} items (1 .. 2^{m}-1)")
+            raise InputError(f"every bundle must be a non-empty bitmask over {m} items (1 .. 2^{m}-1)")
         if not np.all(np.isfinite(values)):
-            raise ValueError("bid values must be finite (found NaN or infinity)")
+            raise InputError("bid values must be finite (found NaN or infinity)")
         if values.size and values.min() < 0:
-            raise ValueError(f"bid values must be non-negative, found {values.min():g}")
+            raise InputError(f"bid values must be non-negative, found {values.min():g}")
         bundles.setflags(write=False)
         values.setflags(write=False)
         object.__setattr__(self, "bundles", bundles)
@@ -204,7 +206,7 @@ class XORProfiles:
     def expand(self) -> np.ndarray:
         """Explicit valuation vectors ``(N, n, 2^m)``: ``v_i(S)`` for every bitmask ``S``."""
         if self.n_items > MAX_EXPAND_ITEMS:
-            raise ValueError(
+            raise InputError(
                 f"cannot expand valuations over {self.n_items} items to 2^{self.n_items} bundles "
                 f"(limit {MAX_EXPAND_ITEMS})"
             )
@@ -282,17 +284,17 @@ class XORProfiles:
         bids per bidder (the inverse of :meth:`to_auction`)."""
         auctions = list(auctions)
         if not auctions:
-            raise ValueError("no auctions given")
+            raise InputError("no auctions given")
         m = len(auctions[0].items)
         names = {str(g) for g in range(m)}
         if any(set(a.items) != names for a in auctions):
-            raise ValueError(f"every auction must sell the items named 0 .. {m - 1}")
+            raise InputError(f"every auction must sell the items named 0 .. {m - 1}")
         bundles = [[[cls.bundle_mask(bid.items) for bid in bidder.bids] for bidder in a.bidders] for a in auctions]
         values = [[[bid.value for bid in bidder.bids] for bidder in a.bidders] for a in auctions]
         try:
             return cls(np.array(bundles, dtype=np.int64), np.array(values, dtype=np.float64), m)
         except ValueError as exc:
-            raise ValueError(f"auctions do not share one shape (agents x bids): {exc}") from None
+            raise InputError(f"auctions do not share one shape (agents x bids): {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -308,16 +310,16 @@ class AssignmentProfiles:
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=np.float64)
         if values.ndim != 3:
-            raise ValueError(f"assignment values must have shape (instances, agents, items), got {values.shape}")
+            raise InputError(f"assignment values must have shape (instances, agents, items), got {values.shape}")
         if values.shape[2] < values.shape[1]:
-            raise ValueError(
+            raise InputError(
                 f"an assignment needs at least as many items as agents, got {values.shape[1]} "
                 f"agents and {values.shape[2]} items"
             )
         if not np.all(np.isfinite(values)):
-            raise ValueError("assignment values must be finite (found NaN or infinity)")
+            raise InputError("assignment values must be finite (found NaN or infinity)")
         if values.size and values.min() < 0:
-            raise ValueError(f"assignment values must be non-negative, found {values.min():g}")
+            raise InputError(f"assignment values must be non-negative, found {values.min():g}")
         values.setflags(write=False)
         object.__setattr__(self, "values", values)
 
@@ -527,11 +529,11 @@ def make_domain(name: str, **settings: Any):
     try:
         cls = DOMAINS[name]
     except KeyError:
-        raise ValueError(f"unknown domain {name!r} (choose from {', '.join(DOMAINS)})") from None
+        raise InputError(f"unknown domain {name!r} (choose from {', '.join(DOMAINS)})") from None
     import dataclasses
 
     known = {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}
     unknown = sorted(set(settings) - known)
     if unknown:
-        raise ValueError(f"domain {name!r} has no setting {unknown[0]!r} (it has {', '.join(sorted(known))})")
+        raise InputError(f"domain {name!r} has no setting {unknown[0]!r} (it has {', '.join(sorted(known))})")
     return cls(**settings)

@@ -77,6 +77,7 @@ import numpy as np
 
 from mechopt.domains.distributions import AssignmentProfiles, XORProfiles
 from mechopt.domains.welfare import welfare_table
+from mechopt.errors import InputError
 
 __all__ = [
     "PriceFunction",
@@ -140,7 +141,7 @@ def _prices_for(price_fn: PriceFunction, others: Any, n_inst: int, n_outcomes: i
             f"({n_inst}, {n_outcomes}) (instances x outcomes)"
         )
     if not np.all(np.isfinite(prices)):
-        raise ValueError(f"price function returned NaN or infinite prices for agent {agent}")
+        raise InputError(f"price function returned NaN or infinite prices for agent {agent}")
     return prices
 
 
@@ -160,17 +161,17 @@ def evaluate(
     n_inst, n = profiles.n_instances, profiles.n_agents
     outcomes = np.asarray(outcomes)
     if outcomes.shape != (n_inst, n):
-        raise ValueError(f"outcomes must have shape ({n_inst}, {n}), got {outcomes.shape}")
+        raise InputError(f"outcomes must have shape ({n_inst}, {n}), got {outcomes.shape}")
     n_outcomes = profiles.n_outcomes
     if outcomes.size and (outcomes.min() < 0 or outcomes.max() >= n_outcomes):
-        raise ValueError(f"outcomes must lie in 0 .. {n_outcomes - 1}")
+        raise InputError(f"outcomes must lie in 0 .. {n_outcomes - 1}")
     outcomes = outcomes.astype(np.int64)
     if predictions is not None:
         predictions = np.asarray(predictions)
         if predictions.shape != outcomes.shape:
-            raise ValueError(f"predictions must have shape {outcomes.shape}, got {predictions.shape}")
+            raise InputError(f"predictions must have shape {outcomes.shape}, got {predictions.shape}")
     if not tol >= 0:
-        raise ValueError("tolerance must be non-negative")
+        raise InputError("tolerance must be non-negative")
     values = profiles.outcome_values()  # (N, n, K)
     rows = np.arange(n_inst)
     regrets = np.zeros((n_inst, n))
@@ -220,7 +221,7 @@ def evaluate(
 def second_price(others: XORProfiles) -> np.ndarray:
     """Single item: the item costs the highest value among the others; nothing is free."""
     if not isinstance(others, XORProfiles) or others.n_items != 1 or others.n_bids != 1:
-        raise ValueError("second-price payments are defined for the single-item domain only")
+        raise InputError("second-price payments are defined for the single-item domain only")
     prices = np.zeros((others.n_instances, 2))
     prices[:, 1] = others.values[:, :, 0].max(axis=1)
     return prices
@@ -229,7 +230,7 @@ def second_price(others: XORProfiles) -> np.ndarray:
 def vcg_prices(others: XORProfiles) -> np.ndarray:
     """VCG price of every bundle: ``W_{-i}(M) − W_{-i}(M ∖ S)`` (exact dynamic program)."""
     if not isinstance(others, XORProfiles):
-        raise ValueError("bundle VCG prices need combinatorial-auction profiles")
+        raise InputError("bundle VCG prices need combinatorial-auction profiles")
     table = welfare_table(others)
     full = others.full_mask
     sets = np.arange(others.n_outcomes, dtype=np.int64)
@@ -278,9 +279,9 @@ def _leximin_milp_task(values: np.ndarray) -> np.ndarray:
 def assignment_vcg_prices(others: AssignmentProfiles, kind: str = "vcg", executor: Any = None) -> np.ndarray:
     """``(N, n_items)`` prices of the vcg / tot-vcg / eg-vcg baselines (module docstring)."""
     if not isinstance(others, AssignmentProfiles):
-        raise ValueError(f"{kind} prices are defined for the assignment domain only")
+        raise InputError(f"{kind} prices are defined for the assignment domain only")
     if kind not in ASSIGNMENT_BASELINES:
-        raise ValueError(f"unknown assignment baseline {kind!r} (choose from {', '.join(ASSIGNMENT_BASELINES)})")
+        raise InputError(f"unknown assignment baseline {kind!r} (choose from {', '.join(ASSIGNMENT_BASELINES)})")
     v = others.values  # (N, n-1, q)
     n_inst, _, q = v.shape
     prices = np.empty((n_inst, q))
@@ -327,10 +328,10 @@ DOMAIN_BASELINES: dict[str, tuple[str, ...]] = {
 def baseline_prices(domain: str, payment: str, *, executor: Any = None) -> PriceFunction:
     """The price function of baseline ``payment`` in ``domain`` (ValueError if undefined)."""
     if payment not in BASELINES:
-        raise ValueError(f"unknown payment rule {payment!r} (choose from {', '.join(BASELINES)})")
+        raise InputError(f"unknown payment rule {payment!r} (choose from {', '.join(BASELINES)})")
     domains, factory = BASELINES[payment]
     if domain not in domains:
-        raise ValueError(
+        raise InputError(
             f"payment rule {payment!r} is not defined for domain {domain!r} "
             f"(it applies to: {', '.join(domains)})"
         )

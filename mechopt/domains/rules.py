@@ -36,6 +36,7 @@ import numpy as np
 
 from mechopt.domains.distributions import AssignmentProfiles, XORProfiles
 from mechopt.domains.welfare import greedy_outcomes, welfare_table
+from mechopt.errors import InputError
 from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveStatus, not_optimal_error
 
@@ -127,7 +128,7 @@ def _chunks(n_instances: int, executor: Executor, chunk_size: int | None) -> lis
         per_worker = math.ceil(n_instances / max(1, executor.workers * 4))
         chunk_size = max(1, min(50, per_worker))
     if chunk_size < 1:
-        raise ValueError(f"chunk size must be positive, got {chunk_size}")
+        raise InputError(f"chunk size must be positive, got {chunk_size}")
     return [slice(lo, min(lo + chunk_size, n_instances)) for lo in range(0, n_instances, chunk_size)]
 
 
@@ -164,7 +165,7 @@ def apply_rule(
     allowed = rule_names(profiles)
     if rule not in allowed:
         kind = "assignment" if isinstance(profiles, AssignmentProfiles) else "combinatorial auction"
-        raise ValueError(f"unknown rule {rule!r} for the {kind} domain (choose from {', '.join(allowed)})")
+        raise InputError(f"unknown rule {rule!r} for the {kind} domain (choose from {', '.join(allowed)})")
     executor = executor or Executor(1)
     n_inst, n = profiles.n_instances, profiles.n_agents
     n_solves = 0

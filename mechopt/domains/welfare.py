@@ -21,13 +21,14 @@ from __future__ import annotations
 import numpy as np
 
 from mechopt.domains.distributions import MAX_EXPAND_ITEMS, XORProfiles, popcount
+from mechopt.errors import InputError
 
 __all__ = ["welfare_table", "greedy_outcomes", "greedy_table"]
 
 
 def _check_expandable(profiles: XORProfiles) -> None:
     if profiles.n_items > MAX_EXPAND_ITEMS:
-        raise ValueError(
+        raise InputError(
             f"welfare tables over 2^{profiles.n_items} item sets are too large (limit {MAX_EXPAND_ITEMS} items)"
         )
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mechopt.errors import InputError
+
 __all__ = [
     "popcount",
     "all_bundles",
@@ -47,7 +49,7 @@ def popcount(x: np.ndarray) -> np.ndarray:
 def all_bundles(m: int) -> np.ndarray:
     """The 2^m bundles of m items as bitmasks, in the order dec(S) (the paper's index)."""
     if m < 0 or m > 30:
-        raise ValueError(f"number of items must be in 0..30, got {m}")
+        raise InputError(f"number of items must be in 0..30, got {m}")
     return np.arange(1 << m, dtype=np.int64)
 
 

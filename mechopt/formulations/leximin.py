@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from mechopt.errors import InputError
+
 __all__ = ["build_ordered_outcomes_model", "read_assignment", "check_assignment_values"]
 
 
@@ -33,12 +35,12 @@ def check_assignment_values(values: Any) -> np.ndarray:
     """``values`` as a float array ``(n agents, q items)`` with ``q ≥ n ≥ 1``, all finite."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.shape[0] < 1:
-        raise ValueError(f"assignment values must be a 2-d array (agents x items), got shape {values.shape}")
+        raise InputError(f"assignment values must be a 2-d array (agents x items), got shape {values.shape}")
     n, q = values.shape
     if q < n:
-        raise ValueError(f"an assignment needs at least as many items as agents ({n} agents, {q} items)")
+        raise InputError(f"an assignment needs at least as many items as agents ({n} agents, {q} items)")
     if not np.all(np.isfinite(values)):
-        raise ValueError("assignment values must be finite (found NaN or infinity)")
+        raise InputError("assignment values must be finite (found NaN or infinity)")
     return values
 
 

@@ -37,17 +37,19 @@ from collections.abc import Sequence
 import numpy as np
 import pyomo.environ as pyo
 
+from mechopt.errors import InputError
+
 __all__ = ["build_bundle_pricing_model", "read_bundle_prices"]
 
 
 def _check_values(values: np.ndarray) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError(f"values must be an (N buyers, B bundles) array with N, B >= 1, got shape {arr.shape}")
+        raise InputError(f"values must be an (N buyers, B bundles) array with N, B >= 1, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("values must be finite (found NaN or infinity)")
+        raise InputError("values must be finite (found NaN or infinity)")
     if np.any(arr < 0):
-        raise ValueError("values must be non-negative")
+        raise InputError("values must be non-negative")
     return arr
 
 

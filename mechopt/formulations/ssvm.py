@@ -34,6 +34,8 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr import LinearExpression
 
+from mechopt.errors import InputError
+
 __all__ = ["build_primal_qp", "add_primal_cut", "read_primal_weights", "build_dual_qp", "DUAL_QP_HIGHS_OPTIONS",
            "dual_qp_highs_options"]
 
@@ -71,7 +73,7 @@ def build_primal_qp(n_features: int, slack_costs: Sequence[float]) -> pyo.Concre
         raise ValueError(f"the primal QP needs at least one feature, got {n_features}")
     costs = [float(c) for c in slack_costs]
     if not costs or any(not np.isfinite(c) or c <= 0 for c in costs):
-        raise ValueError("slack costs must be positive and finite (check C)")
+        raise InputError("slack costs must be positive and finite (check C)")
     m = pyo.ConcreteModel(name="structural SVM primal (Training Problem 2)")
     m.FEATURES = pyo.RangeSet(0, n_features - 1, doc="Joint-feature coordinates; 0 is the value term v_1")
     m.SLACKS = pyo.RangeSet(0, len(costs) - 1, doc="Slack groups: one per example (n-slack) or one (1-slack)")
@@ -119,7 +121,7 @@ def build_dual_qp(H: np.ndarray, losses: np.ndarray, groups: np.ndarray, caps: S
     if H.shape != (n, n) or groups.shape != (n,):
         raise ValueError(f"dual QP: H must be {n}x{n} and groups length {n}")
     if not np.all(np.isfinite(H)) or not np.all(np.isfinite(losses)):
-        raise ValueError("dual QP: the Gram matrix or the losses contain NaN or infinity")
+        raise InputError("dual QP: the Gram matrix or the losses contain NaN or infinity")
     caps = np.asarray(caps, dtype=float)
     alpha = cp.Variable(n, nonneg=True, name="alpha")
     H = 0.5 * (H + H.T)

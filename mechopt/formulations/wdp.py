@@ -25,6 +25,7 @@ from dataclasses import replace
 import pyomo.environ as pyo
 
 from mechopt.auction import Bid, CombinatorialAuction, check_value_range, id_list
+from mechopt.errors import InputError
 from mechopt.solve import SolveResult
 
 __all__ = ["build_wdp_model", "read_wdp_allocation", "objective_scale", "unscale_result"]
@@ -73,7 +74,7 @@ def build_wdp_model(
     for b in (*excluded, *required):
         auction.bidder(b)  # unknown id -> AuctionError
     if excluded.intersection(required):
-        raise ValueError(f"bidder {sorted(excluded.intersection(required))[0]!r} is both excluded and required to win")
+        raise InputError(f"bidder {sorted(excluded.intersection(required))[0]!r} is both excluded and required to win")
     bids: dict[str, Bid] = {}
     owner: dict[str, str] = {}
     for bidder, bid in auction.iter_bids():

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from mechopt.errors import InputError, MechoptError
 from mechopt.learning.kernels import Kernel, make_kernel
 from mechopt.learning.structured import Examples, RowCache, StructuredModel
 from mechopt.solve import SolverError, SolveResult, SolveStatus, not_optimal_error, solve_cvxpy
@@ -43,11 +44,11 @@ from mechopt.solve import SolverError, SolveResult, SolveStatus, not_optimal_err
 __all__ = ["CuttingPlaneSSVM", "IterationRecord", "RejectedFit", "NotFittedError"]
 
 
-class RejectedFit(ValueError):
+class RejectedFit(InputError):
     """Training ended with w_1 ≤ 0: the discriminant defines no payment rule (§4.2)."""
 
 
-class NotFittedError(ValueError):
+class NotFittedError(MechoptError, ValueError, AttributeError):
     """The learner is used before :meth:`CuttingPlaneSSVM.fit`."""
 
 
@@ -69,6 +70,23 @@ class IterationRecord:
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class FittedWeights:
+    """The discriminant a trainer found, as :meth:`CuttingPlaneSSVM.fit_examples` stores it.
+
+    ``w1``: weight of the agent's own value; ``w_psi``: the explicit weights of the other
+    features (primal QP), or None; ``support`` and ``beta``: the support vectors and their
+    dual coefficients (dual QP), or None; ``cache_hits``: (hits, misses) of the kernel-row
+    cache (dual QP), or None.
+    """
+
+    w1: float
+    w_psi: np.ndarray | None
+    support: Examples | None
+    beta: np.ndarray | None
+    cache_hits: tuple[int, int] | None = None
 
 
 class CuttingPlaneSSVM:
@@ -134,17 +152,17 @@ class CuttingPlaneSSVM:
 
     def _check(self) -> None:
         if not (isinstance(self.C, (int, float)) and math.isfinite(self.C) and self.C > 0):
-            raise ValueError(f"C must be a positive number, got {self.C!r}")
+            raise InputError(f"C must be a positive number, got {self.C!r}")
         if self.slack not in ("one", "n"):
-            raise ValueError(f"slack must be 'one' or 'n', got {self.slack!r}")
+            raise InputError(f"slack must be 'one' or 'n', got {self.slack!r}")
         if self.formulation not in ("auto", "primal", "dual"):
-            raise ValueError(f"formulation must be auto, primal or dual, got {self.formulation!r}")
+            raise InputError(f"formulation must be auto, primal or dual, got {self.formulation!r}")
         if not (self.epsilon > 0 and math.isfinite(self.epsilon)):
-            raise ValueError(f"epsilon must be positive, got {self.epsilon!r}")
+            raise InputError(f"epsilon must be positive, got {self.epsilon!r}")
         if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+            raise InputError(f"max_iter must be a positive integer, got {self.max_iter!r}")
         if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive, got {self.max_seconds!r}")
+            raise InputError(f"max_seconds must be positive, got {self.max_seconds!r}")
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (sklearn convention), kernel as a description."""
@@ -173,12 +191,12 @@ class CuttingPlaneSSVM:
         self._check()
         kernel = kernel or self._kernel()
         if ex.n == 0 or not ex.has_truth:
-            raise ValueError("training needs at least one example, each with its true outcome")
+            raise InputError("training needs at least one example, each with its true outcome")
         formulation = self.formulation
         if formulation == "auto":
             formulation = "primal" if kernel.is_linear and _has_features(self.model, ex) else "dual"
         if formulation == "primal" and not kernel.is_linear:
-            raise ValueError(f"the primal QP needs the linear kernel, got {kernel.describe()} (use the dual)")
+            raise InputError(f"the primal QP needs the linear kernel, got {kernel.describe()} (use the dual)")
         start = time.perf_counter()
         loss = self.model.loss(ex)
         if formulation == "primal":
@@ -229,7 +247,13 @@ class CuttingPlaneSSVM:
         self.qp_max_gap_ = trainer.max_gap
         self.n_train_ = ex.n
         self.train_accuracy_ = float(np.mean(self.model.inference(ex, scores) == ex.truth))
-        trainer.finish()
+        weights = trainer.finish()
+        self.w1_ = weights.w1
+        self.w_psi_ = weights.w_psi
+        self.support_ = weights.support
+        self.beta_ = weights.beta
+        if weights.cache_hits is not None:
+            self.cache_hits_ = weights.cache_hits
         if not self.w1_ > 0:
             raise RejectedFit(
                 f"training ended with w_1 = {self.w1_:.3g} <= 0: the discriminant does not increase "
@@ -250,6 +274,7 @@ class CuttingPlaneSSVM:
         self._require_fitted()
         if self.w_psi_ is not None:
             return self.model.linear_scores(ex, self.w_psi_)
+        assert self.support_ is not None and self.beta_ is not None  # dual weights
         return self.model.kernel_sums(self.kernel_, self.support_, self.beta_, ex)
 
     def discriminant(self, ex: Examples) -> np.ndarray:
@@ -294,10 +319,15 @@ def _has_features(model: StructuredModel, ex: Examples) -> bool:
 # working-set QPs
 # --------------------------------------------------------------------------------------
 class _Trainer:
-    """Working set and QP of one fit (shared bookkeeping of the primal and dual trainers)."""
+    """Working set and QP of one fit (shared bookkeeping of the primal and dual trainers).
+
+    It reads the learner's settings when built and keeps no reference to it: the fitted
+    weights are :meth:`finish`'s value, which the learner stores.
+    """
 
     def __init__(self, learner: CuttingPlaneSSVM, ex: Examples, loss: np.ndarray) -> None:
-        self.learner = learner
+        self.epsilon = learner.epsilon
+        self.prune_after = learner.prune_after
         self.ex = ex
         self.loss = loss
         self.one = learner.slack == "one"
@@ -326,7 +356,8 @@ class _Trainer:
     def scores(self) -> np.ndarray:
         raise NotImplementedError
 
-    def finish(self) -> None:
+    def finish(self) -> FittedWeights:
+        """The weights of the last working-set solve."""
         raise NotImplementedError
 
     def _cut_losses(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -391,11 +422,8 @@ class _PrimalTrainer(_Trainer):
     def scores(self):
         return self.w[0] * self.ex.values + self.model.linear_scores(self.ex, self.w[1:])
 
-    def finish(self):
-        self.learner.w1_ = float(self.w[0])
-        self.learner.w_psi_ = self.w[1:].copy()
-        self.learner.support_ = None
-        self.learner.beta_ = None
+    def finish(self) -> FittedWeights:
+        return FittedWeights(w1=float(self.w[0]), w_psi=self.w[1:].copy(), support=None, beta=None)
 
 
 class _DualTrainer(_Trainer):
@@ -493,7 +521,7 @@ class _DualTrainer(_Trainer):
         self.age = np.concatenate([self.age, np.zeros(p, dtype=np.int64)])
 
     def _prune(self) -> None:
-        limit = self.learner.prune_after
+        limit = self.prune_after
         if not limit:
             return
         keep = self.age <= limit
@@ -541,7 +569,7 @@ class _DualTrainer(_Trainer):
 
     def gap_tolerance(self, dual: float) -> float:
         """Largest duality gap accepted for a working-set answer (see :meth:`solve`)."""
-        eps = self.learner.epsilon
+        eps = self.epsilon
         r2 = float(self.H.diagonal().max(initial=0.0))
         ascent = float(self.caps.min()) * eps / 2
         if r2 > 0:
@@ -639,10 +667,9 @@ class _DualTrainer(_Trainer):
             return out
         return self.w1() * self.ex.values + self.model.kernel_sums(self.kernel, self.ex, self._beta, self.ex, self.cache)
 
-    def finish(self):
+    def finish(self) -> FittedWeights:
         support = np.nonzero(np.any(self._beta != 0.0, axis=1))[0]
-        self.learner.w1_ = self.w1()
-        self.learner.w_psi_ = None
-        self.learner.support_ = self.ex.take(support)
-        self.learner.beta_ = self._beta[support]
-        self.learner.cache_hits_ = (self.cache.hits, self.cache.misses)
+        return FittedWeights(
+            w1=self.w1(), w_psi=None, support=self.ex.take(support), beta=self._beta[support],
+            cache_hits=(self.cache.hits, self.cache.misses),
+        )

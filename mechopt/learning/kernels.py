@@ -24,6 +24,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mechopt.errors import InputError
+
 __all__ = [
     "Kernel",
     "LinearKernel",
@@ -110,9 +112,9 @@ class PolynomialKernel(Kernel):
 
     def __post_init__(self) -> None:
         if int(self.degree) != self.degree or self.degree < 1:
-            raise ValueError(f"polynomial degree must be a positive integer, got {self.degree}")
+            raise InputError(f"polynomial degree must be a positive integer, got {self.degree}")
         if not np.isfinite(self.coef0) or self.coef0 < 0:
-            raise ValueError(f"polynomial coef0 must be finite and >= 0, got {self.coef0}")
+            raise InputError(f"polynomial coef0 must be finite and >= 0, got {self.coef0}")
 
     def from_inner(self, s, n1, n2):
         base = np.asarray(s, dtype=float) + self.coef0 + 0.0 * (np.asarray(n1) + np.asarray(n2))
@@ -135,7 +137,7 @@ class RBFKernel(Kernel):
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.gamma) or self.gamma <= 0:
-            raise ValueError(f"RBF gamma must be finite and > 0, got {self.gamma}")
+            raise InputError(f"RBF gamma must be finite and > 0, got {self.gamma}")
 
     def from_inner(self, s, n1, n2):
         d2 = np.asarray(n1, dtype=float) + np.asarray(n2, dtype=float) - 2.0 * np.asarray(s, dtype=float)
@@ -171,19 +173,19 @@ def make_kernel(name: str, **params: Any) -> Kernel:
     if key in ("polynomial",):
         key = "poly"
     if key not in KERNELS:
-        raise ValueError(f"unknown kernel {name!r} (choose from {', '.join(KERNELS)})")
+        raise InputError(f"unknown kernel {name!r} (choose from {', '.join(KERNELS)})")
     cls = KERNELS[key]
     allowed = {"linear": set(), "poly": {"degree", "coef0"}, "rbf": {"gamma"}}[key]
     given = {k: v for k, v in params.items() if v is not None}
     extra = set(given) - allowed
     if extra:
-        raise ValueError(f"kernel {key!r} takes no parameter(s) {', '.join(sorted(extra))}")
+        raise InputError(f"kernel {key!r} takes no parameter(s) {', '.join(sorted(extra))}")
     return cls(**given)
 
 
 def kernel_from_dict(data: dict[str, Any]) -> Kernel:
     """Inverse of :meth:`Kernel.to_dict`."""
     if not isinstance(data, dict) or "name" not in data:
-        raise ValueError(f"not a kernel description: {data!r}")
+        raise InputError(f"not a kernel description: {data!r}")
     params = {k: v for k, v in data.items() if k != "name"}
     return make_kernel(data["name"], **params)

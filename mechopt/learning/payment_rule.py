@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from mechopt.domains.evaluate import Evaluation, evaluate
+from mechopt.errors import InputError
 from mechopt.io.atomic import atomic_write_text
 from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM
@@ -68,7 +69,7 @@ FORMAT = "mechopt-payment-rule"
 FORMAT_VERSION = 2
 
 
-class ModelFileError(ValueError):
+class ModelFileError(InputError):
     """A model file is missing, corrupt, of another format or does not fit the data."""
 
 
@@ -132,7 +133,7 @@ class PaymentRule:
         if not hasattr(self.learner, "w1_"):
             raise ValueError("a payment rule needs a fitted learner")
         if not (math.isfinite(self.offset) and self.offset >= 0):
-            raise ValueError(f"payment offset must be a finite number >= 0, got {self.offset}")
+            raise InputError(f"payment offset must be a finite number >= 0, got {self.offset}")
 
     @property
     def model(self) -> StructuredModel:
@@ -289,6 +290,8 @@ def _read_manifest(json_path: Path) -> dict[str, Any]:
         manifest = json.loads(json_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{json_path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise ModelFileError(f"{json_path}: cannot read: {exc.strerror or exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{json_path}: not a mechopt payment-rule manifest")
     return manifest

@@ -24,6 +24,7 @@ from typing import Any
 from mechopt.domains.datasets import LabelledDataset, make_dataset
 from mechopt.domains.evaluate import DOMAIN_BASELINES, Evaluation, baseline_prices, evaluate
 from mechopt.domains.splits import split_seeds
+from mechopt.errors import InputError
 from mechopt.learning.payment_rule import PaymentRule, RuleEvaluation
 from mechopt.learning.structured import StructuredModel
 from mechopt.learning.train import CandidateFit, GridPoint, SelectionResult, select_payment_rule
@@ -112,7 +113,7 @@ def learn_payment_rule(
     still evaluated).
     """
     if not offsets:
-        raise ValueError("give at least one payment offset")
+        raise InputError("give at least one payment offset")
     executor = executor or Executor(1)
     seeds = split_seeds(seed)
     sizes = {"train": n_train, "validation": n_validation, "test": n_test}

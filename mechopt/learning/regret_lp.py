@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mechopt.domains.distributions import AssignmentProfiles
+from mechopt.errors import InputError
 from mechopt.learning.structured import leximin_attributes
 
 __all__ = ["fit_linear_prices", "AssignmentRegretLP"]
@@ -47,7 +48,7 @@ def fit_linear_prices(features: np.ndarray, values: np.ndarray, truth: np.ndarra
         raise ValueError("features (l, K, D), values (l, K) and truth (l,) do not fit together")
     ell, K, D = F.shape
     if ell == 0:
-        raise ValueError("no training examples")
+        raise InputError("no training examples")
     rows = np.arange(ell)
     # v(o) − v(g) − θᵀ(f_o − f_g) − r ≤ 0   ⇔   −(f_o − f_g)ᵀθ − r ≤ v(g) − v(o)
     A_theta = -(F - F[rows, g][:, None, :]).reshape(ell * K, D)
@@ -75,7 +76,7 @@ class AssignmentRegretLP:
 
     def fit(self, profiles: AssignmentProfiles, outcomes: np.ndarray) -> AssignmentRegretLP:
         if self.agents not in ("one", "all"):
-            raise ValueError("agents must be 'one' or 'all'")
+            raise InputError("agents must be 'one' or 'all'")
         values = np.asarray(profiles.values, dtype=float)
         outcomes = np.asarray(outcomes, dtype=np.int64)
         n = values.shape[1]

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from mechopt.errors import InputError
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM, RejectedFit
 from mechopt.learning.payment_rule import PaymentRule, RuleEvaluation
 from mechopt.learning.structured import StructuredModel
@@ -84,7 +85,7 @@ class SelectionResult:
     def rule(self) -> PaymentRule:
         if self.selected is None:
             errors = "; ".join(f"{c.point.label()}: {c.error}" for c in self.candidates[:3])
-            raise ValueError(f"no grid point gave a usable payment rule ({errors})")
+            raise InputError(f"no grid point gave a usable payment rule ({errors})")
         return self.selected.rule
 
 
@@ -138,12 +139,12 @@ def make_grid(Cs: Sequence[float], gammas: Sequence[float] | None) -> list[GridP
     """The product grid of C values and (for the RBF kernel) γ values."""
     for c in Cs:
         if not (math.isfinite(c) and c > 0):
-            raise ValueError(f"C values must be positive, got {c}")
+            raise InputError(f"C values must be positive, got {c}")
     if not gammas:
         return [GridPoint(float(c)) for c in Cs]
     for g in gammas:
         if not (math.isfinite(g) and g > 0):
-            raise ValueError(f"RBF γ values must be positive, got {g}")
+            raise InputError(f"RBF γ values must be positive, got {g}")
     return [GridPoint(float(c), float(g)) for c, g in itertools.product(Cs, gammas)]
 
 
@@ -163,9 +164,9 @@ def select_payment_rule(
 ) -> SelectionResult:
     """Fit the grid and keep the best payment rule by validation ``select_by``."""
     if select_by not in SELECT_BY:
-        raise ValueError(f"select_by must be one of {', '.join(SELECT_BY)}, got {select_by!r}")
+        raise InputError(f"select_by must be one of {', '.join(SELECT_BY)}, got {select_by!r}")
     if not points:
-        raise ValueError("the hyper-parameter grid is empty")
+        raise InputError("the hyper-parameter grid is empty")
     start = time.perf_counter()
     candidates = fit_grid(model, kernel, points, train, validation, domain=domain, rule=rule,
                           learner_options=learner_options, executor=executor, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mechopt.auction import CombinatorialAuction
+from mechopt.errors import InputError
 from mechopt.mechanisms.greedy import critical_payments, greedy_allocation, run_greedy
 from mechopt.mechanisms.outcome import Allocation, Outcome
 from mechopt.mechanisms.vcg import run_vcg, vcg_payments
@@ -46,11 +47,11 @@ def run_auction(
     ``critical`` (LOS critical values; greedy rule only) or ``none``.
     """
     if rule not in RULES:
-        raise ValueError(f"unknown rule {rule!r} (choose from {', '.join(RULES)})")
+        raise InputError(f"unknown rule {rule!r} (choose from {', '.join(RULES)})")
     if payments not in PAYMENT_RULES:
-        raise ValueError(f"unknown payment rule {payments!r} (choose from {', '.join(PAYMENT_RULES)})")
+        raise InputError(f"unknown payment rule {payments!r} (choose from {', '.join(PAYMENT_RULES)})")
     if payments == "critical" and rule != "greedy":
-        raise ValueError("critical payments are defined for the greedy rule only (use --rule greedy)")
+        raise InputError("critical payments are defined for the greedy rule only (use --rule greedy)")
     if rule == "greedy":
         if payments == "critical":
             return run_greedy(auction)

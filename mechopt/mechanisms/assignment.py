@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from mechopt.errors import InputError
 from mechopt.formulations.leximin import (
     build_ordered_outcomes_model,
     check_assignment_values,
@@ -132,7 +133,7 @@ def egalitarian_assignment(
     """
     values = check_assignment_values(values)
     if not (abs_tol >= 0 and rel_tol >= 0):
-        raise ValueError("leximin tolerances must be non-negative")
+        raise InputError("leximin tolerances must be non-negative")
     start = time.perf_counter()
     n = values.shape[0]
     model = build_ordered_outcomes_model(values)
@@ -189,7 +190,7 @@ def utilitarian_assignment(values: Any) -> AssignmentResult:
 def _injections(n: int, q: int) -> np.ndarray:
     count = math.perm(q, n)
     if count > MAX_ENUMERATION:
-        raise ValueError(
+        raise InputError(
             f"enumerating {count} assignments of {n} agents to {q} items is too many "
             f"(limit {MAX_ENUMERATION}); use egalitarian_assignment (MILP)"
         )
@@ -230,7 +231,7 @@ def leximin_vectors(values: np.ndarray, chunk: int = 256) -> np.ndarray:
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 3:
-        raise ValueError(f"expected values of shape (instances, agents, items), got {values.shape}")
+        raise InputError(f"expected values of shape (instances, agents, items), got {values.shape}")
     n_inst, n, q = values.shape
     if n == 0:
         return np.zeros((n_inst, 0))

@@ -17,7 +17,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from mechopt.menus.config import KNOWN_OPTIMA, MenuConfig, known_optimum, seed_config
+from mechopt.menus.config import (
+    KNOWN_OPTIMA,
+    MenuConfig,
+    bundleflow_failure_config,
+    known_optimum,
+    seed_config,
+)
 
 _LAZY = {
     "Menu": "mechopt.menus.menu",
@@ -32,7 +38,11 @@ _LAZY = {
     "load_menu": "mechopt.menus.store",
 }
 
-__all__ = ["MenuConfig", "KNOWN_OPTIMA", "known_optimum", "seed_config", *_LAZY]
+__all__ = [
+    "MenuConfig", "KNOWN_OPTIMA", "known_optimum", "bundleflow_failure_config",
+    "seed_config",  # deprecated name of bundleflow_failure_config
+    *_LAZY,
+]
 
 
 def __getattr__(name: str) -> Any:

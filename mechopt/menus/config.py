@@ -13,8 +13,11 @@ the ``menus`` extra.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+from mechopt.errors import InputError
 
 __all__ = [
     "VALUATIONS",
@@ -22,11 +25,16 @@ __all__ = [
     "RELAXATIONS",
     "DEVICES",
     "SCHEDULES",
+    "PRESETS",
+    "DEPRECATED_CHOICES",
+    "RENAMED_SETTINGS",
     "KNOWN_OPTIMA",
     "MAX_LOTTERY_XOR_ITEMS",
     "MIN_TEMPERATURE",
     "MenuConfig",
+    "bundleflow_failure_config",
     "seed_config",
+    "upgrade_settings",
     "known_optimum",
 ]
 
@@ -39,12 +47,33 @@ VALUATIONS: tuple[str, ...] = ("additive", "unit-demand", "triangle", "xor", "ge
 KINDS: tuple[str, ...] = ("bundle", "lottery")
 
 #: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``);
-#: ``seed`` is ``softmax`` under the source document's temperature convention
-RELAXATIONS: tuple[str, ...] = ("softmax", "seed", "rochetnet", "gumbel", "reinforce")
+#: ``bundleflow`` is ``softmax`` under BundleFlow's temperature convention (the ``bundleflow``
+#: schedule, docs/menus.md#the-softmax-failure)
+RELAXATIONS: tuple[str, ...] = ("softmax", "bundleflow", "rochetnet", "gumbel", "reinforce")
 
-#: softmax temperature conventions: ``relative`` (to the value scale, annealed) or ``seed``
-#: (lambda multiplies utilities, x1.05 every 200 steps, capped at 0.2)
-SCHEDULES: tuple[str, ...] = ("relative", "seed")
+#: softmax temperature conventions: ``relative`` (to the value scale, annealed) or
+#: ``bundleflow`` (lambda multiplies utilities, x1.05 every 200 steps, capped at 0.2)
+SCHEDULES: tuple[str, ...] = ("relative", "bundleflow")
+
+#: configurations ``mechopt menus train --preset`` starts from: the defaults, or the setting
+#: of the BundleFlow failure (:func:`bundleflow_failure_config`)
+PRESETS: tuple[str, ...] = ("default", "bundleflow-failure")
+
+#: deprecated spellings still accepted (models saved before the rename store them): the
+#: relaxation and schedule ``seed`` and the preset ``seed`` named the BundleFlow failure
+DEPRECATED_CHOICES: dict[str, dict[str, str]] = {
+    "relaxation": {"seed": "bundleflow"},
+    "schedule": {"seed": "bundleflow"},
+    "preset": {"seed": "bundleflow-failure"},
+}
+
+#: settings renamed since models were first saved (old name -> new name)
+RENAMED_SETTINGS: dict[str, str] = {
+    "seed_lambda": "bundleflow_lambda",
+    "seed_lambda_growth": "bundleflow_lambda_growth",
+    "seed_lambda_every": "bundleflow_lambda_every",
+    "seed_lambda_max": "bundleflow_lambda_max",
+}
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
@@ -82,10 +111,10 @@ class MenuConfig:
     Temperatures: with ``schedule="relative"`` the relaxed choice is
     ``softmax(u / (T * scale))`` where ``scale`` is the mean value of the grand bundle on the
     validation sample and ``T`` anneals geometrically from ``temperature`` to
-    ``temperature_end`` over the run.  ``schedule="seed"`` (forced by relaxation ``seed``)
-    reproduces the source document's convention: ``softmax(lam * u)`` with ``lam`` starting
-    at ``seed_lambda``, multiplied by ``seed_lambda_growth`` every ``seed_lambda_every`` steps
-    and capped at ``seed_lambda_max``.
+    ``temperature_end`` over the run.  ``schedule="bundleflow"`` (forced by relaxation
+    ``bundleflow``) reproduces BundleFlow's convention: ``softmax(lam * u)`` with ``lam``
+    starting at ``bundleflow_lambda``, multiplied by ``bundleflow_lambda_growth`` every
+    ``bundleflow_lambda_every`` steps and capped at ``bundleflow_lambda_max``.
     """
 
     # buyers
@@ -107,20 +136,20 @@ class MenuConfig:
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None
-    """Upper bound on every price (the seed used 10); None: unbounded."""
+    """Upper bound on every price (the BundleFlow failure used 10); None: unbounded."""
     price_cap: bool = False
     """Remedy: cap each element's price at the highest value any training buyer so far has
     for it (projection after each step)."""
     # relaxation
     relaxation: str = "rochetnet"
     schedule: str = "relative"
-    """Temperature convention; relaxation ``seed`` always uses the ``seed`` schedule."""
+    """Temperature convention; relaxation ``bundleflow`` always uses the ``bundleflow`` schedule."""
     temperature: float = 0.05
     temperature_end: float = 0.002
-    seed_lambda: float = 0.1
-    seed_lambda_growth: float = 1.05
-    seed_lambda_every: int = 200
-    seed_lambda_max: float = 0.2
+    bundleflow_lambda: float = 0.1
+    bundleflow_lambda_growth: float = 1.05
+    bundleflow_lambda_every: int = 200
+    bundleflow_lambda_max: float = 0.2
     ir_penalty: float = 0.0
     """Remedy: weight alpha of E[sum_k Z_k max(0, -u_k)^2] subtracted from the objective."""
     ir_dual_lr: float = 0.0
@@ -156,6 +185,12 @@ class MenuConfig:
     """Free-form notes stored in the manifest (not used by training)."""
 
     def __post_init__(self) -> None:
+        for name in ("relaxation", "schedule"):
+            old = getattr(self, name)
+            new = DEPRECATED_CHOICES[name].get(old) if isinstance(old, str) else None
+            if new is not None:
+                warnings.warn(f"{name} {old!r} is deprecated; use {new!r}", DeprecationWarning, stacklevel=3)
+                object.__setattr__(self, name, new)
         _check_choice("valuation", self.valuation, VALUATIONS)
         _check_choice("kind", self.kind, KINDS)
         _check_choice("relaxation", self.relaxation, RELAXATIONS)
@@ -173,16 +208,16 @@ class MenuConfig:
         _check_int("validation size", self.val_size, 1)
         _check_int("test size", self.test_size, 1)
         _check_int("eval_every", self.eval_every, 1)
-        _check_int("seed_lambda_every", self.seed_lambda_every, 1)
+        _check_int("bundleflow_lambda_every", self.bundleflow_lambda_every, 1)
         _check_int("seed", self.seed, 0)
         _check_int("threads", self.threads, 0)
-        for name in ("temperature", "temperature_end", "seed_lambda", "seed_lambda_max", "lr"):
+        for name in ("temperature", "temperature_end", "bundleflow_lambda", "bundleflow_lambda_max", "lr"):
             _check_positive(name, getattr(self, name))
         for name in ("temperature", "temperature_end"):
             if getattr(self, name) < MIN_TEMPERATURE:
-                raise ValueError(f"{name} must be at least {MIN_TEMPERATURE:g} (relative to the value "
+                raise InputError(f"{name} must be at least {MIN_TEMPERATURE:g} (relative to the value "
                                  f"scale), got {getattr(self, name)!r}")
-        _check_positive("seed_lambda_growth", self.seed_lambda_growth)
+        _check_positive("bundleflow_lambda_growth", self.bundleflow_lambda_growth)
         for name in ("init_price", "ir_penalty", "ir_dual_lr", "lr_end", "gap_warning"):
             _check_nonnegative(name, getattr(self, name))
         if self.max_price is not None:
@@ -191,18 +226,18 @@ class MenuConfig:
             for name in ("init_price", "max_price", "ir_penalty", "ir_dual_lr", "lr", "lr_end"):
                 value = getattr(self, name)
                 if value is not None and value > FLOAT32_MAX:
-                    raise ValueError(f"{name} {value!r} exceeds the largest float32 ({FLOAT32_MAX:.3g}); "
+                    raise InputError(f"{name} {value!r} exceeds the largest float32 ({FLOAT32_MAX:.3g}); "
                                      "training would overflow")
         if self.target_revenue is not None:
             _check_positive("target_revenue", self.target_revenue)
         if self.valuation == "triangle" and self.n_items < 1:
-            raise ValueError("triangle valuation needs at least one item")
+            raise InputError("triangle valuation needs at least one item")
         if (
             self.kind == "lottery"
             and self.valuation in ("xor", "generated")
             and self.n_items > MAX_LOTTERY_XOR_ITEMS
         ):
-            raise ValueError(
+            raise InputError(
                 f"lottery menus for XOR buyers enumerate 2^m bundles and need m <= "
                 f"{MAX_LOTTERY_XOR_ITEMS} items (got {self.n_items}); use --kind bundle"
             )
@@ -213,9 +248,9 @@ class MenuConfig:
 
     # ----------------------------------------------------------------------------------
     @property
-    def uses_seed_schedule(self) -> bool:
-        """True when the softmax uses the seed's lambda (multiplying utilities)."""
-        return self.relaxation == "seed" or self.schedule == "seed"
+    def uses_bundleflow_schedule(self) -> bool:
+        """True when the softmax uses BundleFlow's lambda (multiplying utilities)."""
+        return self.relaxation == "bundleflow" or self.schedule == "bundleflow"
 
     @property
     def effective_train_pool(self) -> int:
@@ -229,27 +264,42 @@ class MenuConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MenuConfig:
-        """Rebuild a config from :meth:`to_dict`; unknown keys are an error."""
+        """Rebuild a config from :meth:`to_dict`; unknown keys are an error, deprecated
+        spellings are read as their new names (:func:`upgrade_settings`)."""
         if not isinstance(data, dict):
-            raise ValueError("menu config must be a JSON object")
+            raise InputError("menu config must be a JSON object")
+        data = upgrade_settings(data)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown menu setting(s): {', '.join(unknown)}")
+            raise InputError(f"unknown menu setting(s): {', '.join(unknown)}")
         try:
             return cls(**data)
         except TypeError as exc:
-            raise ValueError(f"bad menu settings: {exc}") from None
+            raise InputError(f"bad menu settings: {exc}") from None
 
     def replace(self, **changes: Any) -> MenuConfig:
         return replace(self, **changes)
 
 
-def seed_config(**changes: Any) -> MenuConfig:
-    """The configuration of the documented softmax failure: m = 2 items, a = 2 XOR atoms,
-    K = 4 deterministic bundles, 1000 steps, prices bounded by 10, and a softmax whose
-    utilities are *multiplied* by lambda = 0.1, annealed x1.05 every 200 steps, capped at
-    0.2 (docs/menus.md#the-softmax-failure)."""
+def upgrade_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (settings as :meth:`MenuConfig.to_dict` writes them) with deprecated
+    spellings replaced: renamed settings (:data:`RENAMED_SETTINGS`) and the relaxation and
+    schedule ``seed`` (now ``bundleflow``).  A new dict; ``data`` is left as it is."""
+    out = {RENAMED_SETTINGS.get(k, k): v for k, v in data.items()}
+    for name in ("relaxation", "schedule"):
+        value = out.get(name)
+        if isinstance(value, str) and value in DEPRECATED_CHOICES[name]:
+            out[name] = DEPRECATED_CHOICES[name][value]
+    return out
+
+
+def bundleflow_failure_config(**changes: Any) -> MenuConfig:
+    """The configuration of the documented softmax failure of BundleFlow's price training
+    (preset ``bundleflow-failure``): m = 2 items, a = 2 XOR atoms, K = 4 deterministic
+    bundles, 1000 steps, prices bounded by 10, and a softmax whose utilities are
+    *multiplied* by lambda = 0.1, annealed x1.05 every 200 steps, capped at 0.2
+    (docs/menus.md#the-softmax-failure)."""
     base = dict(
         valuation="xor",
         n_items=2,
@@ -257,7 +307,7 @@ def seed_config(**changes: Any) -> MenuConfig:
         menu_size=4,
         kind="bundle",
         straight_through=False,
-        relaxation="seed",
+        relaxation="bundleflow",
         init_price=0.3,
         max_price=10.0,
         steps=1000,
@@ -270,14 +320,18 @@ def seed_config(**changes: Any) -> MenuConfig:
     return MenuConfig(**base)
 
 
+#: deprecated name of :func:`bundleflow_failure_config`
+seed_config = bundleflow_failure_config
+
+
 def _check_choice(what: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ValueError(f"unknown {what} {value!r} (choose from {', '.join(choices)})")
+        raise InputError(f"unknown {what} {value!r} (choose from {', '.join(choices)})")
 
 
 def _check_int(what: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+        raise InputError(f"{what} must be an integer >= {minimum}, got {value!r}")
 
 
 def _check_number(what: str, value: Any, *, zero_ok: bool) -> None:
@@ -285,7 +339,7 @@ def _check_number(what: str, value: Any, *, zero_ok: bool) -> None:
           and (value >= 0 if zero_ok else value > 0))
     if not ok:
         kind = "non-negative" if zero_ok else "positive"
-        raise ValueError(f"{what} must be a {kind} number, got {value!r}")
+        raise InputError(f"{what} must be a {kind} number, got {value!r}")
 
 
 def _check_positive(what: str, value: Any) -> None:

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor
 
+from mechopt.errors import InputError
 from mechopt.menus.menu import Menu
 from mechopt.menus.relaxations import choice_probabilities, soft_revenue
 from mechopt.menus.valuations import Buyers, Valuation
@@ -106,7 +107,7 @@ def evaluate_menu(menu: Menu, valuation: Valuation, buyers: Buyers,
     sums = dict(hard=0.0, hard_sq=0.0, soft=0.0, buy=0.0, viol=0.0, phantom=0.0)
     n = buyers.n
     if n == 0:
-        raise ValueError("cannot evaluate a menu on an empty sample")
+        raise InputError("cannot evaluate a menu on an empty sample")
     _, prices = menu(hard=True)
     for start in range(0, n, CHUNK):
         chunk = buyers.take(torch.arange(start, min(n, start + CHUNK), device=prices.device))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mechopt.errors import InputError
 from mechopt.menus.config import KINDS
 
 __all__ = ["Menu"]
@@ -36,11 +37,11 @@ class Menu(nn.Module):
                  straight_through: bool = False) -> None:
         super().__init__()
         if size < 1:
-            raise ValueError(f"menu size K must be >= 1, got {size}")
+            raise InputError(f"menu size K must be >= 1, got {size}")
         if n_items < 1:
-            raise ValueError(f"number of items must be >= 1, got {n_items}")
+            raise InputError(f"number of items must be >= 1, got {n_items}")
         if kind not in KINDS:
-            raise ValueError(f"unknown menu kind {kind!r} (choose from {', '.join(KINDS)})")
+            raise InputError(f"unknown menu kind {kind!r} (choose from {', '.join(KINDS)})")
         self.n_items = int(n_items)
         self.size = int(size)
         self.kind = kind

@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from mechopt.errors import InputError
 from mechopt.io.atomic import atomic_write_bytes
 from mechopt.menus.trainer import HistoryPoint
 
@@ -27,7 +28,7 @@ def plot_history(
     line marks the known optimum when given.
     """
     if not history:
-        raise ValueError("nothing to plot: the training log is empty")
+        raise InputError("nothing to plot: the training log is empty")
     # a bare Figure renders through Agg without pyplot: no global backend is touched
     from matplotlib.figure import Figure
 

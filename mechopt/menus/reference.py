@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from mechopt.errors import InputError
 from mechopt.mechanisms.pricing import BundlePricing, pricing_revenue, solve_bundle_pricing
 from mechopt.menus.config import MenuConfig
 from mechopt.menus.evaluate import evaluate_menu
@@ -132,7 +133,7 @@ def compare_with_reference(
 ) -> ReferenceComparison:
     """Solve the pricing MILP on a reference sample and compare (see module docstring)."""
     if config.n_items > MAX_REFERENCE_ITEMS:
-        raise ValueError(f"the exact pricing reference enumerates 2^m − 1 bundle prices and is "
+        raise InputError(f"the exact pricing reference enumerates 2^m − 1 bundle prices and is "
                          f"limited to m <= {MAX_REFERENCE_ITEMS} items (got {config.n_items})")
     dev = resolve_device(device)
     menu = menu.to(dev)
@@ -168,7 +169,7 @@ def exact_reference(config: MenuConfig, n_buyers: int, *, test_size: int | None 
     """Solve the pricing MILP on :func:`reference_sample` (``n_buyers`` buyers of ``config``)
     and evaluate its prices on ``test_size`` fresh buyers (the config's test stream), on CPU."""
     if config.n_items > MAX_REFERENCE_ITEMS:
-        raise ValueError(f"the exact reference is limited to m <= {MAX_REFERENCE_ITEMS} items")
+        raise InputError(f"the exact reference is limited to m <= {MAX_REFERENCE_ITEMS} items")
     dev = torch.device("cpu")
     valuation = make_valuation(config, dev)
     buyers, _ = reference_sample(config, n_buyers, dev)

@@ -6,20 +6,20 @@ A buyer facing utilities ``u (N, K)`` (value minus price) and a null option of u
 is relaxed.  Every function here takes batched tensors and is device-agnostic; the null
 option is the last column of every choice-probability tensor ``(N, K + 1)``.
 
-=============  ===========================================================================
-``softmax``    Z = softmax([u, 0] / (T · scale)), objective Σ_k Z_k β_k, with T relative
-               to the value scale and annealed (the cure in docs/menus.md#the-softmax-failure)
-``seed``       Z = softmax(λ · [u, 0]) with λ ≤ 0.2 as in the failing setup (preset ``seed``):
-               λ *multiplies* utilities, so for values in [0, 1] every element keeps
-               ~15 % probability even at utility −9.3 ("phantom" revenue)
-``rochetnet``  Σ_k Z_k v_k − max(0, max_k u_k): soft value minus hard best utility (Dütting
-               et al. 2019).  Equals the true revenue under a hard choice and, by
-               max ≥ soft average, never exceeds the soft revenue Σ_k Z_k β_k
-``gumbel``     straight-through Gumbel-softmax (Jang, Gu, Poole, ICLR 2017): forward the
-               one-hot argmax of [u, 0]/(T·scale) + Gumbel noise, backward the softmax
-``reinforce``  score-function estimator of E_{k∼Z}[β_k 1{u_k ≥ 0}] with a leave-one-out
-               baseline (docs/menus.md#remedies), plus the pathwise term of β_k
-=============  ===========================================================================
+==============  ===========================================================================
+``softmax``     Z = softmax([u, 0] / (T · scale)), objective Σ_k Z_k β_k, with T relative
+                to the value scale and annealed (the cure in docs/menus.md#the-softmax-failure)
+``bundleflow``  Z = softmax(λ · [u, 0]) with λ ≤ 0.2 as in BundleFlow's failing setup (preset
+                ``bundleflow-failure``): λ *multiplies* utilities, so for values in [0, 1]
+                every element keeps ~15 % probability even at utility −9.3 ("phantom" revenue)
+``rochetnet``   Σ_k Z_k v_k − max(0, max_k u_k): soft value minus hard best utility (Dütting
+                et al. 2019).  Equals the true revenue under a hard choice and, by
+                max ≥ soft average, never exceeds the soft revenue Σ_k Z_k β_k
+``gumbel``      straight-through Gumbel-softmax (Jang, Gu, Poole, ICLR 2017): forward the
+                one-hot argmax of [u, 0]/(T·scale) + Gumbel noise, backward the softmax
+``reinforce``   score-function estimator of E_{k∼Z}[β_k 1{u_k ≥ 0}] with a leave-one-out
+                baseline (docs/menus.md#remedies), plus the pathwise term of β_k
+==============  ===========================================================================
 
 Remedies that combine with any of them: the IR penalty α · E[Σ_k Z_k max(0, −u_k)²]
 (docs/menus.md#remedies; with a dual step it becomes a Lagrangian on IR) and the price cap at the
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig
 
 __all__ = [
@@ -142,14 +143,14 @@ def reinforce_surrogate(
 def inverse_temperature(config: MenuConfig, step: int, scale: float) -> float:
     """The softmax inverse temperature κ at ``step`` (0-based) of a run of ``config.steps``.
 
-    Seed schedule (relaxation ``seed`` or ``schedule="seed"``):
+    BundleFlow schedule (relaxation ``bundleflow`` or ``schedule="bundleflow"``):
     κ = λ = min(λ_max, λ_0 · growth^⌊step / every⌋) — independent of the values.
     Otherwise: κ = 1 / (T · scale) with T annealed geometrically from ``temperature`` to
     ``temperature_end``, ``scale`` being the mean value of the grand bundle.
     """
-    if config.uses_seed_schedule:
-        lam = config.seed_lambda * config.seed_lambda_growth ** (step // config.seed_lambda_every)
-        return float(min(config.seed_lambda_max, lam))
+    if config.uses_bundleflow_schedule:
+        lam = config.bundleflow_lambda * config.bundleflow_lambda_growth ** (step // config.bundleflow_lambda_every)
+        return float(min(config.bundleflow_lambda_max, lam))
     frac = min(1.0, step / max(config.steps - 1, 1))
     t = config.temperature * (config.temperature_end / config.temperature) ** frac
     return 1.0 / (t * scale)
@@ -168,7 +169,7 @@ def relaxed_objective(
     utilities = values - prices
     probs = choice_probabilities(utilities, inv_temp)
     soft = soft_revenue(probs, prices)
-    if relaxation in ("softmax", "seed"):
+    if relaxation in ("softmax", "bundleflow"):
         revenue = soft
     elif relaxation == "rochetnet":
         revenue = rochetnet_revenue(values, utilities, probs)
@@ -178,7 +179,7 @@ def relaxed_objective(
     elif relaxation == "reinforce":
         revenue, _ = reinforce_surrogate(utilities, prices, inv_temp, generator)
     else:
-        raise ValueError(f"unknown relaxation {relaxation!r}")
+        raise InputError(f"unknown relaxation {relaxation!r}")
     penalty = ir_penalty(probs, utilities).mean()
     objective = revenue.mean() - ir_weight * penalty
     return Relaxed(objective=objective, soft_revenue=soft.mean(), penalty=penalty, probs=probs)

@@ -13,7 +13,9 @@ Loading refuses a file that is not valid JSON, has another format or version, fa
 checksum, lacks a field, whose menu does not match its settings (K, m, kind), or holds
 non-finite or negative numbers — with one line naming the file and the problem (and the
 field).  Format-1 files (checksum over the menu only) are converted by :func:`upgrade_menu`
-(``mechopt menus upgrade``).  Files are written atomically
+(``mechopt menus upgrade``), which also rewrites the settings' deprecated spellings (relaxation
+``seed``, ``seed_lambda``, ...: :func:`~mechopt.menus.config.upgrade_settings`); loading reads
+them as their new names.  Files are written atomically
 (:func:`mechopt.io.atomic.atomic_write_text`).
 """
 
@@ -33,9 +35,10 @@ import numpy as np
 import torch
 
 from mechopt import __version__
+from mechopt.errors import InputError
 from mechopt.io.atomic import atomic_write_text
 from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
-from mechopt.menus.config import MenuConfig
+from mechopt.menus.config import MenuConfig, upgrade_settings
 from mechopt.menus.menu import Menu
 from mechopt.menus.trainer import TrainedMenu
 
@@ -47,7 +50,7 @@ FORMAT_VERSION = 2
 DEFAULT_DIRECTORY = Path("runs") / "menus"
 
 
-class MenuFileError(ValueError):
+class MenuFileError(InputError):
     """A menu file is missing, corrupt, or does not match its own manifest."""
 
 
@@ -168,6 +171,8 @@ def _read(p: Path) -> dict[str, Any]:
         raise _fail(p, "no such menu file") from None
     except UnicodeDecodeError:
         raise _fail(p, "not a text file (expected a mechopt menu JSON)") from None
+    except OSError as exc:
+        raise _fail(p, f"cannot read: {exc.strerror or exc}") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -203,6 +208,7 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
     settings = doc.get("config")
     if not isinstance(settings, dict):
         raise _lacks(p, "config")
+    settings = upgrade_settings(settings)  # files saved before a rename
     for name in (f.name for f in fields(MenuConfig)):  # a default must not stand in for a setting
         if name not in settings:
             raise _lacks(p, f"config.{name}")
@@ -241,16 +247,23 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
 
 
 def upgrade_menu(path: str | os.PathLike) -> bool:
-    """Convert a format-1 menu file (checksum over the menu only) to the current format.
+    """Convert a format-1 menu file (checksum over the menu only) to the current format,
+    and deprecated spellings in its settings to their new names (:func:`upgrade_settings`).
 
-    The menu must match the checksum format 1 recorded; the settings are kept as they are
-    and from now on covered by the checksum.  Returns False for a file already current.
+    The menu must match the checksum format 1 recorded (a current file, its checksum); the
+    settings are kept as they are, but for their names, and from now on covered by the
+    checksum.  Returns False for a file already current.
     """
     p = Path(path)
     doc = _read(p)
     if doc.get("format_version") == FORMAT_VERSION:
         load_menu(p)  # refuses an edited or corrupt file
-        return False
+        if upgrade_settings(doc["config"]) == doc["config"]:
+            return False
+        doc = {k: v for k, v in doc.items() if k != CHECKSUM_FIELD}
+        doc["config"] = upgrade_settings(doc["config"])
+        _write(p, doc)
+        return True
     if doc.get("format_version") != 1:
         raise _fail(p, f"menu format version {doc.get('format_version')!r} cannot be upgraded")
     payload = doc.get("menu")
@@ -258,6 +271,8 @@ def upgrade_menu(path: str | os.PathLike) -> bool:
         raise _fail(p, "the menu does not match its checksum (file edited or corrupt)")
     doc = {k: v for k, v in doc.items() if k != "menu_sha256"}
     doc["format_version"] = FORMAT_VERSION
+    if isinstance(doc.get("config"), dict):
+        doc["config"] = upgrade_settings(doc["config"])
     _menu_from_doc(p, doc)  # the converted menu must load before it is written
     _write(p, doc)
     return True

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig
 from mechopt.menus.evaluate import MenuMetrics, RevenueGapWarning, evaluate_menu, menu_values
 from mechopt.menus.menu import Menu
@@ -96,7 +97,7 @@ class TrainedMenu:
     warnings: list[str] = field(default_factory=list)
 
 
-class NonFiniteTrainingError(ValueError):
+class NonFiniteTrainingError(InputError):
     """Training produced NaN or an infinity (in the objective, a parameter, the IR weight or
     a validation metric); the run stops at once instead of reporting a meaningless menu."""
 
@@ -115,10 +116,10 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was requested but CUDA is not available on this machine "
+        raise InputError("--device cuda was requested but CUDA is not available on this machine "
                          "(torch reports no GPU); use --device cpu or auto")
     if name not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {name!r} (choose from auto, cpu, cuda)")
+        raise InputError(f"unknown device {name!r} (choose from auto, cpu, cuda)")
     return torch.device(name)
 
 
@@ -165,7 +166,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     val_buyers = valuation.sample(config.val_size, gens["validation"])
     scale = float(valuation.grand_values(val_buyers).mean())
     if not (scale > 0):
-        raise ValueError("the validation buyers value the grand bundle at 0 on average")
+        raise InputError("the validation buyers value the grand bundle at 0 on average")
     pool = None
     pool_size = config.effective_train_pool
     if pool_size:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from mechopt.errors import InputError
 from mechopt.menus.config import MAX_LOTTERY_XOR_ITEMS, MenuConfig
 
 __all__ = [
@@ -104,7 +105,7 @@ class Valuation(ABC):
     def __init__(self, n_items: int, *, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32) -> None:
         if n_items < 1:
-            raise ValueError(f"number of items must be >= 1, got {n_items}")
+            raise InputError(f"number of items must be >= 1, got {n_items}")
         self.n_items = int(n_items)
         self.device = torch.device(device)
         self.dtype = dtype
@@ -204,7 +205,7 @@ class XORValuation(Valuation):
     def __init__(self, n_items: int, n_atoms: int, **kwargs) -> None:
         super().__init__(n_items, **kwargs)
         if n_atoms < 1:
-            raise ValueError(f"number of atoms must be >= 1, got {n_atoms}")
+            raise InputError(f"number of atoms must be >= 1, got {n_atoms}")
         self.n_atoms = int(n_atoms)
         self._bundles: Tensor | None = None
 
@@ -237,7 +238,7 @@ class XORValuation(Valuation):
     def lottery_values(self, buyers: XORAtoms, probs: Tensor) -> Tensor:
         _check_allocation(probs, self.n_items)
         if self.n_items > MAX_LOTTERY_XOR_ITEMS:
-            raise ValueError(
+            raise InputError(
                 f"exact lottery values of XOR buyers need m <= {MAX_LOTTERY_XOR_ITEMS} items"
             )
         if self._bundles is None or self._bundles.device != probs.device:
@@ -311,4 +312,4 @@ def make_valuation(config: MenuConfig, device: torch.device | str = "cpu") -> Va
         return XORValuation(config.n_items, config.n_atoms, **common)
     if config.valuation == "generated":
         return GeneratedXOR(config.n_items, config.distribution, config.bids_per_instance, **common)
-    raise ValueError(f"unknown valuation {config.valuation!r}")  # pragma: no cover - config checks
+    raise InputError(f"unknown valuation {config.valuation!r}")  # pragma: no cover - config checks

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mechopt.errors import InputError
 from mechopt.learning.structured.assignment import (
     ASSIGNMENT_ATTRIBUTES,
     AssignmentModel,
@@ -49,7 +50,7 @@ def make_structured_model(domain: str, **options: Any) -> StructuredModel:
         return CombinatorialModel(**options)
     if domain == "assignment":
         return AssignmentModel(**options)
-    raise ValueError(f"unknown domain {domain!r} (choose single-item, mmca or assignment)")
+    raise InputError(f"unknown domain {domain!r} (choose single-item, mmca or assignment)")
 
 
 def structured_model_from_dict(data: dict[str, Any]) -> StructuredModel:
@@ -60,4 +61,4 @@ def structured_model_from_dict(data: dict[str, Any]) -> StructuredModel:
         return CombinatorialModel(**options)
     if kind == AssignmentModel.kind:
         return AssignmentModel(**options)
-    raise ValueError(f"unknown structured model kind {kind!r}")
+    raise InputError(f"unknown structured model kind {kind!r}")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from mechopt.errors import InputError
 from mechopt.learning.structured.base import (
     StructuredModel,
     _agent_outcomes,
@@ -54,7 +55,7 @@ class AssignmentModel(StructuredModel):
     def __post_init__(self) -> None:
         object.__setattr__(self, "null_loss", _check_null_loss(self.null_loss))
         if self.attribute not in ASSIGNMENT_ATTRIBUTES:
-            raise ValueError(f"unknown assignment attribute map {self.attribute!r} "
+            raise InputError(f"unknown assignment attribute map {self.attribute!r} "
                              f"(choose from {', '.join(ASSIGNMENT_ATTRIBUTES)})")
 
     def settings(self) -> dict[str, Any]:
@@ -69,7 +70,7 @@ class AssignmentModel(StructuredModel):
     def examples(self, profiles, outcomes=None, agent=0, candidates=None) -> Examples:
         values = np.asarray(profiles.values, dtype=float)
         if values.ndim != 3:
-            raise ValueError("assignment profiles need values of shape (instances, agents, items)")
+            raise InputError("assignment profiles need values of shape (instances, agents, items)")
         N, n, items = values.shape
         truth = _agent_outcomes(outcomes, N, n, agent, items, f"item indices in 0..{items - 1}")
         return self._build(values[:, [a for a in range(n) if a != agent]], values[:, agent], truth)
@@ -78,7 +79,7 @@ class AssignmentModel(StructuredModel):
         """Examples of the other agents' values x_{-i} only (for the price function)."""
         values = np.asarray(others.values, dtype=float)
         if values.ndim != 3:
-            raise ValueError("assignment profiles need values of shape (instances, agents, items)")
+            raise InputError("assignment profiles need values of shape (instances, agents, items)")
         return self._build(values, None, None)
 
     def _build(self, others, own, truth) -> Examples:

@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from mechopt.errors import InputError
 from mechopt.learning.kernels import Kernel
 from mechopt.learning.structured.examples import Examples, RowCache
 
@@ -149,25 +150,25 @@ class StructuredModel(ABC):
 def _check_null_loss(x: float) -> float:
     x = float(x)
     if not np.isfinite(x) or x < 1.0:
-        raise ValueError(f"null loss must be a finite number >= 1, got {x}")
+        raise InputError(f"null loss must be a finite number >= 1, got {x}")
     return x
 
 
 def _agent_outcomes(outcomes, N: int, n: int, agent: int, K: int, what: str) -> np.ndarray | None:
     """Check ``agent`` and return its outcomes (N,) from (N,) or (N, n) ``outcomes`` in 0..K−1."""
     if n < 2:
-        raise ValueError("a payment rule needs at least two agents")
+        raise InputError("a payment rule needs at least two agents")
     if not 0 <= agent < n:
-        raise ValueError(f"agent {agent} out of range 0..{n - 1}")
+        raise InputError(f"agent {agent} out of range 0..{n - 1}")
     if outcomes is None:
         return None
     outcomes = np.asarray(outcomes, dtype=np.int64)
     if outcomes.ndim == 2:
         outcomes = outcomes[:, agent]
     if outcomes.shape != (N,):
-        raise ValueError(f"outcomes must have one entry per instance (or per agent), got shape {outcomes.shape}")
+        raise InputError(f"outcomes must have one entry per instance (or per agent), got shape {outcomes.shape}")
     if outcomes.min(initial=0) < 0 or outcomes.max(initial=0) >= K:
-        raise ValueError(f"outcomes must be {what}")
+        raise InputError(f"outcomes must be {what}")
     return outcomes.copy()
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mechopt.domains.xor import all_bundles, expand_xor, xor_value
+from mechopt.errors import InputError
 from mechopt.learning.structured.base import (
     MAX_ALL_OUTCOME_ITEMS,
     MAX_DENSE_ITEMS,
@@ -59,11 +60,11 @@ class CombinatorialModel(StructuredModel):
 
     def __post_init__(self) -> None:
         if self.attribute not in ("phi1", "phi2"):
-            raise ValueError(f"unknown attribute map {self.attribute!r} (choose phi1 or phi2)")
+            raise InputError(f"unknown attribute map {self.attribute!r} (choose phi1 or phi2)")
         if self.candidates not in ("all", "explicit"):
-            raise ValueError(f"candidates must be 'all' or 'explicit', got {self.candidates!r}")
+            raise InputError(f"candidates must be 'all' or 'explicit', got {self.candidates!r}")
         if self.expand not in ("auto", "yes", "no"):
-            raise ValueError(f"expand must be auto, yes or no, got {self.expand!r}")
+            raise InputError(f"expand must be auto, yes or no, got {self.expand!r}")
         object.__setattr__(self, "null_loss", _check_null_loss(self.null_loss))
 
     def settings(self) -> dict[str, Any]:
@@ -88,11 +89,11 @@ class CombinatorialModel(StructuredModel):
         values = np.asarray(profiles.values, dtype=float)
         m = int(profiles.n_items)
         if bundles.ndim != 3 or values.shape != bundles.shape:
-            raise ValueError("combinatorial profiles need bundles and values of shape (instances, agents, bids)")
+            raise InputError("combinatorial profiles need bundles and values of shape (instances, agents, bids)")
         N, n, _ = bundles.shape
         mode = candidates or self.candidates
         if mode not in ("all", "explicit"):
-            raise ValueError(f"candidates must be 'all' or 'explicit', got {mode!r}")
+            raise InputError(f"candidates must be 'all' or 'explicit', got {mode!r}")
         truth_codes = _agent_outcomes(outcomes, N, n, agent, 1 << m, f"bundle bitmasks in 0..2^{m}-1")
         others = [a for a in range(n) if a != agent]
         return self._build(bundles[:, others], values[:, others], m, (bundles[:, agent], values[:, agent]),
@@ -104,7 +105,7 @@ class CombinatorialModel(StructuredModel):
         bundles = np.asarray(others.bundles, dtype=np.int64)
         values = np.asarray(others.values, dtype=float)
         if bundles.ndim != 3 or values.shape != bundles.shape:
-            raise ValueError("combinatorial profiles need bundles and values of shape (instances, agents, bids)")
+            raise InputError("combinatorial profiles need bundles and values of shape (instances, agents, bids)")
         return self._build(bundles, values, int(others.n_items), None, None, "all")
 
     def _build(self, ob, ov, m, own, truth_codes, mode) -> Examples:
@@ -116,7 +117,7 @@ class CombinatorialModel(StructuredModel):
         base: BaseVectors = DenseBase(expand_xor(ob, ov, m), True, compact) if self._dense(m) else compact
         if mode == "all":
             if m > MAX_ALL_OUTCOME_ITEMS:
-                raise ValueError(
+                raise InputError(
                     f"separation over all 2^{m} bundles is too large; use candidates='explicit' "
                     f"(item monotonicity) for more than {MAX_ALL_OUTCOME_ITEMS} items"
                 )

@@ -277,7 +277,7 @@ _LEGACY_OPTION_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-def _contrib_factory():
+def _contrib_factory() -> Any:
     from pyomo.contrib.solver.common.factory import SolverFactory
 
     return SolverFactory
@@ -496,7 +496,7 @@ def _message(name: str, termination: Termination, raw: str, log: str | None = No
     return raw
 
 
-def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load_solutions):
+def _solve_contrib(opt: Any, name: str, model: Any, time_limit: float | None, mip_gap: float, threads: int | None, options: dict[str, Any] | None, load_solutions: bool) -> SolveResult:
     from pyomo.contrib.solver.common.results import SolutionStatus
 
     kwargs: dict[str, Any] = {
@@ -554,7 +554,7 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
     )
 
 
-def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_solutions):
+def _solve_legacy(opt: Any, name: str, model: Any, time_limit: float | None, mip_gap: float, threads: int | None, options: dict[str, Any] | None, load_solutions: bool) -> SolveResult:
     import pyomo.environ as pyo
     from pyomo.opt import SolutionStatus as LegacySolution
 

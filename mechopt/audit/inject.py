@@ -71,7 +71,7 @@ def split_bidder(
         while bid_id in bid_ids:
             bid_id += "'"
         bid_ids.add(bid_id)
-        new_bidders.append(Bidder(name, (Bid(bid_id, tuple(part), value),)))
+        new_bidders.append(Bidder(name, (Bid(bid_id, tuple(part), value),)))  # type: ignore[arg-type]  # Bid makes it a frozenset
     bidders: list[Bidder] = []
     for bidder in auction.bidders:
         if bidder.id == schemer:

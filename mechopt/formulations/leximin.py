@@ -21,7 +21,7 @@ solve at gap 0, append ``level[k] ≥ z_k − tol``) is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyomo.environ as pyo
@@ -39,7 +39,7 @@ def check_assignment_values(values: Any) -> np.ndarray:
         raise ValueError(f"an assignment needs at least as many items as agents ({n} agents, {q} items)")
     if not np.all(np.isfinite(values)):
         raise ValueError("assignment values must be finite (found NaN or infinity)")
-    return values
+    return cast(np.ndarray, values)
 
 
 def build_ordered_outcomes_model(values: np.ndarray) -> pyo.ConcreteModel:
@@ -103,4 +103,4 @@ def read_assignment(model: pyo.ConcreteModel) -> np.ndarray:
     chosen = x > 0.5
     if not np.all(chosen.sum(axis=1) == 1) or np.any(chosen.sum(axis=0) > 1):
         raise ValueError("the solver's assignment is not a matching (every agent one item, every item at most once)")
-    return chosen.argmax(axis=1).astype(np.int64)
+    return cast(np.ndarray, chosen.argmax(axis=1).astype(np.int64))

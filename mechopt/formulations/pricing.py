@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pyomo.environ as pyo
@@ -97,7 +98,7 @@ def build_bundle_pricing_model(
     for n, b in pairs:
         by_buyer[n].append(b)
 
-    def one_choice(mm, n):
+    def one_choice(mm: Any, n: int) -> Any:
         if len(by_buyer[n]) < 2:
             return pyo.Constraint.Skip
         return sum(mm.choose[n, b] for b in by_buyer[n]) <= 1
@@ -133,4 +134,4 @@ def read_bundle_prices(model: pyo.ConcreteModel) -> np.ndarray:
     caps = np.array([model.cap[b] for b in model.BUNDLES], dtype=float)
     raw = [model.price[b].value for b in model.BUNDLES]
     prices = np.array([caps[b] if x is None else x for b, x in enumerate(raw)], dtype=float)
-    return np.clip(prices, 0.0, caps) * model.value_scale.value
+    return cast(np.ndarray, np.clip(prices, 0.0, caps) * model.value_scale.value)

@@ -28,6 +28,7 @@ and w = Σ_c α_c δ_c.  Both have the same optimal value (strong duality of con
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -87,7 +88,7 @@ def build_primal_qp(n_features: int, slack_costs: Sequence[float]) -> pyo.Concre
     return m
 
 
-def add_primal_cut(model: pyo.ConcreteModel, index: np.ndarray, coef: np.ndarray, loss: float, group: int):
+def add_primal_cut(model: pyo.ConcreteModel, index: np.ndarray, coef: np.ndarray, loss: float, group: int) -> Any:
     """Append the cut ⟨w, δ⟩ + ξ_group ≥ loss (δ given by its non-zero ``index``/``coef``)."""
     index = np.asarray(index, dtype=np.int64)
     coef = np.asarray(coef, dtype=float)
@@ -105,7 +106,7 @@ def read_primal_weights(model: pyo.ConcreteModel) -> tuple[np.ndarray, np.ndarra
     return w, xi
 
 
-def build_dual_qp(H: np.ndarray, losses: np.ndarray, groups: np.ndarray, caps: Sequence[float]) -> cp.Problem:
+def build_dual_qp(H: np.ndarray, losses: np.ndarray, groups: np.ndarray, caps: Sequence[float] | np.ndarray) -> cp.Problem:
     """Build the dual working-set QP as a CVXPY problem (solve it with ``solver=cp.HIGHS``).
 
     ``H`` (cuts×cuts) is the Gram matrix of the cuts (symmetric positive semidefinite up to

@@ -88,5 +88,6 @@ def solve_bundle_pricing(
     # the solver's prices may exceed a marginal buyer's value by its feasibility tolerance;
     # evaluate with the same tolerance so the reported menu earns what the MILP says
     evaluated = pricing_revenue(v, prices, tol=1e-7 * scale)
+    assert result.objective is not None  # has_solution: it has an objective
     return BundlePricing(prices, float(result.objective) * scale, evaluated, result.status, result,
                          names, v.shape[0])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -183,7 +184,7 @@ def find_profitable_split(
         if not solve.is_optimal:
             continue
         truthful_utility = max(truthful.welfare - w_minus, 0.0)
-        won = truthful.bids.get(schemer)
+        won: Any = truthful.bids.get(schemer)  # a Bid here, the split's winning bids below
         if won is not None and won.size >= 2:
             target = won
         else:

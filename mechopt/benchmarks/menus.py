@@ -77,7 +77,7 @@ def seed_remedy_rows(steps: int = 1000) -> list[StudyRow]:
     """The seed's configuration (m = 2, a = 2, K = 4 bundles, prices ≤ 10, 1000 steps,
     last menu kept) and each remedy of docs/menus.md#remedies applied to it."""
     lam = dict(schedule="seed")
-    rows = [
+    rows: list[tuple[str, dict[str, Any]]] = [
         ("seed: softmax(λ·u), λ ≤ 0.2", {}),
         ("+ price cap at highest value seen", dict(price_cap=True)),
         ("+ IR penalty α = 1", dict(ir_penalty=1.0)),
@@ -146,7 +146,7 @@ def run_study(rows: list[StudyRow], seeds: tuple[int, ...] = (0,), *, executor: 
 
 def throughput(n_items: int, menu_size: int, *, batch_size: int = 4096, steps: int = 20,
                warmup: int = 3, device: str = "cpu", threads: int = 1,
-               valuation: str = "additive") -> dict[str, float]:
+               valuation: str = "additive") -> dict[str, Any]:
     """Training steps per second (and buyers per second) of one configuration."""
     import torch
 

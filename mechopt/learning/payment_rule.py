@@ -203,6 +203,7 @@ class PaymentRule:
         if learner.w_psi_ is not None:
             arrays["w_psi"] = np.asarray(learner.w_psi_, dtype=float)
         else:
+            assert learner.beta_ is not None and learner.support_ is not None  # the dual's solution
             rows, cols = np.nonzero(learner.beta_)
             arrays["beta_rows"] = rows.astype(np.int32)
             arrays["beta_cols"] = cols.astype(np.int32)

@@ -88,7 +88,7 @@ class Bid:
         bundle = frozenset(listed)
         if len(bundle) != len(listed):
             seen: set[str] = set()
-            dup = next(item for item in listed if item in seen or seen.add(item))
+            dup = next(item for item in listed if item in seen or seen.add(item))  # type: ignore[func-returns-value]
             raise AuctionError(f"bid {bid_id!r} names item {dup!r} twice")
         object.__setattr__(self, "items", bundle)
         value = self.value
@@ -218,7 +218,7 @@ class CombinatorialAuction:
             Bidder(
                 str(bidder_id),
                 tuple(
-                    Bid(f"{bidder_id}/{k}", tuple(id_list(f"the bundle of bid {bidder_id}/{k}", bundle)), value)
+                    Bid(f"{bidder_id}/{k}", tuple(id_list(f"the bundle of bid {bidder_id}/{k}", bundle)), value)  # type: ignore[arg-type]  # Bid makes it a frozenset
                     for k, (bundle, value) in enumerate(bid_list)
                 ),
             )

@@ -64,7 +64,7 @@ def _n_exponential(rng: np.random.Generator, m: int, q: float = 5.0, **_: float)
 
 
 def _n_binomial(rng: np.random.Generator, m: int, p: float = 0.2, **_: float) -> int:
-    for _ in range(MAX_BUNDLE_DRAWS):
+    for _ in range(MAX_BUNDLE_DRAWS):  # type: ignore[assignment]  # `_` is also the unused **_
         n = int(rng.binomial(m, p))
         if n >= 1:
             return n
@@ -162,7 +162,7 @@ def generate_auction(
             n = size_of(rng, n_items, **params)
             bundle = rng.choice(n_items, size=n, replace=False)
             price = price_of(rng, n)
-            bidders.append(Bidder(f"b{k}", (Bid(str(k), tuple(str(g) for g in sorted(bundle)), price),)))
+            bidders.append(Bidder(f"b{k}", (Bid(str(k), tuple(str(g) for g in sorted(bundle)), price),)))  # type: ignore[arg-type]  # Bid makes it a frozenset
     return CombinatorialAuction(items, tuple(bidders), name=f"{distribution}-m{n_items}-b{n_bids}-s{seed}")
 
 
@@ -235,7 +235,7 @@ def _arbitrary(
             Bidder(
                 bidder_id,
                 tuple(
-                    Bid(str(n_made + k), tuple(str(g) for g in sorted(bundle_)), value)
+                    Bid(str(n_made + k), tuple(str(g) for g in sorted(bundle_)), value)  # type: ignore[arg-type]  # Bid makes it a frozenset
                     for k, (bundle_, value) in enumerate(bids.items())
                 ),
             )

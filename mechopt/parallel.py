@@ -146,7 +146,7 @@ class _progress:
     def __init__(self, label: str | None, total: int) -> None:
         self.label = label
         self.total = total
-        self._bar = None
+        self._bar: Any = None  # a rich Progress while the bar is shown
 
     def __enter__(self) -> Callable[[], None]:
         if self.label is None:

@@ -374,7 +374,7 @@ def pyomo_name(name: str) -> str:
     return BACKENDS[key].interfaces[0] if key in BACKENDS else str(name)
 
 
-def _contrib_factory():
+def _contrib_factory() -> Any:
     from pyomo.contrib.solver.common.factory import SolverFactory
 
     return SolverFactory
@@ -668,8 +668,9 @@ def _message(name: str, termination: Termination, raw: str, log: str | None = No
     return raw
 
 
-def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load_solutions,
-                   warm_start=False):
+def _solve_contrib(opt: Any, name: str, model: Any, time_limit: float | None, mip_gap: float,
+                   threads: int | None, options: dict[str, Any] | None, load_solutions: bool,
+                   warm_start: bool = False) -> SolveResult:
     from pyomo.contrib.solver.common.results import SolutionStatus
 
     kwargs: dict[str, Any] = {
@@ -733,8 +734,9 @@ def _solve_contrib(opt, name, model, time_limit, mip_gap, threads, options, load
     )
 
 
-def _solve_legacy(opt, name, model, time_limit, mip_gap, threads, options, load_solutions,
-                  warm_start=False):
+def _solve_legacy(opt: Any, name: str, model: Any, time_limit: float | None, mip_gap: float,
+                  threads: int | None, options: dict[str, Any] | None, load_solutions: bool,
+                  warm_start: bool = False) -> SolveResult:
     import pyomo.environ as pyo
     from pyomo.opt import SolutionStatus as LegacySolution
     from pyomo.solvers.plugins.solvers.persistent_solver import PersistentSolver

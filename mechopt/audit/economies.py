@@ -118,6 +118,7 @@ def solve_economy(
         status = exc.status or SolveStatus.ERROR
         failed = SolveResult(status, None, None, 0.0, settings.solver, str(exc))
         return EconomyResult(excluded, None, failed)
+    assert allocation.solve is not None  # solve_wdp always reports its solve
     return EconomyResult(excluded, dict(allocation.bids), allocation.solve)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def split_bidder(
         while bid_id in bid_ids:
             bid_id += "'"
         bid_ids.add(bid_id)
-        new_bidders.append(Bidder(name, (Bid(bid_id, tuple(part), value),)))
+        new_bidders.append(Bidder(name, (Bid(bid_id, tuple(part), value),)))  # type: ignore[arg-type]  # Bid makes it a frozenset
     bidders: list[Bidder] = []
     for bidder in auction.bidders:
         if bidder.id == schemer:
@@ -184,7 +185,7 @@ def find_profitable_split(
         if not solve.is_optimal:
             continue
         truthful_utility = max(truthful.welfare - w_minus, 0.0)
-        won = truthful.bids.get(schemer)
+        won: Any = truthful.bids.get(schemer)  # a Bid here, the split's winning bids below
         if won is not None and won.size >= 2:
             target = won
         else:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from mechopt.domains.distributions import AssignmentProblem, MultiMindedCA
+from mechopt.domains.distributions import AssignmentProblem, Domain, MultiMindedCA
 from mechopt.domains.rules import apply_rule
 from mechopt.errors import InputError
 from mechopt.parallel import Executor
@@ -72,7 +72,7 @@ def benchmark_domains(
     """Measure every task with every job count (see the module docstring)."""
     mmca = mmca or MultiMindedCA(n_agents=6, n_items=5, n_bundles=3)
     assignment = assignment or AssignmentProblem(n_agents=6)
-    plan = {
+    plan: dict[str, tuple[Domain, str]] = {
         "mmca-optimal": (mmca, "optimal"),
         "mmca-greedy": (mmca, "greedy"),
         "assignment-egalitarian": (assignment, "egalitarian"),

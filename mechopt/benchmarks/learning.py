@@ -90,6 +90,7 @@ def benchmark_training_sizes(
         learner.fit(part.profiles, part.outcomes)
         wall = time.perf_counter() - wall
         cpu = time.process_time() - cpu
+        assert learner.support_ is not None  # the RBF kernel trains the dual
         result = PaymentRule(learner, domain.settings(), rule).evaluate(test.profiles, test.outcomes)
         rows.append(TrainSizeRow(
             size=size, seconds=wall, cpu_seconds=cpu, qp_seconds=learner.qp_seconds_,

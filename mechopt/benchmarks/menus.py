@@ -79,7 +79,7 @@ def bundleflow_remedy_rows(steps: int = 1000) -> list[StudyRow]:
     prices ≤ 10, 1000 steps, last menu kept) and each remedy of docs/menus.md#remedies
     applied to it."""
     lam = dict(schedule="bundleflow")
-    rows = [
+    rows: list[tuple[str, dict[str, Any]]] = [
         ("BundleFlow: softmax(λ·u), λ ≤ 0.2", {}),
         ("+ price cap at highest value seen", dict(price_cap=True)),
         ("+ IR penalty α = 1", dict(ir_penalty=1.0)),
@@ -148,7 +148,7 @@ def run_study(rows: list[StudyRow], seeds: tuple[int, ...] = (0,), *, executor: 
 
 def throughput(n_items: int, menu_size: int, *, batch_size: int = 4096, steps: int = 20,
                warmup: int = 3, device: str = "cpu", threads: int = 1,
-               valuation: str = "additive") -> dict[str, float]:
+               valuation: str = "additive") -> dict[str, Any]:
     """Training steps per second (and buyers per second) of one configuration."""
     import torch
 

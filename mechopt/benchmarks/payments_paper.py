@@ -20,7 +20,7 @@ TABLE1_SINGLE_ITEM: dict[int, dict[str, tuple[float, float]]] = {
 }
 
 #: Table 2, multi-minded CA (m = 5, b = 3): (rule, n, gamma) -> metric -> (vcg, phi1, phi2)
-TABLE2_MMCA: dict[tuple[str, int, float], dict[str, tuple[float, float, float]]] = {}
+TABLE2_MMCA: dict[tuple[str, int, float], dict[str, tuple[float, ...]]] = {}
 _T2 = """
 2 0.5 100 70.7 91.9 0 0.014 0.002 0.0 0.06 0.03 50.9 59.1 40.6 0.079 0.030 0.172 0.22 0.12 0.33
 3 0.5 100 54.5 75.4 0 0.037 0.017 0.0 0.19 0.10 55.4 57.9 54.7 0.070 0.030 0.088 0.18 0.21 0.36
@@ -48,7 +48,7 @@ for _line in _T2.strip().splitlines():
         "accuracy": tuple(_v[9:12]), "regret": tuple(_v[12:15]), "ir_violation": tuple(_v[15:18])}
 
 #: Table 5, greedy rule: (n, gamma) -> metric -> (all bundles, item monotonicity)
-TABLE5_ITEM_MONOTONICITY: dict[tuple[int, float], dict[str, tuple[float, float]]] = {}
+TABLE5_ITEM_MONOTONICITY: dict[tuple[int, float], dict[str, tuple[float, ...]]] = {}
 _T5 = """
 2 0.5 46.9 46.3 0.098 0.232 0.28 0.38
 3 0.5 54.4 8.6 0.082 0.465 0.33 0.06
@@ -73,6 +73,6 @@ for _line in _T5.strip().splitlines():
         "accuracy": tuple(_v[0:2]), "regret": tuple(_v[2:4]), "ir_violation": tuple(_v[4:6])}
 
 
-def paper_row(rule: str, n: int, gamma: float) -> dict[str, tuple[float, float, float]] | None:
+def paper_row(rule: str, n: int, gamma: float) -> dict[str, tuple[float, ...]] | None:
     """Table 2's entry for a multi-minded CA setting (None if the paper has none)."""
     return TABLE2_MMCA.get((rule, int(n), float(gamma)))

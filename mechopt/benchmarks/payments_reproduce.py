@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,7 +150,7 @@ EXPERIMENTS = ("single-item", "mmca", "mmca-large", "assignment", "ir-fixes")
 
 def _paper(plan: RowPlan) -> dict[str, Any] | None:
     if plan.domain == "single-item":
-        entry = TABLE1_SINGLE_ITEM.get(plan.settings["n_agents"])
+        entry: Mapping[str, tuple[float, ...]] | None = TABLE1_SINGLE_ITEM.get(plan.settings["n_agents"])
         if entry is None:
             return None
         i = 0 if plan.attribute == "phi1" else 1
@@ -196,6 +196,7 @@ def run_row(plan: RowPlan, out: Path, executor: Executor, seed: int = 0, cache: 
         row["seconds"] = time.perf_counter() - start
         return row
     selected = result.selected
+    assert selected is not None and selected.validation is not None  # a payment rule was selected
     learner = result.payment_rule.learner
     row["selected"] = {"C": selected.point.C, "gamma": selected.point.gamma}
     row["validation"] = selected.validation.to_dict()
@@ -273,6 +274,7 @@ def markdown_table(name: str, rows: list[dict[str, Any]], large: list[dict[str, 
     For ``mmca``, ``large`` (rows of ``mmca-large``) adds a column with more training data.
     """
     lines: list[str] = []
+    r: Any  # a row (dict), or a looked-up one that may be None
     if name == "single-item":
         lines += ["| n | map | acc % ours / paper | regret ours / paper | IR ours / paper | 2nd price regret |",
                   "|---|---|---|---|---|---|"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -83,6 +84,7 @@ def audit_command(file, fmt, threshold, solver, time_limit, jobs, scheduler, as_
 # ------------------------------------------------------------------------------------------
 def print_report(report: AuditReport) -> None:
     """Verdict, utility table, suspected groups with evidence, remedies, collusion flag."""
+    from rich.console import JustifyMethod
     from rich.table import Table
 
     out = console()
@@ -127,6 +129,7 @@ def print_report(report: AuditReport) -> None:
         for k, group in enumerate(d.groups, 1):
             out.print(f"[bold red]suspected group {k}:[/bold red] {{{', '.join(map(literal, group.members))}}}")
             for e in group.evidence:
+                assert e.utility is not None and e.utility_without is not None  # proven pairs only
                 out.print(
                     f"   u\\[{literal(e.bidder)}] falls {money(e.utility)} → {money(e.utility_without)} "
                     f"when {literal(e.excluded)} is excluded"
@@ -143,7 +146,7 @@ def print_report(report: AuditReport) -> None:
         for col, justify in (("remedy", "left"), ("revenue", "right"), ("welfare", "right"),
                              ("winners (payment)", "left"), ("status", "left"),
                              ("optimum", "left")):
-            table.add_column(col, justify=justify)
+            table.add_column(col, justify=cast(JustifyMethod, justify))
         for r in remedies:
             table.add_row(*_remedy_row(r))
         out.print(table)

@@ -127,7 +127,7 @@ def _save(path: Path, key: dict[str, Any], data: LabelledDataset) -> None:
     arrays = {f"profile_{k}": np.asarray(v) for k, v in data.profiles.arrays().items()}
     arrays["outcomes"] = np.asarray(data.outcomes)
     meta["sha256"] = _entry_sha256(meta, arrays)
-    np.savez_compressed(buffer, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    np.savez_compressed(buffer, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)  # type: ignore[arg-type]  # numpy's stubs match **arrays against allow_pickle
     atomic_write_bytes(path, buffer.getvalue())
 
 

@@ -379,7 +379,9 @@ class Domain(Protocol):
     name: ClassVar[str]
     rules: ClassVar[tuple[str, ...]]
     payments: ClassVar[tuple[str, ...]]
-    n_agents: int
+
+    @property  # read-only, as in the frozen dataclasses below
+    def n_agents(self) -> int: ...
 
     def sample(self, size: int, seed: Seed = None) -> Any: ...
     def settings(self) -> dict[str, Any]: ...

@@ -305,7 +305,7 @@ def assignment_vcg_prices(others: AssignmentProfiles, kind: str = "vcg", executo
 ASSIGNMENT_BASELINES = ("vcg", "tot-vcg", "eg-vcg", "vcg-paper")
 
 #: baseline name -> (domains it applies to, price function factory)
-BASELINES: dict[str, tuple[tuple[str, ...], Callable[..., PriceFunction]]] = {
+BASELINES: dict[str, tuple[tuple[str, ...], Callable[..., PriceFunction] | None]] = {
     "second-price": (("single-item",), lambda **_: second_price),
     "vcg": (("single-item", "mmca", "assignment"), None),  # resolved per domain below
     "tot-vcg": (("assignment",), lambda executor=None: lambda o: assignment_vcg_prices(o, "tot-vcg", executor)),
@@ -339,4 +339,5 @@ def baseline_prices(domain: str, payment: str, *, executor: Any = None) -> Price
         if domain == "assignment":
             return lambda others: assignment_vcg_prices(others, "vcg", executor)
         return vcg_prices
+    assert factory is not None  # only "vcg" has none, resolved above
     return factory(executor=executor)

@@ -20,6 +20,7 @@ and counts subsets of the m − |E| remaining items.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from mechopt.errors import InputError
 
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-def popcount(x: np.ndarray) -> np.ndarray:
+def popcount(x: ArrayLike) -> np.ndarray:
     """Number of set bits of each (non-negative) integer."""
     x = np.asarray(x, dtype=np.int64)
     if hasattr(np, "bitwise_count"):

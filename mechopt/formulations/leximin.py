@@ -21,17 +21,18 @@ solve at gap 0, append ``level[k] ≥ z_k − tol``) is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyomo.environ as pyo
+from numpy.typing import NDArray
 
 from mechopt.errors import InputError
 
 __all__ = ["build_ordered_outcomes_model", "read_assignment", "check_assignment_values"]
 
 
-def check_assignment_values(values: Any) -> np.ndarray:
+def check_assignment_values(values: Any) -> NDArray[Any]:
     """``values`` as a float array ``(n agents, q items)`` with ``q ≥ n ≥ 1``, all finite."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.shape[0] < 1:
@@ -41,10 +42,10 @@ def check_assignment_values(values: Any) -> np.ndarray:
         raise InputError(f"an assignment needs at least as many items as agents ({n} agents, {q} items)")
     if not np.all(np.isfinite(values)):
         raise InputError("assignment values must be finite (found NaN or infinity)")
-    return values
+    return cast(NDArray[Any], values)
 
 
-def build_ordered_outcomes_model(values: np.ndarray) -> pyo.ConcreteModel:
+def build_ordered_outcomes_model(values: NDArray[Any]) -> pyo.ConcreteModel:
     """Build (do not solve) the ordered-outcomes MILP of an ``n × q`` assignment (``q ≥ n``).
 
     Components: ``AGENTS``, ``ITEMS``, ``LEVELS`` (sets), ``value`` (param), ``x`` (binary
@@ -98,11 +99,11 @@ def build_ordered_outcomes_model(values: np.ndarray) -> pyo.ConcreteModel:
     return m
 
 
-def read_assignment(model: pyo.ConcreteModel) -> np.ndarray:
+def read_assignment(model: pyo.ConcreteModel) -> NDArray[Any]:
     """Item index of every agent in a solved model (values rounded; checked to be a matching)."""
     n, q = len(model.AGENTS), len(model.ITEMS)
     x = np.array([[model.x[i, j].value or 0.0 for j in range(q)] for i in range(n)])
     chosen = x > 0.5
     if not np.all(chosen.sum(axis=1) == 1) or np.any(chosen.sum(axis=0) > 1):
         raise ValueError("the solver's assignment is not a matching (every agent one item, every item at most once)")
-    return chosen.argmax(axis=1).astype(np.int64)
+    return cast(NDArray[Any], chosen.argmax(axis=1).astype(np.int64))

@@ -33,16 +33,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pyomo.environ as pyo
+from numpy.typing import NDArray
 
 from mechopt.errors import InputError
 
 __all__ = ["build_bundle_pricing_model", "read_bundle_prices"]
 
 
-def _check_values(values: np.ndarray) -> np.ndarray:
+def _check_values(values: NDArray[Any]) -> NDArray[Any]:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise InputError(f"values must be an (N buyers, B bundles) array with N, B >= 1, got shape {arr.shape}")
@@ -54,7 +56,7 @@ def _check_values(values: np.ndarray) -> np.ndarray:
 
 
 def build_bundle_pricing_model(
-    values: np.ndarray, bundle_names: Sequence[str] | None = None
+    values: NDArray[Any], bundle_names: Sequence[str] | None = None
 ) -> pyo.ConcreteModel:
     """Build (do not solve) the optimal-pricing MILP for ``values`` of shape ``(N, B)``.
 
@@ -99,7 +101,7 @@ def build_bundle_pricing_model(
     for n, b in pairs:
         by_buyer[n].append(b)
 
-    def one_choice(mm, n):
+    def one_choice(mm: Any, n: int) -> Any:
         if len(by_buyer[n]) < 2:
             return pyo.Constraint.Skip
         return sum(mm.choose[n, b] for b in by_buyer[n]) <= 1
@@ -126,7 +128,7 @@ def build_bundle_pricing_model(
     return m
 
 
-def read_bundle_prices(model: pyo.ConcreteModel) -> np.ndarray:
+def read_bundle_prices(model: pyo.ConcreteModel) -> NDArray[Any]:
     """The prices ``(B,)`` of a solved pricing model (clipped to their bounds), in the unit
     of the values (the model's prices times ``value_scale``).
 
@@ -135,4 +137,4 @@ def read_bundle_prices(model: pyo.ConcreteModel) -> np.ndarray:
     caps = np.array([model.cap[b] for b in model.BUNDLES], dtype=float)
     raw = [model.price[b].value for b in model.BUNDLES]
     prices = np.array([caps[b] if x is None else x for b, x in enumerate(raw)], dtype=float)
-    return np.clip(prices, 0.0, caps) * model.value_scale.value
+    return cast(NDArray[Any], np.clip(prices, 0.0, caps) * model.value_scale.value)

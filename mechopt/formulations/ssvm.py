@@ -28,10 +28,12 @@ and w = Σ_c α_c δ_c.  Both have the same optimal value (strong duality of con
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
 import pyomo.environ as pyo
+from numpy.typing import NDArray
 from pyomo.core.expr import LinearExpression
 
 from mechopt.errors import InputError
@@ -89,7 +91,7 @@ def build_primal_qp(n_features: int, slack_costs: Sequence[float]) -> pyo.Concre
     return m
 
 
-def add_primal_cut(model: pyo.ConcreteModel, index: np.ndarray, coef: np.ndarray, loss: float, group: int):
+def add_primal_cut(model: pyo.ConcreteModel, index: NDArray[Any], coef: NDArray[Any], loss: float, group: int) -> Any:
     """Append the cut ⟨w, δ⟩ + ξ_group ≥ loss (δ given by its non-zero ``index``/``coef``)."""
     index = np.asarray(index, dtype=np.int64)
     coef = np.asarray(coef, dtype=float)
@@ -100,14 +102,14 @@ def add_primal_cut(model: pyo.ConcreteModel, index: np.ndarray, coef: np.ndarray
     return model.cuts.add(expr >= float(loss))
 
 
-def read_primal_weights(model: pyo.ConcreteModel) -> tuple[np.ndarray, np.ndarray]:
+def read_primal_weights(model: pyo.ConcreteModel) -> tuple[NDArray[Any], NDArray[Any]]:
     """(w, ξ) of a solved primal model as arrays."""
     w = np.array([pyo.value(model.w[f], exception=False) or 0.0 for f in model.FEATURES])
     xi = np.array([pyo.value(model.xi[g], exception=False) or 0.0 for g in model.SLACKS])
     return w, xi
 
 
-def build_dual_qp(H: np.ndarray, losses: np.ndarray, groups: np.ndarray, caps: Sequence[float]) -> cp.Problem:
+def build_dual_qp(H: NDArray[Any], losses: NDArray[Any], groups: NDArray[Any], caps: Sequence[float] | NDArray[Any]) -> cp.Problem:
     """Build the dual working-set QP as a CVXPY problem (solve it with ``solver=cp.HIGHS``).
 
     ``H`` (cuts×cuts) is the Gram matrix of the cuts (symmetric positive semidefinite up to

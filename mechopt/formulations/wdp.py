@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import pyomo.environ as pyo
 
@@ -106,7 +107,7 @@ def build_wdp_model(
     )
     m.x = pyo.Var(m.BIDS, domain=pyo.Binary, doc="1 if the bid is accepted")
 
-    def item_capacity(model, g):
+    def item_capacity(model: Any, g: str) -> Any:
         if not bids_on_item[g]:
             return pyo.Constraint.Skip
         return sum(model.x[k] for k in bids_on_item[g]) <= 1
@@ -115,7 +116,7 @@ def build_wdp_model(
         m.ITEMS, rule=item_capacity, doc="Each item is sold at most once"
     )
 
-    def one_bid_per_bidder(model, i):
+    def one_bid_per_bidder(model: Any, i: str) -> Any:
         if len(bids_of_bidder[i]) < 2:
             return pyo.Constraint.Skip
         return sum(model.x[k] for k in bids_of_bidder[i]) <= 1

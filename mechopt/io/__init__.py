@@ -27,7 +27,7 @@ __all__ = [
 FORMATS = ("json", "cats")
 
 
-def detect_format(path: str | os.PathLike) -> str:
+def detect_format(path: str | os.PathLike[str]) -> str:
     """``json`` for ``.json`` files, ``cats`` for ``.txt``/``.cats``; otherwise sniff."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -42,7 +42,7 @@ def detect_format(path: str | os.PathLike) -> str:
     return "json" if head.startswith("{") else "cats"
 
 
-def load_auction(path: str | os.PathLike, format: str | None = None) -> CombinatorialAuction:
+def load_auction(path: str | os.PathLike[str], format: str | None = None) -> CombinatorialAuction:
     """Read an auction from a JSON or CATS file (format from the suffix unless given)."""
     path = Path(path)
     if not path.exists():
@@ -57,7 +57,7 @@ def load_auction(path: str | os.PathLike, format: str | None = None) -> Combinat
     raise InstanceFileError(f"unknown instance format {fmt!r} (choose from {', '.join(FORMATS)})")
 
 
-def save_auction(auction: CombinatorialAuction, path: str | os.PathLike, format: str | None = None) -> None:
+def save_auction(auction: CombinatorialAuction, path: str | os.PathLike[str], format: str | None = None) -> None:
     """Write an auction as JSON or CATS (format from the suffix unless given)."""
     fmt = format or ("json" if Path(path).suffix.lower() == ".json" else "cats")
     if fmt == "json":

@@ -47,7 +47,7 @@ MAX_GOODS = 100_000
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
-def read_cats(path: str | os.PathLike) -> CombinatorialAuction:
+def read_cats(path: str | os.PathLike[str]) -> CombinatorialAuction:
     """Read a CATS file; any problem raises :class:`InstanceFileError` naming file:line."""
     path = Path(path)
     try:
@@ -159,7 +159,7 @@ def parse_cats(text: str, source: str = "<cats>", name: str | None = None) -> Co
         if not real:
             raise InstanceFileError(f"{source}:{lineno}: bid {bid_id} names no real good")
         try:
-            bid = Bid(bid_id, tuple(real), price)
+            bid = Bid(bid_id, tuple(real), price)  # type: ignore[arg-type]  # Bid makes it a frozenset
         except AuctionError as exc:
             raise InstanceFileError(f"{source}:{lineno}: {exc}") from None
         if dummy is None:
@@ -178,7 +178,7 @@ def parse_cats(text: str, source: str = "<cats>", name: str | None = None) -> Co
         raise InstanceFileError(f"{source}: {exc}") from None
 
 
-def write_cats(auction: CombinatorialAuction, path: str | os.PathLike) -> None:
+def write_cats(auction: CombinatorialAuction, path: str | os.PathLike[str]) -> None:
     """Write ``auction`` in CATS format; bids are numbered 0..M-1 in bidder order."""
     index = {item: k for k, item in enumerate(auction.items)}
     multi = [b for b in auction.bidders if len(b.bids) > 1]

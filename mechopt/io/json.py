@@ -106,7 +106,7 @@ def auction_from_dict(data: Any, source: str = "<dict>") -> CombinatorialAuction
                 value = raw["value"]
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise fail(f"{where}, bid #{k}: value {value!r} is not a number")
-                bids.append(Bid(raw.get("id", f"{bidder_id}/{k}"), tuple(raw["items"]), value))
+                bids.append(Bid(raw.get("id", f"{bidder_id}/{k}"), tuple(raw["items"]), value))  # type: ignore[arg-type]  # Bid makes it a frozenset
             if not bids:
                 raise fail(f"{where} has no bids")
             bidders.append(Bidder(bidder_id, tuple(bids)))
@@ -137,7 +137,7 @@ def auction_to_dict(auction: CombinatorialAuction) -> dict[str, Any]:
     return data
 
 
-def read_json(path: str | os.PathLike) -> CombinatorialAuction:
+def read_json(path: str | os.PathLike[str]) -> CombinatorialAuction:
     """Read a mechopt JSON instance; any problem raises :class:`InstanceFileError`."""
     path = Path(path)
     try:
@@ -160,7 +160,7 @@ def read_json(path: str | os.PathLike) -> CombinatorialAuction:
     return auction
 
 
-def write_json(auction: CombinatorialAuction, path: str | os.PathLike) -> None:
+def write_json(auction: CombinatorialAuction, path: str | os.PathLike[str]) -> None:
     """Write ``auction`` as mechopt JSON (atomically: a temporary file is renamed)."""
     try:
         atomic_write_text(path, json.dumps(auction_to_dict(auction), indent=2) + "\n")

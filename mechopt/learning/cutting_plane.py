@@ -109,6 +109,13 @@ class CuttingPlaneSSVM:
     callback: called with each :class:`IterationRecord` (progress bars).
     """
 
+    # the fitted solution, which the trainer's finish() sets (w_psi_ for the primal QP,
+    # support_ and beta_ for the dual)
+    w1_: float
+    w_psi_: np.ndarray | None
+    support_: Examples | None
+    beta_: np.ndarray | None
+
     def __init__(
         self,
         model: StructuredModel,

@@ -42,7 +42,7 @@ import math
 import platform
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -53,6 +53,7 @@ from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.learning.cutting_plane import CuttingPlaneSSVM
 from mechopt.learning.kernels import kernel_from_dict
 from mechopt.learning.structured import Examples, StructuredModel, structured_model_from_dict
+from mechopt.learning.structured.combinatorial import CombinatorialModel
 
 __all__ = [
     "PaymentRule",
@@ -203,6 +204,7 @@ class PaymentRule:
         if learner.w_psi_ is not None:
             arrays["w_psi"] = np.asarray(learner.w_psi_, dtype=float)
         else:
+            assert learner.beta_ is not None and learner.support_ is not None  # the dual's solution
             rows, cols = np.nonzero(learner.beta_)
             arrays["beta_rows"] = rows.astype(np.int32)
             arrays["beta_cols"] = cols.astype(np.int32)
@@ -210,7 +212,7 @@ class PaymentRule:
             support = learner.support_.arrays(full=False)
             arrays.update({f"support_{k}": np.asarray(v) for k, v in support.items()})
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stubs match **arrays against allow_pickle
         manifest = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -393,9 +395,9 @@ def _build_rule(manifest: dict[str, Any], arrays: dict[str, np.ndarray], json_pa
             support_arrays = {k[len("support_"):]: v for k, v in arrays.items() if k.startswith("support_")}
             dense = True
             if combinatorial and "base_m" in support_arrays:
-                dense = model.is_dense(int(support_arrays["base_m"]))
+                dense = cast(CombinatorialModel, model).is_dense(int(support_arrays["base_m"]))
             support = Examples.from_arrays(support_arrays, combinatorial=combinatorial, dense=dense)
-            beta = np.zeros(support.codes.shape)
+            beta: np.ndarray = np.zeros(support.codes.shape)
             rows, cols = arrays["beta_rows"].astype(np.int64), arrays["beta_cols"].astype(np.int64)
             if rows.size and (rows.max() >= beta.shape[0] or cols.max() >= beta.shape[1] or min(rows.min(), cols.min()) < 0):
                 raise ValueError("dual coefficients index outside the support vectors")

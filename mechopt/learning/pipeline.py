@@ -138,6 +138,7 @@ def learn_payment_rule(
                                                     names, offsets=offsets, executor=executor)
     payment_rule = saved = None
     if selected is not None:
+        assert selected.rule is not None and selected.validation is not None  # only a validated fit is selected
         metrics: dict[str, Any] = {"validation": selected.validation.to_dict()}
         if test:
             metrics["test"] = {"offset": float(offsets[0]), **test[0].to_dict()}

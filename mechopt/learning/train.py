@@ -86,6 +86,7 @@ class SelectionResult:
         if self.selected is None:
             errors = "; ".join(f"{c.point.label()}: {c.error}" for c in self.candidates[:3])
             raise InputError(f"no grid point gave a usable payment rule ({errors})")
+        assert self.selected.rule is not None  # only a fit with a rule is selected
         return self.selected.rule
 
 
@@ -131,8 +132,8 @@ def _select(candidates: Sequence[CandidateFit], select_by: str) -> CandidateFit 
     if not usable:
         return None
     if select_by == "regret":
-        return min(usable, key=lambda c: (round(c.validation.regret, 12), -c.validation.accuracy))
-    return max(usable, key=lambda c: (c.validation.accuracy, -c.validation.regret))
+        return min(usable, key=lambda c: (round(c.validation.regret, 12), -c.validation.accuracy))  # type: ignore[union-attr]  # usable: validated
+    return max(usable, key=lambda c: (c.validation.accuracy, -c.validation.regret))  # type: ignore[union-attr]  # usable: validated
 
 
 def make_grid(Cs: Sequence[float], gammas: Sequence[float] | None) -> list[GridPoint]:
@@ -176,7 +177,7 @@ def select_payment_rule(
     if rejected:
         notes.append(f"{len(rejected)} of {len(candidates)} grid points gave no payment rule (e.g. "
                      f"{rejected[0].point.label()}: {rejected[0].error})")
-    unconverged = [c for c in candidates if c.ok and not c.rule.learner.converged_]
+    unconverged = [c for c in candidates if c.ok and not c.rule.learner.converged_]  # type: ignore[union-attr]  # ok: has a rule
     if unconverged:
         notes.append(f"{len(unconverged)} fit(s) stopped at the iteration or time limit before reaching ε")
     return SelectionResult(candidates, selected, select_by, time.perf_counter() - start, notes)

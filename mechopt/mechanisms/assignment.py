@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mechopt.errors import InputError
 from mechopt.formulations.leximin import (
@@ -72,8 +73,8 @@ class AssignmentResult:
     (always for the exact combinatorial methods); ``solves`` lists the MILP solves.
     """
 
-    items: np.ndarray
-    utilities: np.ndarray
+    items: NDArray[Any]
+    utilities: NDArray[Any]
     rule: str
     status: SolveStatus
     solves: tuple[SolveResult, ...] = ()
@@ -88,7 +89,7 @@ class AssignmentResult:
         return math.fsum(self.utilities.tolist())
 
     @property
-    def sorted_utilities(self) -> np.ndarray:
+    def sorted_utilities(self) -> NDArray[Any]:
         return np.sort(self.utilities)
 
     @property
@@ -97,13 +98,13 @@ class AssignmentResult:
         return tuple(math.fsum(s[: k + 1]) for k in range(len(s)))
 
 
-def _result(values: np.ndarray, items: np.ndarray, rule: str, status: SolveStatus,
+def _result(values: NDArray[Any], items: NDArray[Any], rule: str, status: SolveStatus,
             solves: tuple[SolveResult, ...] = (), seconds: float = 0.0) -> AssignmentResult:
     utilities = values[np.arange(values.shape[0]), items]
     return AssignmentResult(items, utilities, rule, status, solves, seconds)
 
 
-def _sum_smallest(utilities: np.ndarray, k: int) -> float:
+def _sum_smallest(utilities: NDArray[Any], k: int) -> float:
     return math.fsum(np.sort(utilities)[:k].tolist())
 
 
@@ -139,7 +140,7 @@ def egalitarian_assignment(
     model = build_ordered_outcomes_model(values)
     opt = get_solver(solver) if isinstance(solver, str) else solver
     solves: list[SolveResult] = []
-    items: np.ndarray | None = None
+    items: NDArray[Any] | None = None
     status = SolveStatus.OPTIMAL
     for k in range(1, n + 1):
         if k > 1:
@@ -187,7 +188,7 @@ def utilitarian_assignment(values: Any) -> AssignmentResult:
     return _result(values, items, "utilitarian", SolveStatus.OPTIMAL, (), time.perf_counter() - start)
 
 
-def _injections(n: int, q: int) -> np.ndarray:
+def _injections(n: int, q: int) -> NDArray[Any]:
     count = math.perm(q, n)
     if count > MAX_ENUMERATION:
         raise InputError(
@@ -197,7 +198,7 @@ def _injections(n: int, q: int) -> np.ndarray:
     return np.array(list(itertools.permutations(range(q), n)), dtype=np.int64).reshape(count, n)
 
 
-def _lexmax_rows(sorted_vals: np.ndarray) -> np.ndarray:
+def _lexmax_rows(sorted_vals: NDArray[Any]) -> NDArray[Any]:
     """Boolean mask ``(..., P)`` of the rows whose sorted vectors are lexicographically largest."""
     best = np.ones(sorted_vals.shape[:-1], dtype=bool)
     for level in range(sorted_vals.shape[-1]):
@@ -206,7 +207,7 @@ def _lexmax_rows(sorted_vals: np.ndarray) -> np.ndarray:
     return best
 
 
-def leximin_by_enumeration(values: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+def leximin_by_enumeration(values: Any) -> tuple[NDArray[Any], list[NDArray[Any]]]:
     """Brute-force leximin: the optimal sorted utility vector and *every* optimal assignment.
 
     Compares sorted utility vectors exactly (no sums, no tolerance), so ties — integer values,
@@ -223,7 +224,7 @@ def leximin_by_enumeration(values: Any) -> tuple[np.ndarray, list[np.ndarray]]:
     return sorted_vals[np.flatnonzero(best)[0]], winners
 
 
-def leximin_vectors(values: np.ndarray, chunk: int = 256) -> np.ndarray:
+def leximin_vectors(values: NDArray[Any], chunk: int = 256) -> NDArray[Any]:
     """Sorted leximin utility vectors ``(N, n)`` of a batch ``values`` ``(N, n, q)``, by enumeration.
 
     Exact (see :func:`leximin_by_enumeration`); intended for the small sub-problems behind the

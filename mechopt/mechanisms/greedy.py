@@ -32,7 +32,7 @@ def score(bid: Bid) -> float:
     return bid.value / math.sqrt(len(bid.items))
 
 
-def greedy_order(auction: CombinatorialAuction, exclude: frozenset[str] = frozenset()):
+def greedy_order(auction: CombinatorialAuction, exclude: frozenset[str] = frozenset()) -> list[tuple[str, Bid]]:
     """All (bidder id, bid) pairs sorted by decreasing score, ties by position in the auction."""
     entries = [
         (bidder.id, bid)
@@ -43,7 +43,7 @@ def greedy_order(auction: CombinatorialAuction, exclude: frozenset[str] = frozen
     return [entries[k] for k in order]
 
 
-def _grant(order) -> dict[str, Bid]:
+def _grant(order: list[tuple[str, Bid]]) -> dict[str, Bid]:
     sold: set[str] = set()
     granted: dict[str, Bid] = {}
     for bidder_id, bid in order:
@@ -88,7 +88,7 @@ def run_greedy(auction: CombinatorialAuction) -> Outcome:
     start = time.perf_counter()
     allocation = greedy_allocation(auction)
     payments = critical_payments(allocation)
-    notes = ()
+    notes: tuple[str, ...] = ()
     multi = [b.id for b in auction.bidders if not b.is_single_minded]
     if multi:
         notes = (

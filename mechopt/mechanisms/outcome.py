@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.solve import SolveResult, SolveStatus
@@ -12,7 +13,7 @@ from mechopt.solve import SolveResult, SolveStatus
 __all__ = ["Allocation", "Outcome"]
 
 
-def exact_sum(values) -> float:
+def exact_sum(values: Iterable[float]) -> float:
     """Correctly rounded float sum (``math.fsum``): welfare is summed from bid values, never
     read from a solver's objective, so payments are exact to the last cent."""
     return math.fsum(values)
@@ -118,7 +119,7 @@ class Outcome:
             for b in self.auction.bidder_ids
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (the keys of ``mechopt solve --json``)."""
         alloc = {
             bidder: {"bid": bid.id, "items": self.auction.ordered(bid.items), "value": bid.value}

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mechopt.formulations.pricing import build_bundle_pricing_model, read_bundle_prices
 from mechopt.solve import DEFAULT_SOLVER, SolveResult, SolveStatus, solve_model
@@ -31,7 +33,7 @@ class BundlePricing:
     when a buyer is indifferent).
     """
 
-    prices: np.ndarray
+    prices: NDArray[Any]
     revenue: float
     evaluated_revenue: float
     status: SolveStatus
@@ -44,7 +46,7 @@ class BundlePricing:
         return self.status.is_optimal
 
 
-def hard_choices(values: np.ndarray, prices: np.ndarray, tol: float = 0.0) -> np.ndarray:
+def hard_choices(values: NDArray[Any], prices: NDArray[Any], tol: float = 0.0) -> NDArray[Any]:
     """Index of the bundle each buyer buys, or -1 for nothing: highest utility
     ``v_nb − p_b``; ties (within ``tol``) to the higher price; utility ≥ −tol buys."""
     v = np.asarray(values, dtype=float)
@@ -56,7 +58,7 @@ def hard_choices(values: np.ndarray, prices: np.ndarray, tol: float = 0.0) -> np
     return np.where(best >= -tol, pick, -1)
 
 
-def pricing_revenue(values: np.ndarray, prices: np.ndarray, tol: float = 0.0) -> float:
+def pricing_revenue(values: NDArray[Any], prices: NDArray[Any], tol: float = 0.0) -> float:
     """Mean revenue of ``prices`` ``(B,)`` for buyers ``values`` ``(N, B)``."""
     choice = hard_choices(values, prices, tol)
     p = np.asarray(prices, dtype=float)
@@ -65,7 +67,7 @@ def pricing_revenue(values: np.ndarray, prices: np.ndarray, tol: float = 0.0) ->
 
 
 def solve_bundle_pricing(
-    values: np.ndarray,
+    values: NDArray[Any],
     bundle_names: Sequence[str] | None = None,
     *,
     solver: str = DEFAULT_SOLVER,
@@ -88,5 +90,6 @@ def solve_bundle_pricing(
     # the solver's prices may exceed a marginal buyer's value by its feasibility tolerance;
     # evaluate with the same tolerance so the reported menu earns what the MILP says
     evaluated = pricing_revenue(v, prices, tol=1e-7 * scale)
+    assert result.objective is not None  # has_solution: it has an objective
     return BundlePricing(prices, float(result.objective) * scale, evaluated, result.status, result,
                          names, v.shape[0])

@@ -28,6 +28,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any, cast
 
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.mechanisms.outcome import Allocation, Outcome
@@ -85,6 +86,7 @@ def marginal_welfare(
         mip_gap=mip_gap,
         threads=threads,
     )
+    assert alloc.solve is not None  # solve_wdp always reports its solve
     return alloc.welfare, alloc.solve
 
 
@@ -184,13 +186,13 @@ def run_vcg(
     elif lp_optimum is not None:
         allocation = lp_optimum
     else:
-        tasks = [(auction, (p,), (), solver, time_limit, mip_gap, threads) for p in pivot_ids]
+        tasks: list[tuple[Any, ...]] = [(auction, (p,), (), solver, time_limit, mip_gap, threads) for p in pivot_ids]
         tasks.append((auction, (), tuple(pivot_ids), solver, time_limit, mip_gap, threads))
         *without, forced = executor.map(_solve_wdp_task, tasks)
-        allocation = _best_of_cover(auction, pivot_ids, without, forced)
+        allocation = _best_of_cover(auction, pivot_ids, cast("list[Allocation]", without), forced)  # no must_win: never None
         known = {
-            p: (alloc.welfare, alloc.solve)
-            for p, alloc in zip(pivot_ids, without, strict=True)
+            p: (alloc.welfare, cast(SolveResult, alloc.solve))
+            for p, alloc in zip(pivot_ids, cast("list[Allocation]", without), strict=True)
             if p in allocation.bids
         }
     outcome = vcg_payments(
@@ -207,7 +209,8 @@ def run_vcg(
 
 
 def _solve_wdp_task(
-    auction, exclude, must_win, solver, time_limit, mip_gap, threads
+    auction: CombinatorialAuction, exclude: tuple[str, ...], must_win: tuple[str, ...], solver: str,
+    time_limit: float | None, mip_gap: float, threads: int | None
 ) -> Allocation | None:
     """One solve of the pivot cover; None when the pivots cannot all win together."""
     try:
@@ -239,6 +242,7 @@ def likely_winners(auction: CombinatorialAuction, k: int) -> tuple[list[str], Al
     score: dict[str, float] = {b: 0.0 for b in auction.bidder_ids}
     if not result.status.is_optimal:
         return list(auction.bidder_ids[:k]), None
+    assert result.objective is not None  # optimal: it has an objective
     integral = True
     for bid_id in model.BIDS:
         x = model.x[bid_id].value or 0.0
@@ -261,15 +265,16 @@ def _best_of_cover(
     """The optimum of the pivot cover: the best of its solves (an exclusion wins ties)."""
     parts = [*without, *([forced] if forced is not None else [])]
     best = max(parts, key=lambda a: a.welfare)  # max keeps the first of equal welfare
-    bounds = [a.solve.bound for a in parts]
+    assert best.solve is not None  # the cover's allocations come from solve_wdp: all have a report
+    bounds = [cast(SolveResult, a.solve).bound for a in parts]
     combined = SolveResult(
         status=SolveStatus.worst([a.status for a in parts]),
         objective=best.welfare,
-        bound=None if None in bounds else max(bounds),
-        seconds=max(a.solve.seconds for a in parts),
+        bound=None if None in bounds else max(cast("list[float]", bounds)),
+        seconds=max(cast(SolveResult, a.solve).seconds for a in parts),
         solver=best.solve.solver,
         message=f"pivot cover on {', '.join(map(repr, pivots))}: "
-        + " / ".join(a.solve.message for a in parts),
+        + " / ".join(cast(SolveResult, a.solve).message for a in parts),
         mip_gap=best.solve.mip_gap,
     )
     return Allocation(auction, best.bids, "optimal", combined)

@@ -36,7 +36,7 @@ def solve_wdp(
     time_limit: float | None = None,
     mip_gap: float = 0.0,
     threads: int | None = None,
-    options: dict | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Allocation:
     """Welfare-maximizing allocation of ``auction`` (without the bidders in ``exclude``;
     with every bidder in ``must_win`` winning one of its bids).

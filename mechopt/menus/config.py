@@ -300,7 +300,7 @@ def bundleflow_failure_config(**changes: Any) -> MenuConfig:
     bundles, 1000 steps, prices bounded by 10, and a softmax whose utilities are
     *multiplied* by lambda = 0.1, annealed x1.05 every 200 steps, capped at 0.2
     (docs/menus.md#the-softmax-failure)."""
-    base = dict(
+    base: dict[str, Any] = dict(
         valuation="xor",
         n_items=2,
         n_atoms=2,

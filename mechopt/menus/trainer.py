@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -187,7 +188,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     history: list[HistoryPoint] = []
     messages: list[str] = []
     warned = False
-    best = (-math.inf, -1, None)  # (validation hard revenue, step, state)
+    best: tuple[float, int, dict[str, Any] | None] = (-math.inf, -1, None)  # (validation hard revenue, step, state)
     reached_at: float | None = None
     ir_weight = float(config.ir_penalty)
     objective_value = float("nan")
@@ -241,7 +242,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
         optimizer.zero_grad(set_to_none=True)
         (-relaxed.objective).backward()
         optimizer.step()
-        upper = config.max_price
+        upper: torch.Tensor | float | None = config.max_price
         if config.price_cap:
             seen = values.detach().amax(dim=0)
             upper = seen if upper is None else seen.clamp(max=upper)
@@ -263,6 +264,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     seconds = time.perf_counter() - start
 
     _, kept_step, state = best
+    assert state is not None  # log() ran at least once and kept its menu
     menu.load_state_dict(state)
     validation = evaluate_menu(menu, valuation, val_buyers, kappa)
     test_buyers = valuation.sample(config.test_size, gens["test"])

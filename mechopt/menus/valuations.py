@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import torch
 from torch import Tensor
@@ -81,6 +82,8 @@ class XORAtoms:
 
 
 Buyers = ItemValues | XORAtoms
+#: the kind of buyers a valuation draws and values
+B = TypeVar("B", ItemValues, XORAtoms)
 
 
 def all_bundles(n_items: int, *, device=None, dtype=torch.float32) -> Tensor:
@@ -95,7 +98,7 @@ def _check_allocation(alloc: Tensor, n_items: int) -> None:
         raise ValueError(f"menu allocation must have shape (K, {n_items}), got {tuple(alloc.shape)}")
 
 
-class Valuation(ABC):
+class Valuation(ABC, Generic[B]):
     """A distribution of one buyer's valuation over bundles of ``n_items`` items."""
 
     name: str = ""
@@ -111,22 +114,22 @@ class Valuation(ABC):
         self.dtype = dtype
 
     @abstractmethod
-    def sample(self, n: int, generator: torch.Generator) -> Buyers:
+    def sample(self, n: int, generator: torch.Generator) -> B:
         """Draw ``n`` buyers (the generator must live on :attr:`device`)."""
 
     @abstractmethod
-    def bundle_values(self, buyers: Buyers, bundles: Tensor) -> Tensor:
+    def bundle_values(self, buyers: B, bundles: Tensor) -> Tensor:
         """Values ``(N, K)`` of deterministic bundles ``(K, m)`` with 0/1 entries."""
 
     @abstractmethod
-    def lottery_values(self, buyers: Buyers, probs: Tensor) -> Tensor:
+    def lottery_values(self, buyers: B, probs: Tensor) -> Tensor:
         """Exact expected values ``(N, K)`` of lotteries ``(K, m)`` (independent items)."""
 
-    def relaxed_values(self, buyers: Buyers, probs: Tensor) -> Tensor:
+    def relaxed_values(self, buyers: B, probs: Tensor) -> Tensor:
         """Smooth values ``(N, K)`` of relaxed bundles ``(K, m)``; exact at 0/1 points."""
         return self.lottery_values(buyers, probs)
 
-    def grand_values(self, buyers: Buyers) -> Tensor:
+    def grand_values(self, buyers: B) -> Tensor:
         """Value ``(N,)`` of the bundle of all items."""
         ones = torch.ones(1, self.n_items, device=self.device, dtype=self.dtype)
         return self.bundle_values(buyers, ones)[:, 0]
@@ -138,7 +141,7 @@ class Valuation(ABC):
         return torch.rand(shape, generator=generator, device=self.device, dtype=self.dtype)
 
 
-class Additive(Valuation):
+class Additive(Valuation[ItemValues]):
     """Additive buyer with i.i.d. U[0,1] item values: v(x) = Σ_i x_i v_i."""
 
     name = "additive"
@@ -166,7 +169,7 @@ class Triangle(Additive):
         return ItemValues((e / e.sum(dim=1, keepdim=True))[:, : self.n_items])
 
 
-class UnitDemand(Valuation):
+class UnitDemand(Valuation[ItemValues]):
     """Unit-demand buyer with i.i.d. U[0,1] item values: v(S) = max_{i ∈ S} v_i.
 
     Lottery value (items allocated independently): with the buyer's items sorted by value,
@@ -192,7 +195,7 @@ class UnitDemand(Valuation):
         return (v_sorted.unsqueeze(2) * x * before).sum(dim=1)
 
 
-class XORValuation(Valuation):
+class XORValuation(Valuation[XORAtoms]):
     """XOR buyer with ``a`` atoms: S_j uniform over non-empty subsets, p_j ~ U[0,1];
     v(S) = max{p_j : S_j ⊆ S} (docs/menus.md#buyers).
 
@@ -301,7 +304,7 @@ class GeneratedXOR(XORValuation):
 def make_valuation(config: MenuConfig, device: torch.device | str = "cpu") -> Valuation:
     """The valuation a config names, on ``device`` with the config's dtype."""
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
-    common = dict(device=device, dtype=dtype)
+    common: dict[str, Any] = dict(device=device, dtype=dtype)
     if config.valuation == "additive":
         return Additive(config.n_items, **common)
     if config.valuation == "unit-demand":

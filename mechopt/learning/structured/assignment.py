@@ -96,6 +96,7 @@ class AssignmentModel(StructuredModel):
 
     def _attributes(self, ex: Examples, rows=None) -> np.ndarray:
         """(rows, items, D): the attribute vector ψ(x_{-1}, j) of every item j."""
+        assert isinstance(ex.base, DenseBase)  # assignment examples hold their vectors densely
         if self.attribute == "leximin":  # stored as (N, q, n−1) already
             return ex.base.X if rows is None else ex.base.X[np.asarray(rows)]
         if rows is None and "attributes" in ex.memo:

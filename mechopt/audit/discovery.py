@@ -182,7 +182,7 @@ def plan_pairs(
     zero = set()
     for w in winners:
         single = economies[frozenset({w})]
-        if full.is_optimal and single.is_optimal and full.welfare - single.welfare <= tol:
+        if full.is_optimal and single.is_optimal and _welfare(full) - _welfare(single) <= tol:
             zero.add(w)
     to_solve: list[frozenset[str]] = []
     derived: dict[frozenset[str], EconomyResult] = {}
@@ -195,12 +195,18 @@ def plan_pairs(
                 continue
             for theta, iota in ((a, b), (b, a)):
                 without = economies[frozenset({theta})]
-                if without.is_optimal and iota not in without.bids:
-                    derived[pair] = EconomyResult(pair, dict(without.bids), without.solve)
+                if without.is_optimal and iota not in (without.bids or {}):
+                    derived[pair] = EconomyResult(pair, dict(without.bids or {}), without.solve)
                     break
             else:
                 to_solve.append(pair)
     return to_solve, derived
+
+
+def _welfare(economy: EconomyResult) -> float:
+    """The welfare of a proven economy (which always has one)."""
+    assert economy.welfare is not None
+    return economy.welfare
 
 
 def no_drop_by_bound(
@@ -218,7 +224,7 @@ def no_drop_by_bound(
         ea, eb = economies[frozenset({a})], economies[frozenset({b})]
         if not (ea.is_optimal and eb.is_optimal):
             continue
-        if bound <= ea.welfare + eb.welfare - full.welfare + tol:
+        if bound <= _welfare(ea) + _welfare(eb) - _welfare(full) + tol:
             proven.add(pair)
     return proven
 

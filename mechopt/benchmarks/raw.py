@@ -52,7 +52,7 @@ def _highs(obj: list[float], rows: Rows) -> list[float]:
     inf = highspy.kHighsInf
     h.addVars(n, [0.0] * n, [1.0] * n)
     h.changeColsCost(n, list(range(n)), obj)
-    h.changeColsIntegrality(n, list(range(n)), [highspy.HighsVarType.kInteger] * n)
+    h.changeColsIntegrality(n, list(range(n)), [highspy.HighsVarType.kInteger] * n)  # type: ignore[arg-type]
     for ks in rows:
         h.addRow(-inf, 1.0, len(ks), ks, [1.0] * len(ks))
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -67,7 +67,7 @@ def _gurobi(obj: list[float], rows: Rows) -> list[float]:
     import gurobipy as gp
 
     with gp.Env(params={"OutputFlag": 0}) as env, gp.Model(env=env) as m:
-        x = m.addVars(len(obj), vtype=gp.GRB.BINARY, obj=obj)
+        x = m.addVars(len(obj), vtype=gp.GRB.BINARY, obj=obj)  # type: ignore[call-overload]
         for ks in rows:
             m.addConstr(gp.quicksum(x[k] for k in ks) <= 1)
         m.ModelSense = gp.GRB.MAXIMIZE

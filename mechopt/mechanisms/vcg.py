@@ -55,7 +55,7 @@ INTEGRALITY_TOL = 1e-9
 WARM_START: frozenset[str] = frozenset()
 
 
-def _warm_start_pays(solver) -> bool:
+def _warm_start_pays(solver: Any) -> bool:
     from mechopt.solve import solver_backend
 
     backend = solver_backend(str(solver)) if isinstance(solver, str) else None

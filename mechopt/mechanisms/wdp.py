@@ -204,7 +204,9 @@ class EconomySolver:
         (on a relaxed model: the LP bound, an upper bound of the economy's welfare)."""
         excluded = frozenset(str(b) for b in exclude)
         if all(b in excluded for b in self._vars_of):
-            return _empty(self.auction, excluded, self.name).solve
+            empty = _empty(self.auction, excluded, self.name).solve
+            assert empty is not None  # the empty allocation carries its (trivial) solve
+            return empty
         with _SOLVE_LOCK:
             self._exclude(excluded)
             result = solve_model(self.model, self.solver, threads=threads, load_solutions=False)
@@ -213,7 +215,7 @@ class EconomySolver:
 
 #: economy solvers of this process, newest last (a worker keeps the models of the few
 #: auctions it is working on, not of every auction of a long benchmark)
-_ECONOMY_SOLVERS: OrderedDict[tuple, EconomySolver] = OrderedDict()
+_ECONOMY_SOLVERS: OrderedDict[tuple[Any, ...], EconomySolver] = OrderedDict()
 _KEEP = 4
 # release the solver models before the interpreter tears down the solvers' modules
 atexit.register(_ECONOMY_SOLVERS.clear)

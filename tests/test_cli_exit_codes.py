@@ -96,12 +96,12 @@ def test_menus_evaluate_reference_not_proven_exits_3():
 
 
 def test_keyboard_interrupt_is_exit_130_not_an_error(monkeypatch):
-    import mechopt.cli.solve as solve_cli
+    import mechopt.cli.batch as batch_cli  # solve's runner
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(solve_cli, "run_auction", interrupted)
+    monkeypatch.setattr(batch_cli, "run_auction", interrupted)
     result = CliRunner().invoke(cli, ["solve", str(SMALL)])
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted"

@@ -66,6 +66,10 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
         ("limit", (SMALL, "--time-limit", "0.001"), {0, 3}),
         ("error", ("{tmp}/bad.txt",), {1}),
     ],
+    "examples": [
+        ("success", (), {0}),
+        ("usage", ("unexpected",), {2}),
+    ],
     "bench wdp": [
         ("success", (SMALL, "--repeat", "1", "--no-vcg"), {0}),
         ("error", ("{tmp}/bad.txt", "--repeat", "1", "--no-vcg"), {1}),

@@ -113,6 +113,10 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
          {0, 3}),
         ("error", ("{tmp}/missing-menu.json",), {1}),
     ],
+    "menus show": [
+        ("success", (MENU, "--test-size", "32", "--device", "cpu"), {0}),
+        ("error", ("{tmp}/missing-menu.json",), {1}),
+    ],
     "menus reference": [
         ("success", ("--buyers", "5", "--test-size", "32"), {0}),
         ("limit", ("--buyers", "100", "--test-size", "32", "--time-limit", "0.001"), {0, 3}),

@@ -15,7 +15,7 @@ import click
 
 from mechopt.cli import cli, exit_for
 from mechopt.cli.options import json_option, print_json
-from mechopt.cli.report import console, literal
+from mechopt.cli.report import console, literal, money
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.menus.config import (
     DEVICES,
@@ -284,6 +284,7 @@ def train_command(preset, out, no_save, plot, as_json, **settings):
                             title=f"{config.valuation} m={config.n_items} K={config.menu_size} "
                                   f"{config.kind} {config.relaxation}")
     data = _result_dict(trained, path, plot)
+    data["menu"] = _menu_table(trained.menu, config, config.test_size, trained.device)
     if as_json:
         print_json(data)
     else:
@@ -359,6 +360,69 @@ def print_reference(ref: dict[str, Any]) -> None:
               f"ratio {ref['ratio_in_sample']:.2%}")
     out.print(f"  test ({ref['n_test_buyers']} buyers): MILP menu {ref['milp_test']:.4f}   "
               f"menu {ref['menu_test']:.4f}   ratio {ref['ratio_test']:.2%}")
+
+
+def _menu_table(menu, config, n: int, device: str = "cpu") -> list[dict[str, Any]]:
+    """The rows of :func:`mechopt.menus.table.menu_rows` on the config's own test buyers."""
+    from mechopt.menus.table import menu_rows
+    from mechopt.menus.trainer import make_generators, resolve_device
+    from mechopt.menus.valuations import make_valuation
+
+    dev = resolve_device(device)
+    valuation = make_valuation(config, dev)
+    buyers = valuation.sample(n, make_generators(config.seed, dev)["test"])
+    return menu_rows(menu.to(dev), valuation, buyers)
+
+
+def print_menu_table(rows: list[dict[str, Any]], kind: str, top: int | None = None) -> None:
+    from rich.table import Table
+
+    from mechopt.menus.table import element_text
+
+    shown = rows[:-1]
+    if top is not None and top < len(shown):
+        shown = sorted(shown, key=lambda r: -r["buyers"])[:top]
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("element", justify="right")
+    table.add_column("bundle (items)" if kind == "bundle" else "lottery (item: probability)")
+    for col in ("price", "buyers", "revenue"):
+        table.add_column(col, justify="right")
+    for r in [*shown, rows[-1]]:
+        table.add_row("-" if r["element"] is None else str(r["element"]), element_text(r), money(r["price"]),
+                      f"{r['buyers']:.1%}", f"{r['revenue']:.1%}")
+    console().print(table)
+    if len(shown) < len(rows) - 1:
+        console().print(f"{len(shown)} of {len(rows) - 1} elements shown (the most chosen); --top to change")
+    console().print("buyers: share of the test buyers choosing the element (hard choice); "
+                    "revenue: its share of the hard revenue")
+
+
+@menus.command("show")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--test-size", type=click.IntRange(min=1), default=None,
+              help="Test buyers behind the shares [default: the model's test size].")
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Show only the N most chosen elements [default: all].")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+              help="Torch device for the evaluation.")
+@json_option
+def show_command(model, test_size, top, device, as_json):
+    """Print the menu in MODEL: each element's bundle or lottery, price, share of test buyers
+    choosing it and share of revenue."""
+    require_torch()
+    from mechopt.menus.store import load_menu
+
+    stored = load_menu(model)
+    config = stored.config
+    rows = _menu_table(stored.menu, config, test_size or config.test_size, device)
+    if as_json:
+        print_json({"model": str(model), "kind": config.kind, "n_items": config.n_items,
+                    "menu_size": config.menu_size, "n_test_buyers": test_size or config.test_size,
+                    "elements": rows, "config": config.to_dict()})
+        return
+    console().print(f"[bold]{literal(model)}[/bold]: {config.valuation} m={config.n_items}, K={config.menu_size} "
+                    f"{config.kind} elements, {test_size or config.test_size} test buyers")
+    print_menu_table(rows, config.kind, top)
 
 
 @menus.command("upgrade")

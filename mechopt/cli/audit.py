@@ -197,13 +197,13 @@ def _amount(x: float | None) -> str:
 @click.option("--distributions", "-d", "names", type=CommaList(str, choices=DISTRIBUTIONS),
               default="L2,L4,L6,arbitrary", show_default=True,
               help="Comma-separated generator distributions, one setting each.")
-@click.option("--items", "n_items", type=click.IntRange(min=2), default=10, show_default=True)
-@click.option("--bids", "n_bids", type=click.IntRange(min=2), default=20, show_default=True)
+@click.option("--items", "n_items", type=click.IntRange(min=2), default=10, show_default=True, help="Items per generated auction.")
+@click.option("--bids", "n_bids", type=click.IntRange(min=2), default=20, show_default=True, help="Bids per generated auction.")
 @click.option("--auctions", "n_auctions", type=click.IntRange(min=1), default=200, show_default=True,
               help="Audited auctions per setting (honest + manipulated).")
 @click.option("--share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="Share of the auctions that get a profitable false-name split.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the generated auctions.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the results as JSON to this file.")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")

@@ -8,11 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from mechopt.cli import cli
 from mechopt.cli.options import json_option, print_json
-from mechopt.cli.report import console, literal
+from mechopt.cli.report import console, literal, markdown_option, print_table
 
 
 @cli.group("bench")
@@ -27,8 +26,9 @@ def bench() -> None:
 @click.option("--vcg/--no-vcg", default=True, show_default=True, help="Also time VCG with 1 and 2 jobs.")
 @click.option("--vcg-repeat", type=click.IntRange(min=1), default=3, show_default=True,
               help="Repeats of the VCG timings (medians are reported).")
+@markdown_option
 @json_option
-def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
+def bench_wdp(files, repeat, vcg, vcg_repeat, markdown, as_json):
     """Pyomo overhead vs raw highspy, and VCG with 1 vs 2 jobs, on CATS files.
 
     FILES default to data/cats/*_m0000.txt (run from the repository root).
@@ -41,23 +41,22 @@ def bench_wdp(files, repeat, vcg, vcg_repeat, as_json):
     rows = []
     out = console()
     for path in paths:
-        if not as_json:
+        if not as_json and not markdown:
             out.print(f"[dim]measuring {literal(path)} ...[/dim]")
         rows.append(benchmark_wdp_file(path, repeats=repeat, vcg=vcg, vcg_repeats=vcg_repeat))
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    table = Table(header_style="bold", show_edge=False)
-    for col in ("file", "bids", "winners", "build s", "solve s", "raw highspy s", "overhead",
-                "layer s",
-                "VCG 1 job s", "VCG 2 jobs s", "speed-up"):
-        table.add_column(col, justify="left" if col == "file" else "right")
-    for r in rows:
-        table.add_row(
-            literal(r.file), str(r.bids), str(r.winners), f"{r.build_s:.3f}", f"{r.solve_s:.3f}",
+    columns = ("file", "bids", "winners", "build s", "solve s", "raw highspy s", "overhead", "layer s",
+               "VCG 1 job s", "VCG 2 jobs s", "speed-up")
+    table = [
+        [
+            str(r.file), str(r.bids), str(r.winners), f"{r.build_s:.3f}", f"{r.solve_s:.3f}",
             f"{r.raw_s:.3f}", f"{r.overhead:+.1%}", f"{r.layer_s:.3f}",
             "-" if r.vcg_1 is None else f"{r.vcg_1:.2f}",
             "-" if r.vcg_2 is None else f"{r.vcg_2:.2f}",
             "-" if r.vcg_speedup is None else f"{r.vcg_speedup:.2f}x",
-        )
-    out.print(table)
+        ]
+        for r in rows
+    ]
+    print_table(columns, table, markdown=markdown, left=("file",))

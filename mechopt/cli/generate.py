@@ -27,9 +27,9 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, float]:
 @cli.command("generate")
 @click.option("--distribution", "-d", type=click.Choice(DISTRIBUTIONS), default="L4", show_default=True,
               help="L1-L4, L6, L7 (Sandholm's legacy distributions; L4 = decay) or CATS-style arbitrary.")
-@click.option("--items", "n_items", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--bids", "n_bids", type=click.IntRange(min=1), default=40, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--items", "n_items", type=click.IntRange(min=1), default=16, show_default=True, help="Number of items.")
+@click.option("--bids", "n_bids", type=click.IntRange(min=1), default=40, show_default=True, help="Number of bids.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed (the first one with --count).")
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of instances (seeds SEED, SEED+1, ...); OUTPUT is then a directory.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",

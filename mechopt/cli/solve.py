@@ -26,7 +26,7 @@ from mechopt.cli.options import (
     progress_label,
     solver_options,
 )
-from mechopt.cli.report import bundle_text, console, literal, money, status_text
+from mechopt.cli.report import bundle_text, console, literal, money, not_proven, status_text
 from mechopt.mechanisms import PAYMENT_RULES, RULES, Outcome
 
 
@@ -97,7 +97,7 @@ def finish_batch(results, out, as_json, show, extra=()) -> None:
                 rec = r.record
                 status = str(rec.get("status"))
                 if not rec.get("proven_optimal"):
-                    status = status.upper() if "NOT PROVEN" in status.upper() else f"{status.upper()} — NOT PROVEN"
+                    status = not_proven(status)
                 console().print(f"{literal(r.source)}: {literal(status)}")
         click.echo(summary_line(results), err=out is not None and str(out) == "-")
     code = batch_exit_code(results)

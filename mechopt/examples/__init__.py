@@ -36,7 +36,7 @@ def list_examples() -> dict[str, Path]:
 
 def example_path(name: str) -> Path:
     """The file of example ``name`` (``default``, ``cats/L2_m0000`` or just ``L2_m0000``);
-    ValueError naming the known examples otherwise."""
+    :class:`~mechopt.io.errors.InstanceFileError` naming some known examples otherwise."""
     if name.startswith(EXAMPLE_PREFIX):
         name = name[len(EXAMPLE_PREFIX):]
     known = list_examples()
@@ -44,4 +44,6 @@ def example_path(name: str) -> Path:
         return known[name]
     if "cats/" + name in known:
         return known["cats/" + name]
-    raise ValueError(f"no example named {name!r} (mechopt examples lists them: {', '.join(list(known)[:4])}, ...)")
+    from mechopt.io.errors import InstanceFileError
+
+    raise InstanceFileError(f"no example named {name!r} (mechopt examples lists them: {', '.join(list(known)[:4])}, ...)")

@@ -29,8 +29,9 @@ __all__ = ["RULE_PREFIX", "DomainMismatch", "auction_profile", "rule_payments"]
 RULE_PREFIX = "rule:"
 
 
-class DomainMismatch(ValueError):
-    """The auction does not fit the payment rule's domain (one line naming the mismatch)."""
+class DomainMismatch(ModelFileError):
+    """The auction does not fit the payment rule's domain (one line naming the mismatch); a
+    :class:`ModelFileError`, so it is reported wherever a payment rule's errors are."""
 
 
 def _domain_shape(rule: PaymentRule) -> tuple[int, int, int]:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "mechopt"
 #: (the package root ``mechopt`` is the public facade over the lowest three and belongs to
 #: none); modules of one layer in different areas (``audit`` and ``domains``) are independent
 LAYERS: list[set[str]] = [
-    {"errors", "auction", "io", "solve", "parallel", "generators", "quiet"},
+    {"errors", "auction", "io", "solve", "parallel", "generators", "quiet", "examples"},
     {"formulations"},
     {"mechanisms"},
     {"audit", "domains"},

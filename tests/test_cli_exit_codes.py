@@ -106,12 +106,12 @@ def test_menus_evaluate_reference_not_proven_exits_3():
 
 
 def test_keyboard_interrupt_is_exit_130_not_an_error(monkeypatch):
-    import mechopt.cli.solve as solve_cli
+    import mechopt.cli.batch as batch_cli  # solve's runner
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(solve_cli, "run_auction", interrupted)
+    monkeypatch.setattr(batch_cli, "run_auction", interrupted)
     result = CliRunner().invoke(cli, ["solve", str(SMALL)])
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted"
@@ -121,7 +121,7 @@ def test_keyboard_interrupt_is_exit_130_not_an_error(monkeypatch):
 @pytest.mark.parametrize("as_json", [False, True])
 def test_a_bug_keeps_its_traceback(monkeypatch, as_json):
     """A plain ValueError is a bug, not bad input: the CLI does not turn it into one line."""
-    import mechopt.cli.solve as solve_cli
+    import mechopt.cli.batch as solve_cli  # solve's runner
 
     def buggy(*args, **kwargs):
         raise ValueError("bug")

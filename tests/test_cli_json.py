@@ -69,6 +69,10 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
         ("limit", (SMALL, "--time-limit", "0.001"), {0, 3}),
         ("error", ("{tmp}/bad.txt",), {1}),
     ],
+    "examples": [
+        ("success", (), {0}),
+        ("usage", ("unexpected",), {2}),
+    ],
     "bench wdp": [
         ("success", (SMALL, "--repeat", "1", "--no-vcg"), {0}),
         ("error", ("{tmp}/bad.txt", "--repeat", "1", "--no-vcg"), {1}),
@@ -110,6 +114,10 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
         ("success", (MENU, "--test-size", "32", "--device", "cpu"), {0}),
         ("limit", (MENU, "--test-size", "32", "--device", "cpu", "--reference", "30", "--time-limit", "0.001"),
          {0, 3}),
+        ("error", ("{tmp}/missing-menu.json",), {1}),
+    ],
+    "menus show": [
+        ("success", (MENU, "--test-size", "32", "--device", "cpu"), {0}),
         ("error", ("{tmp}/missing-menu.json",), {1}),
     ],
     "menus reference": [

@@ -123,6 +123,7 @@ def cli() -> None:
 COMMAND_MODULES = [
     "solve",
     "generate",
+    "examples",
     "menus",
     "bench",
     "audit",

@@ -25,7 +25,6 @@ from mechopt.cli.options import (
 )
 from mechopt.cli.report import bundle_text, console, literal, money, status_text
 from mechopt.generators import DISTRIBUTIONS
-from mechopt.io import load_auction
 from mechopt.io.atomic import atomic_write_text
 from mechopt.solve import SolveStatus
 
@@ -47,22 +46,38 @@ VERDICT_STYLE = {
 
 
 @cli.command("audit")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--format", "fmt", type=click.Choice(["json", "cats"]), default=None,
-              help="Instance format [default: from the file suffix].")
+              help="Instance format [default: from the file suffix; sniffed for pipes and stdin].")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write one result per auction to this file: .csv (one row per VCG winner, with "
+                   "the verdict) or .jsonl (one JSON record per line); - for stdout.")
 @threshold_option
 @solver_options
 @executor_options
 @json_option
-def audit_command(file, fmt, threshold, solver, time_limit, jobs, scheduler, as_json):
+def audit_command(files, fmt, out, threshold, solver, time_limit, jobs, scheduler, as_json):
     """Audit the VCG auction in FILE for shill (false-name) bidders.
 
     Winner-exclusion discovery (Matsuo, Ito, Shintani 2005): winners whose VCG utility
     drops when another winner is left out form a suspected group.  Also reports the revenue
     when the suspects are excluded or grouped into one bidder (AAMAS 2006), and flags a
     revenue drop larger than --threshold.  The status line is the worst of all the solves.
+
+    FILE may be -, example:NAME or a directory, and several files are audited as tasks of one
+    executor (as for mechopt solve; --out writes one result per auction).
     """
-    auction = load_auction(file, format=fmt)
+    from mechopt.cli.batch import audit_task, expand_inputs, is_batch, run_batch
+    from mechopt.cli.solve import finish_batch
+
+    if is_batch(files, out):
+        sources = expand_inputs(files)
+        with make_executor(jobs, scheduler) as executor:
+            results = run_batch(audit_task, sources, (fmt, threshold, solver, time_limit), executor,
+                                progress_label("auctions", as_json))
+        finish_batch(results, out, as_json, print_report, extra=("verdict",))
+        return
+    auction = expand_inputs(files)[0].load(fmt)
     with make_executor(jobs, scheduler) as executor:
         report = audit_auction(
             auction,
@@ -185,13 +200,13 @@ def _amount(x: float | None) -> str:
 @click.option("--distributions", "-d", "names", type=CommaList(str, choices=DISTRIBUTIONS),
               default="L2,L4,L6,arbitrary", show_default=True,
               help="Comma-separated generator distributions, one setting each.")
-@click.option("--items", "n_items", type=click.IntRange(min=2), default=10, show_default=True)
-@click.option("--bids", "n_bids", type=click.IntRange(min=2), default=20, show_default=True)
+@click.option("--items", "n_items", type=click.IntRange(min=2), default=10, show_default=True, help="Items per generated auction.")
+@click.option("--bids", "n_bids", type=click.IntRange(min=2), default=20, show_default=True, help="Bids per generated auction.")
 @click.option("--auctions", "n_auctions", type=click.IntRange(min=1), default=200, show_default=True,
               help="Audited auctions per setting (honest + manipulated).")
 @click.option("--share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="Share of the auctions that get a profitable false-name split.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the generated auctions.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the results as JSON to this file.")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")

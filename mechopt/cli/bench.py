@@ -8,11 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from mechopt.cli import cli
 from mechopt.cli.options import json_option, print_json
-from mechopt.cli.report import console, literal
+from mechopt.cli.report import console, literal, markdown_option, print_table
 
 
 @cli.group("bench")
@@ -33,8 +32,9 @@ def bench() -> None:
                    "and the audit; --repeat applies (default there: 1 run).")
 @click.option("--audit/--no-audit", default=True, show_default=True,
               help="With --solver: also time the shill audit (1 job).")
+@markdown_option
 @json_option
-def bench_wdp(files, repeat, vcg, vcg_repeat, solvers, audit, as_json):
+def bench_wdp(files, repeat, vcg, vcg_repeat, solvers, audit, markdown, as_json):
     """Pyomo overhead vs raw highspy, and VCG with 1 vs 2 jobs, on CATS files.
 
     FILES default to data/cats/*_m0000.txt (run from the repository root).
@@ -52,58 +52,57 @@ def bench_wdp(files, repeat, vcg, vcg_repeat, solvers, audit, as_json):
             get_solver(name)  # a missing solver fails before any timing
         ctx = click.get_current_context()
         runs = repeat if ctx.get_parameter_source("repeat") == click.core.ParameterSource.COMMANDLINE else 1
-        _bench_solvers(paths, names, runs, vcg, audit, as_json)
+        _bench_solvers(paths, names, runs, vcg, audit, as_json, markdown)
         return
     rows = []
     out = console()
     for path in paths:
-        if not as_json:
+        if not as_json and not markdown:
             out.print(f"[dim]measuring {literal(path)} ...[/dim]")
         rows.append(benchmark_wdp_file(path, repeats=repeat, vcg=vcg, vcg_repeats=vcg_repeat))
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    table = Table(header_style="bold", show_edge=False)
-    for col in ("file", "bids", "winners", "build s", "solve s", "raw highspy s", "overhead",
-                "layer s",
-                "VCG 1 job s", "VCG 2 jobs s", "speed-up"):
-        table.add_column(col, justify="left" if col == "file" else "right")
-    for r in rows:
-        table.add_row(
-            literal(r.file), str(r.bids), str(r.winners), f"{r.build_s:.3f}", f"{r.solve_s:.3f}",
+    columns = ("file", "bids", "winners", "build s", "solve s", "raw highspy s", "overhead", "layer s",
+               "VCG 1 job s", "VCG 2 jobs s", "speed-up")
+    table = [
+        [
+            str(r.file), str(r.bids), str(r.winners), f"{r.build_s:.3f}", f"{r.solve_s:.3f}",
             f"{r.raw_s:.3f}", f"{r.overhead:+.1%}", f"{r.layer_s:.3f}",
             "-" if r.vcg_1 is None else f"{r.vcg_1:.2f}",
             "-" if r.vcg_2 is None else f"{r.vcg_2:.2f}",
             "-" if r.vcg_speedup is None else f"{r.vcg_speedup:.2f}x",
-        )
-    out.print(table)
+        ]
+        for r in rows
+    ]
+    print_table(columns, table, markdown=markdown, left=("file",))
 
 
-def _bench_solvers(paths, names, repeats, vcg2, audit, as_json) -> None:
+def _bench_solvers(paths, names, repeats, vcg2, audit, as_json, markdown) -> None:
     from mechopt.benchmarks.wdp import benchmark_solvers_file
 
     out = console()
     rows = []
     for path in paths:
-        if not as_json:
-            out.print(f"[dim]measuring {path} with {', '.join(names)} ...[/dim]")
+        if not as_json and not markdown:
+            out.print(f"[dim]measuring {literal(path)} with {', '.join(names)} ...[/dim]")
         rows.extend(benchmark_solvers_file(path, names, repeats=repeats, vcg2=vcg2, audit=audit))
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    table = Table(header_style="bold", show_edge=False)
-    for col in ("file", "solver", "winners", "raw WDP s", "WDP s", "raw seq. VCG s", "VCG 1 job s",
-                "VCG/raw", "VCG 2 jobs s", "speed-up", "audit s", "audit/VCG"):
-        table.add_column(col, justify="left" if col in ("file", "solver") else "right")
+    columns = ("file", "solver", "winners", "raw WDP s", "WDP s", "raw seq. VCG s", "VCG 1 job s",
+               "VCG/raw", "VCG 2 jobs s", "speed-up", "audit s", "audit/VCG")
 
     def num(x, fmt):
         return "-" if x is None else format(x, fmt)
 
-    for r in rows:
-        table.add_row(
-            r.file, r.solver, str(r.winners), f"{r.raw_wdp_s:.3f}", f"{r.wdp_s:.3f}",
+    table = [
+        [
+            str(r.file), r.solver, str(r.winners), f"{r.raw_wdp_s:.3f}", f"{r.wdp_s:.3f}",
             f"{r.raw_vcg_s:.2f}", f"{r.vcg_1:.2f}", f"{r.vcg_vs_raw:.2f}x", num(r.vcg_2, ".2f"),
             num(r.vcg_speedup, ".2f") + ("x" if r.vcg_speedup else ""), num(r.audit_s, ".2f"),
             num(r.audit_vs_vcg, ".1f") + ("x" if r.audit_vs_vcg else ""),
-        )
-    out.print(table)
+        ]
+        for r in rows
+    ]
+    print_table(columns, table, markdown=markdown, left=("file", "solver"))

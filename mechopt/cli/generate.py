@@ -8,7 +8,7 @@ import click
 
 from mechopt.cli import cli
 from mechopt.generators import DISTRIBUTIONS, PARAMETERS, generate_auction
-from mechopt.io import save_auction
+from mechopt.io import auction_text, save_auction
 
 
 def _parse_params(values: tuple[str, ...]) -> dict[str, float]:
@@ -27,9 +27,9 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, float]:
 @cli.command("generate")
 @click.option("--distribution", "-d", type=click.Choice(DISTRIBUTIONS), default="L4", show_default=True,
               help="L1-L4, L6, L7 (Sandholm's legacy distributions; L4 = decay) or CATS-style arbitrary.")
-@click.option("--items", "n_items", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--bids", "n_bids", type=click.IntRange(min=1), default=40, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--items", "n_items", type=click.IntRange(min=1), default=16, show_default=True, help="Number of items.")
+@click.option("--bids", "n_bids", type=click.IntRange(min=1), default=40, show_default=True, help="Number of bids.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed (the first one with --count).")
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of instances (seeds SEED, SEED+1, ...); OUTPUT is then a directory.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
@@ -37,7 +37,8 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--format", "fmt", type=click.Choice(["json", "cats"]), default=None,
               help="Output format [default: from the suffix; json for directories].")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
-              help="Output file, or directory with --count > 1.")
+              help="Output file, or directory with --count > 1; - writes the instance to stdout "
+                   "(JSON unless --format cats).")
 def generate_command(distribution, n_items, n_bids, seed, count, params, fmt, output):
     """Write random auction instances (JSON or CATS)."""
     overrides = _parse_params(params)
@@ -50,6 +51,13 @@ def generate_command(distribution, n_items, n_bids, seed, count, params, fmt, ou
             known = ", ".join(PARAMETERS[distribution]) or "none"
             raise click.BadParameter(f"{distribution} has no parameter {key!r} (parameters: {known})",
                                      param_hint="--param")
+    if str(output) == "-":
+        if count > 1:
+            raise click.BadParameter("- (stdout) takes one instance; give a directory for --count > 1",
+                                     param_hint="--output")
+        auction = generate_auction(distribution, n_items=n_items, n_bids=n_bids, seed=seed, **overrides)
+        click.echo(auction_text(auction, fmt or "json"), nl=False)
+        return
     if count > 1 or output.is_dir():
         output.mkdir(parents=True, exist_ok=True)
         suffix = ".txt" if fmt == "cats" else ".json"

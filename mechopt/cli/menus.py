@@ -17,7 +17,7 @@ import click
 
 from mechopt.cli import cli, exit_for
 from mechopt.cli.options import json_option, print_json
-from mechopt.cli.report import console, literal
+from mechopt.cli.report import console, literal, markdown_option, money, not_proven, print_table
 from mechopt.generators import DISTRIBUTIONS
 from mechopt.menus.config import (
     DEPRECATED_CHOICES,
@@ -265,14 +265,14 @@ def print_metrics(title: str, data: dict[str, Any]) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [
-        ("hard revenue (test)", f"{data['hard_revenue']:.4f} ± {data['hard_revenue_se']:.4f}"),
-        ("soft revenue (test)", f"{data['soft_revenue']:.4f}"),
-        ("gap soft − hard", f"{data['gap']:.4f} ({data['relative_gap']:.1%})"),
+        ("hard revenue (test)", f"{money(data['hard_revenue'])} ± {money(data['hard_revenue_se'])}"),
+        ("soft revenue (test)", money(data['soft_revenue'])),
+        ("gap soft − hard", f"{money(data['gap'])} ({data['relative_gap']:.1%})"),
         ("buyers buying", f"{data['buy_rate']:.1%}"),
         ("IR violation rate (soft)", f"{data['ir_violation_rate']:.3f}"),
     ]
     if data.get("known_optimum"):
-        rows.append(("known optimum", f"{data['known_optimum']:.6f} "
+        rows.append(("known optimum", f"{money(data['known_optimum'])} "
                                       f"({data['share_of_optimum']:.2%} reached)"))
     if "seconds" in data:
         rows.append(("training seconds", f"{data['seconds']:.1f} on {data['device']}"))
@@ -313,6 +313,7 @@ def train_command(preset, out, no_save, plot, as_json, **settings):
                             title=f"{config.valuation} m={config.n_items} K={config.menu_size} "
                                   f"{config.kind} {config.relaxation}")
     data = _result_dict(trained, path, plot)
+    data["menu"] = _menu_table(trained.menu, config, config.test_size, trained.device)
     if as_json:
         print_json(data)
     else:
@@ -326,7 +327,7 @@ def train_command(preset, out, no_save, plot, as_json, **settings):
               help="Fresh buyers [default: the model's test size].")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Draw a new sample with this seed [default: the model's own test sample].")
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Torch device (auto: CUDA when available).")
 @click.option("--reference", "reference_buyers", type=click.IntRange(min=1), default=None,
               metavar="N", help="Also solve the exact pricing MILP on N buyers and compare.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -378,16 +379,79 @@ def evaluate_command(model, test_size, seed, device, reference_buyers, time_limi
 def print_reference(ref: dict[str, Any]) -> None:
     out = console()
     status = ref["milp_status"]
-    label = "" if status == "optimal" else f" [bold red]({status.upper()} — NOT PROVEN OPTIMAL)[/bold red]"
+    label = "" if status == "optimal" else f" [bold red]({not_proven(status)})[/bold red]"
     where = "training pool" if ref["reference_is_training_pool"] else "reference sample"
     out.print(f"[bold]exact reference[/bold]: best deterministic menu on {ref['n_reference_buyers']} "
               f"buyers ({where}), MILP {ref['milp_seconds']:.1f} s{label}")
-    prices = ", ".join(f"{k} {v:.4f}" for k, v in ref["milp_prices"].items())
+    prices = ", ".join(f"{k} {money(v)}" for k, v in ref["milp_prices"].items())
     out.print(f"  MILP prices: {prices}")
-    out.print(f"  in sample:  MILP {ref['milp_in_sample']:.4f}   menu {ref['menu_in_sample']:.4f}   "
+    out.print(f"  in sample:  MILP {money(ref['milp_in_sample'])}   menu {money(ref['menu_in_sample'])}   "
               f"ratio {ref['ratio_in_sample']:.2%}")
-    out.print(f"  test ({ref['n_test_buyers']} buyers): MILP menu {ref['milp_test']:.4f}   "
-              f"menu {ref['menu_test']:.4f}   ratio {ref['ratio_test']:.2%}")
+    out.print(f"  test ({ref['n_test_buyers']} buyers): MILP menu {money(ref['milp_test'])}   "
+              f"menu {money(ref['menu_test'])}   ratio {ref['ratio_test']:.2%}")
+
+
+def _menu_table(menu, config, n: int, device: str = "cpu") -> list[dict[str, Any]]:
+    """The rows of :func:`mechopt.menus.table.menu_rows` on the config's own test buyers."""
+    from mechopt.menus.table import menu_rows
+    from mechopt.menus.trainer import make_generators, resolve_device
+    from mechopt.menus.valuations import make_valuation
+
+    dev = resolve_device(device)
+    valuation = make_valuation(config, dev)
+    buyers = valuation.sample(n, make_generators(config.seed, dev)["test"])
+    return menu_rows(menu.to(dev), valuation, buyers)
+
+
+def print_menu_table(rows: list[dict[str, Any]], kind: str, top: int | None = None) -> None:
+    from rich.table import Table
+
+    from mechopt.menus.table import element_text
+
+    shown = rows[:-1]
+    if top is not None and top < len(shown):
+        shown = sorted(shown, key=lambda r: -r["buyers"])[:top]
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("element", justify="right")
+    table.add_column("bundle (items)" if kind == "bundle" else "lottery (item: probability)")
+    for col in ("price", "buyers", "revenue"):
+        table.add_column(col, justify="right")
+    for r in [*shown, rows[-1]]:
+        table.add_row("-" if r["element"] is None else str(r["element"]), element_text(r), money(r["price"]),
+                      f"{r['buyers']:.1%}", f"{r['revenue']:.1%}")
+    console().print(table)
+    if len(shown) < len(rows) - 1:
+        console().print(f"{len(shown)} of {len(rows) - 1} elements shown (the most chosen); --top to change")
+    console().print("buyers: share of the test buyers choosing the element (hard choice); "
+                    "revenue: its share of the hard revenue")
+
+
+@menus.command("show")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--test-size", type=click.IntRange(min=1), default=None,
+              help="Test buyers behind the shares [default: the model's test size].")
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Show only the N most chosen elements [default: all].")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+              help="Torch device for the evaluation.")
+@json_option
+def show_command(model, test_size, top, device, as_json):
+    """Print the menu in MODEL: each element's bundle or lottery, price, share of test buyers
+    choosing it and share of revenue."""
+    require_torch()
+    from mechopt.menus.store import load_menu
+
+    stored = load_menu(model)
+    config = stored.config
+    rows = _menu_table(stored.menu, config, test_size or config.test_size, device)
+    if as_json:
+        print_json({"model": str(model), "kind": config.kind, "n_items": config.n_items,
+                    "menu_size": config.menu_size, "n_test_buyers": test_size or config.test_size,
+                    "elements": rows, "config": config.to_dict()})
+        return
+    console().print(f"[bold]{literal(model)}[/bold]: {config.valuation} m={config.n_items}, K={config.menu_size} "
+                    f"{config.kind} elements, {test_size or config.test_size} test buyers")
+    print_menu_table(rows, config.kind, top)
 
 
 @menus.command("upgrade")
@@ -407,14 +471,14 @@ def upgrade_command(models):
 
 
 @menus.command("reference")
-@click.option("--valuation", type=click.Choice(VALUATIONS), default="xor", show_default=True)
-@click.option("--items", "n_items", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--atoms", "n_atoms", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="L4", show_default=True)
-@click.option("--buyers", "n_buyers", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--test-size", type=click.IntRange(min=1), default=131072, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--valuation", type=click.Choice(VALUATIONS), default="xor", show_default=True, help="Buyer valuation family.")
+@click.option("--items", "n_items", type=click.IntRange(min=1), default=2, show_default=True, help="Number of items.")
+@click.option("--atoms", "n_atoms", type=click.IntRange(min=1), default=2, show_default=True, help="XOR atoms per buyer (xor valuation).")
+@click.option("--distribution", type=click.Choice(DISTRIBUTIONS), default="L4", show_default=True, help="Generator distribution (generated valuation).")
+@click.option("--buyers", "n_buyers", type=click.IntRange(min=1), default=100, show_default=True, help="Buyers in the MILP's sample.")
+@click.option("--test-size", type=click.IntRange(min=1), default=131072, show_default=True, help="Fresh test buyers for the hard revenue.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds for the MILP; a stopped solve is reported as not proven optimal.")
 @json_option
 def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_size, seed,
                       time_limit, as_json):
@@ -431,13 +495,13 @@ def reference_command(valuation, n_items, n_atoms, distribution, n_buyers, test_
     else:
         out = console()
         label = ("[green]optimal (proven, gap 0)[/green]" if ref.is_optimal
-                 else f"[bold red]{ref.status.upper()} — NOT PROVEN OPTIMAL[/bold red]")
+                 else f"[bold red]{not_proven(ref.status)}[/bold red]")
         out.print(f"best deterministic menu on {ref.n_buyers} {ref.buyers} buyers: {label}, "
                   f"{data['seconds']:.1f} s")
         for name, price in data["prices"].items():
-            out.print(f"  {name:>10}  {price:.4f}")
-        out.print(f"in-sample revenue {ref.in_sample_revenue:.4f}; on {ref.n_test_buyers} fresh buyers "
-                  f"{ref.test_revenue:.4f}" if ref.test_revenue is not None else "no solution")
+            out.print(f"  {name:>10}  {money(price)}")
+        out.print(f"in-sample revenue {money(ref.in_sample_revenue)}; on {ref.n_test_buyers} fresh buyers "
+                  f"{money(ref.test_revenue)}" if ref.test_revenue is not None else "no solution")
     exit_for(ref.solve_status)
 
 
@@ -519,8 +583,8 @@ def _run_study(rows, seeds: int, test_size: int, jobs: int, scheduler, as_json: 
 @bench.command("menus-bundleflow")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Runs per row (seeds 0..N-1); the table shows the mean and [min, max].")
-@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--test-size", type=click.IntRange(min=1), default=65536, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True, help="Training steps per run.")
+@click.option("--test-size", type=click.IntRange(min=1), default=65536, show_default=True, help="Fresh test buyers per run.")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
 @executor_options
 @json_option
@@ -546,8 +610,8 @@ bench.add_command(_deprecated_alias(bench_menus_bundleflow, "menus-seed"))
 
 
 @bench.command("menus-goals")
-@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--test-size", type=click.IntRange(min=1), default=262144, show_default=True)
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True, help="Training runs (seeds) per row.")
+@click.option("--test-size", type=click.IntRange(min=1), default=262144, show_default=True, help="Fresh test buyers per run.")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
 @executor_options
 @json_option
@@ -562,14 +626,14 @@ def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
 
 
 @bench.command("menus")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True, help="Torch device.")
 @click.option("--threads", type=click.IntRange(min=0), default=1, show_default=True,
               help="torch CPU threads (0: torch's default).")
 @click.option("--items", "items", type=CommaList(int), default="2,10,50", show_default=True,
               help="Comma-separated numbers of items m.")
 @click.option("--menu-sizes", "sizes", type=CommaList(int), default="64,256,1024", show_default=True,
               help="Comma-separated menu sizes K.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True, help="Buyers per training step.")
 @click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True,
               help="Timed steps per configuration (after 3 warm-up steps).")
 @click.option("--target-seeds", type=click.IntRange(min=0), default=3, show_default=True,
@@ -577,10 +641,11 @@ def bench_menus_goals(seeds, test_size, markdown, jobs, scheduler, as_json):
 @click.option("--target-share", type=click.FloatRange(0, 1, min_open=True), default=0.995,
               show_default=True,
               help="Stop when the validation revenue reaches this share of the optimum (a margin "
-                   "above 0.99 so that fresh test buyers confirm 99 %%).")
+                   "above 0.99 so that fresh test buyers confirm 99 %).")
+@markdown_option
 @json_option
 def bench_menus(device, threads, items, sizes, batch_size, steps, target_seeds,
-                target_share, as_json):
+                target_share, markdown, as_json):
     """Training throughput (steps/s, buyers/s) and time to 99 % of the 2-item optimum."""
     require_torch()
     from mechopt.benchmarks.menus import throughput, time_to_target
@@ -595,40 +660,38 @@ def bench_menus(device, threads, items, sizes, batch_size, steps, target_seeds,
     if as_json:
         print_json({"throughput": rows, "time_to_99": targets})
         return
-    from rich.table import Table
-
-    out = console()
-    table = Table(title=f"training throughput, additive lotteries, batch {batch_size}, "
-                        f"{threads or 'default'} thread(s), {rows[0]['device'] if rows else device}",
-                  show_edge=False, header_style="bold")
-    for col in ("m", "K", "steps/s", "buyers/s", "CPU ms/step"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(str(r["n_items"]), str(r["menu_size"]), f"{r['steps_per_s']:.1f}",
-                      f"{r['buyers_per_s']:,.0f}", f"{1000 * r['cpu_seconds_per_step']:.1f}")
-    out.print(table)
+    print_table(
+        ("m", "K", "steps/s", "buyers/s", "CPU ms/step"),
+        [[str(r["n_items"]), str(r["menu_size"]), f"{r['steps_per_s']:.1f}", f"{r['buyers_per_s']:,.0f}",
+          f"{1000 * r['cpu_seconds_per_step']:.1f}"] for r in rows],
+        markdown=markdown,
+        title=f"training throughput, additive lotteries, batch {batch_size}, "
+              f"{threads or 'default'} thread(s), {rows[0]['device'] if rows else device}",
+    )
     if targets:
-        t2 = Table(title=f"time until the validation revenue reaches {target_share:.1%} of the 2-item "
-                         "additive optimum 0.549201; test = fresh buyers", show_edge=False,
-                   header_style="bold")
-        for col in ("seed", "reached", "wall s", "CPU s (whole run)", "steps", "test revenue", "share"):
-            t2.add_column(col, justify="right")
-        for t in targets:
-            t2.add_row(str(t["seed"]), "yes" if t["reached"] else "NO", f"{t['seconds_to_target']:.1f}",
-                       f"{t['cpu_seconds']:.1f}", str(t["steps"]), f"{t['test_hard_revenue']:.4f}",
-                       f"{t['test_share_of_optimum']:.2%}")
-        out.print(t2)
-        out.print(f"  [dim]{targets[0]['command']}[/dim]")
+        if markdown:
+            click.echo()
+        print_table(
+            ("seed", "reached", "wall s", "CPU s (whole run)", "steps", "test revenue", "share"),
+            [[str(t["seed"]), "yes" if t["reached"] else "NO", f"{t['seconds_to_target']:.1f}",
+              f"{t['cpu_seconds']:.1f}", str(t["steps"]), f"{t['test_hard_revenue']:.4f}",
+              f"{t['test_share_of_optimum']:.2%}"] for t in targets],
+            markdown=markdown,
+            title=f"time until the validation revenue reaches {target_share:.1%} of the 2-item "
+                  "additive optimum 0.549201; test = fresh buyers",
+            footer=targets[0]["command"],
+        )
 
 
 @bench.command("menus-reference")
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Training runs (seeds) per row.")
 @click.option("--buyers", "n_buyers", type=click.IntRange(min=1), default=150, show_default=True,
               help="Size of the fixed training pool that the MILP prices exactly.")
-@click.option("--atoms", "n_atoms", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--atoms", "n_atoms", type=click.IntRange(min=1), default=2, show_default=True, help="XOR atoms per buyer.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per MILP; a stopped solve is reported as not proven optimal.")
+@markdown_option
 @json_option
-def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
+def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, markdown, as_json):
     """XOR m=2: a bundle menu trained on N buyers vs the exact best deterministic menu on them."""
     require_torch()
     from mechopt.menus.reference import compare_with_reference
@@ -647,13 +710,14 @@ def bench_menus_reference(seeds, n_buyers, n_atoms, time_limit, as_json):
         print_json(rows)
         exit_for(SolveStatus.worst(statuses))
         return
-    click.echo("| seed | MILP status | MILP in sample | menu in sample | ratio | MILP menu on test | "
-               "menu on test | ratio |")
-    click.echo("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        click.echo(f"| {r['seed']} | {r['milp_status']} | {r['milp_in_sample']:.4f} | "
-                   f"{r['menu_in_sample']:.4f} | {r['ratio_in_sample']:.2%} | {r['milp_test']:.4f} | "
-                   f"{r['menu_test']:.4f} | {r['ratio_test']:.2%} |")
-    click.echo(f"\ntraining: {rows[0]['command']} (seeds 0..{seeds - 1}); test: "
-               f"{rows[0]['n_test_buyers']} fresh buyers")
+    print_table(
+        ("seed", "MILP status", "MILP in sample", "menu in sample", "ratio", "MILP menu on test", "menu on test",
+         "ratio"),
+        [[str(r["seed"]), r["milp_status"], f"{r['milp_in_sample']:.4f}", f"{r['menu_in_sample']:.4f}",
+          f"{r['ratio_in_sample']:.2%}", f"{r['milp_test']:.4f}", f"{r['menu_test']:.4f}", f"{r['ratio_test']:.2%}"]
+         for r in rows],
+        markdown=markdown, left=("seed", "MILP status"),
+        footer=f"training: {rows[0]['command']} (seeds 0..{seeds - 1}); test: "
+               f"{rows[0]['n_test_buyers']} fresh buyers",
+    )
     exit_for(SolveStatus.worst(statuses))

@@ -34,7 +34,7 @@ from mechopt.auction import AuctionError, Bid, Bidder, CombinatorialAuction
 from mechopt.io.atomic import atomic_write_text
 from mechopt.io.errors import InstanceFileError, InstanceFileWarning
 
-__all__ = ["read_cats", "write_cats", "parse_cats"]
+__all__ = ["read_cats", "write_cats", "parse_cats", "cats_text"]
 
 _HEADER_KEYS = ("goods", "bids", "dummy")
 
@@ -180,6 +180,14 @@ def parse_cats(text: str, source: str = "<cats>", name: str | None = None) -> Co
 
 def write_cats(auction: CombinatorialAuction, path: str | os.PathLike[str]) -> None:
     """Write ``auction`` in CATS format; bids are numbered 0..M-1 in bidder order."""
+    try:
+        atomic_write_text(path, cats_text(auction))
+    except OSError as exc:
+        raise InstanceFileError(f"{path}: cannot write: {exc}") from None
+
+
+def cats_text(auction: CombinatorialAuction) -> str:
+    """``auction`` as the text of a CATS file (see :func:`write_cats`)."""
     index = {item: k for k, item in enumerate(auction.items)}
     multi = [b for b in auction.bidders if len(b.bids) > 1]
     dummy_of = {b.id: len(auction.items) + k for k, b in enumerate(multi)}
@@ -201,7 +209,4 @@ def write_cats(auction: CombinatorialAuction, path: str | os.PathLike[str]) -> N
                 goods.append(dummy_of[bidder.id])
             lines.append("\t".join([str(k), repr(bid.value), *map(str, goods), "#"]))
             k += 1
-    try:
-        atomic_write_text(path, "\n".join(lines) + "\n")
-    except OSError as exc:
-        raise InstanceFileError(f"{path}: cannot write: {exc}") from None
+    return "\n".join(lines) + "\n"

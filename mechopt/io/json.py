@@ -31,7 +31,7 @@ from mechopt.auction import AuctionError, Bid, Bidder, CombinatorialAuction
 from mechopt.io.atomic import atomic_write_text
 from mechopt.io.errors import InstanceFileError
 
-__all__ = ["read_json", "write_json", "auction_from_dict", "auction_to_dict"]
+__all__ = ["read_json", "parse_json", "write_json", "auction_from_dict", "auction_to_dict"]
 
 _TOP_KEYS = {"name", "description", "metadata", "items", "bidders", "format"}
 _BIDDER_KEYS = {"id", "bids", "name", "description"}
@@ -144,19 +144,24 @@ def read_json(path: str | os.PathLike[str]) -> CombinatorialAuction:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InstanceFileError(f"{path}: cannot read: {exc}") from None
+    return parse_json(text, source=str(path), name=path.stem)
+
+
+def parse_json(text: str, source: str = "<json>", name: str | None = None) -> CombinatorialAuction:
+    """Parse the text of a mechopt JSON instance (``name``: used when the file has none)."""
     try:
         data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        raise InstanceFileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+        raise InstanceFileError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except RecursionError:
-        raise InstanceFileError(f"{path}: invalid instance: JSON nested too deeply") from None
+        raise InstanceFileError(f"{source}: invalid instance: JSON nested too deeply") from None
     except _DuplicateKey as exc:
-        raise InstanceFileError(f"{path}: invalid JSON: {exc}") from None
+        raise InstanceFileError(f"{source}: invalid JSON: {exc}") from None
     except ValueError as exc:  # NaN / Infinity literals
-        raise InstanceFileError(f"{path}: invalid JSON: {exc}") from None
-    auction = auction_from_dict(data, source=str(path))
-    if auction.name is None:
-        auction = CombinatorialAuction(auction.items, auction.bidders, name=path.stem)
+        raise InstanceFileError(f"{source}: invalid JSON: {exc}") from None
+    auction = auction_from_dict(data, source=source)
+    if auction.name is None and name is not None:
+        auction = CombinatorialAuction(auction.items, auction.bidders, name=name)
     return auction
 
 

@@ -25,6 +25,7 @@ from mechopt.cli.options import (
 )
 from mechopt.cli.payments import payments
 from mechopt.cli.payments.learn import evaluate_model_command
+from mechopt.cli.report import markdown_option, print_table
 from mechopt.domains.datasets import make_dataset
 from mechopt.domains.distributions import DOMAINS, make_domain
 from mechopt.domains.evaluate import BASELINES, DOMAIN_BASELINES, baseline_prices, evaluate
@@ -49,17 +50,17 @@ MILP_RULES = {("mmca", "optimal"), ("assignment", "egalitarian")}
                    "[default: the domain's baselines].")
 @click.option("--agents", "-n", type=CommaList(int), default="3", show_default=True,
               help="Number(s) of agents, comma-separated (e.g. 2,3,4,5,6).")
-@click.option("--items", "-m", type=int, default=None, help="mmca: number of items [5].")
-@click.option("--bundles", "-b", type=int, default=None, help="mmca: bundles per agent [3].")
-@click.option("--alpha", type=float, default=None, help="mmca: bundle-size decay α [0.75].")
-@click.option("--beta", type=float, default=None, help="mmca: common-value weight β [0.5].")
+@click.option("--items", "-m", type=int, default=None, help="mmca: number of items [default: 5].")
+@click.option("--bundles", "-b", type=int, default=None, help="mmca: bundles per agent [default: 3].")
+@click.option("--alpha", type=float, default=None, help="mmca: bundle-size decay α [default: 0.75].")
+@click.option("--beta", type=float, default=None, help="mmca: common-value weight β [default: 0.5].")
 @click.option("--gamma", type=CommaList(float), default=None,
-              help="mmca: complementarity exponent(s) γ, comma-separated [1.0].")
+              help="mmca: complementarity exponent(s) γ, comma-separated [default: 1.0].")
 @click.option("--test", "n_test", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Test instances per setting.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the test set.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Where labelled instances are cached [$MECHOPT_CACHE or ~/.cache/mechopt].")
+              help="Where labelled instances are cached [default: $MECHOPT_CACHE or ~/.cache/mechopt].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the dataset cache.")
 @click.option("--offset", type=click.FloatRange(min=0), default=None,
               help="MODEL only: payment offset replacing the saved one (IR fix).")
@@ -187,9 +188,10 @@ def _print_rows(domain: str, rule: str, rows: list[dict]) -> None:
               help="assignment: agents (= items).")
 @click.option("--task", "tasks", type=click.Choice(BENCH_TASKS), multiple=True,
               help="Measure only these tasks (repeatable) [default: all].")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed of the test instances.")
+@markdown_option
 @json_option
-def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agents, tasks, seed, as_json):
+def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agents, tasks, seed, markdown, as_json):
     """Seconds to sample and label instances under each outcome rule (no cache).
 
     mmca-optimal: winner-determination MILPs (Pyomo + HiGHS, gap 0, checked against the
@@ -209,20 +211,11 @@ def bench_domains(instances, jobs_list, agents, items, bundles, assignment_agent
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    from rich.table import Table
-
-    from mechopt.cli.report import console
-
-    out = console()
-    out.print(
-        f"sample + label {instances} instances per row: mmca n={agents} m={items} b={bundles}, "
-        f"assignment n={assignment_agents} (seed {seed}, no cache)"
+    print_table(
+        ("task", "jobs", "start-up s", "seconds", "ms/inst.", "MILPs", "labels"),
+        [[r.task, str(r.jobs), f"{r.startup_s:.1f}", f"{r.seconds:.3g}", f"{r.ms_per_instance:.3g}",
+          str(r.milp_solves), "exact" if r.milp_solves == 0 and r.status == "optimal" else r.status] for r in rows],
+        markdown=markdown, left=("task", "labels"),
+        title=f"sample + label {instances} instances per row: mmca n={agents} m={items} b={bundles}, "
+              f"assignment n={assignment_agents} (seed {seed}, no cache)",
     )
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("task", "jobs", "start-up s", "seconds", "ms/inst.", "MILPs", "labels"):
-        table.add_column(col, justify="left" if col in ("task", "labels") else "right")
-    for r in rows:
-        exact = r.milp_solves == 0 and r.status == "optimal"
-        table.add_row(r.task, str(r.jobs), f"{r.startup_s:.1f}", f"{r.seconds:.3g}", f"{r.ms_per_instance:.3g}",
-                      str(r.milp_solves), "exact" if exact else r.status)
-    out.print(table)

@@ -22,6 +22,7 @@ from mechopt.cli.options import (
     progress_label,
 )
 from mechopt.cli.payments import payments
+from mechopt.cli.report import markdown_option, print_table, settings_text
 from mechopt.domains.datasets import make_dataset
 from mechopt.domains.distributions import DOMAINS, make_domain
 from mechopt.domains.evaluate import DOMAIN_BASELINES
@@ -69,19 +70,19 @@ def default_model_name(settings: dict[str, Any], rule: str, attribute: str | Non
 
 @payments.command("learn")
 @click.option("--domain", type=click.Choice(list(DOMAINS)), required=True, help="Type distribution.")
-@click.option("--rule", default=None, help="Outcome rule [mmca: greedy; single-item: optimal; assignment: egalitarian].")
+@click.option("--rule", default=None, help="Outcome rule [default: mmca: greedy; single-item: optimal; assignment: egalitarian].")
 @click.option("--agents", "-n", type=click.IntRange(min=2), default=3, show_default=True, help="Number of agents.")
-@click.option("--items", "-m", type=int, default=None, help="mmca: number of items [5].")
-@click.option("--bundles", "-b", type=int, default=None, help="mmca: bundles per agent [3].")
-@click.option("--alpha", type=float, default=None, help="mmca: bundle-size decay α [0.75].")
-@click.option("--beta", type=float, default=None, help="mmca: common-value weight β [0.5].")
-@click.option("--gamma", type=float, default=None, help="mmca: complementarity exponent γ [1.0].")
+@click.option("--items", "-m", type=int, default=None, help="mmca: number of items [default: 5].")
+@click.option("--bundles", "-b", type=int, default=None, help="mmca: bundles per agent [default: 3].")
+@click.option("--alpha", type=float, default=None, help="mmca: bundle-size decay α [default: 0.75].")
+@click.option("--beta", type=float, default=None, help="mmca: common-value weight β [default: 0.5].")
+@click.option("--gamma", type=float, default=None, help="mmca: complementarity exponent γ [default: 1.0].")
 @click.option("--attribute", type=click.Choice(["phi1", "phi2", "psi", "leximin"]), default=None,
               help="Attribute map: auctions phi1 (default) or phi2 (§5.1.1); assignment leximin (default: the "
                    "others' leximin utilities without item j) or psi (the paper's §5.2 map: the others' values "
                    "without item j).")
 @click.option("--kernel", type=click.Choice(["linear", "poly", "rbf"]), default=None,
-              help="Kernel on the attribute vectors [single-item: linear; else rbf].")
+              help="Kernel on the attribute vectors [default: single-item: linear; else rbf].")
 @click.option("--C", "Cs", type=CommaList(float), default=None, help="C values to try, comma-separated.")
 @click.option("--rbf-gamma", "rbf_gammas", type=CommaList(float), default=None, help="RBF γ values to try.")
 @click.option("--degree", type=click.IntRange(min=1), default=2, show_default=True, help="Polynomial kernel degree.")
@@ -104,9 +105,9 @@ def default_model_name(settings: dict[str, Any], rule: str, attribute: str | Non
               help="1-slack (aggregated cuts) or n-slack cutting planes.")
 @click.option("--epsilon", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
               help="Stopping tolerance ε of constraint generation.")
-@click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True, help="Cutting-plane iterations at most.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Where to save the rule (NAME → NAME.json) [runs/payments/<settings>].")
+              help="Where to save the rule (NAME → NAME.json) [default: runs/payments/<settings>].")
 @click.option("--no-save", is_flag=True, help="Do not save the selected rule.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Dataset cache directory.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the dataset cache.")
@@ -187,9 +188,9 @@ def _print_learn(summary: dict[str, Any]) -> None:
 
     out = console()
     s = summary["settings"]
-    extra = ", ".join(f"{k}={v}" for k, v in s.items() if k != "domain")
-    out.print(f"[bold]{s['domain']}[/bold] ({extra}), rule [bold]{summary['rule']}[/bold], kernel "
-              f"{summary['kernel']}, model {summary['model']}")
+    model = summary["model"] if isinstance(summary["model"], dict) else {"model": summary["model"]}
+    out.print(f"[bold]{s['domain']}[/bold] ({settings_text(s, skip=('domain',))}), rule [bold]{summary['rule']}"
+              f"[/bold], kernel {literal(summary['kernel'])}\nstructured model: {settings_text(model)}")
     grid = Table(title="model selection (validation set)", show_edge=False, header_style="bold")
     for col in ("C", "γ", "iters", "seconds", "val acc %", "val regret", "val IR", "note"):
         grid.add_column(col, justify="right" if col != "note" else "left")
@@ -259,7 +260,7 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
         out = console()
         s = summary["settings"]
         out.print(f"model {literal(model_path)}: [bold]{s['domain']}[/bold] "
-                  f"({', '.join(f'{k}={v}' for k, v in s.items() if k != 'domain')}), rule [bold]{rule.rule}[/bold]; "
+                  f"({settings_text(s, skip=('domain',))}), rule [bold]{rule.rule}[/bold]; "
                   f"{n_test} test instances (seed {seed}), every agent evaluated exactly")
         out.print(_test_table(rows, f"payment offset {rule.offset:g}"))
     return summary
@@ -273,7 +274,7 @@ def evaluate_model(model_path: str, n_test: int, seed: int, offset: float | None
 @click.option("--gamma", type=CommaList(float), default=None, help="mmca / ir-fixes: only these γ.")
 @click.option("--rule", "rules", type=CommaList(str), default=None, help="mmca: only these rules.")
 @click.option("--train", "n_train", type=click.IntRange(min=2), default=None, help="Training examples per row.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Base seed (train, validation and test seeds derive from it).")
 @click.option("--fresh", is_flag=True, help="Recompute rows already in the results file.")
 @click.option("--table-only", is_flag=True, help="Print the table of existing results; train nothing.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Dataset cache directory.")
@@ -340,20 +341,21 @@ def upgrade_command(models):
 @bench.command("learn")
 @click.option("--sizes", type=CommaList(int), default="100,300,500,1000,2000,5000", show_default=True,
               help="Training-set sizes (nested prefixes of one sample).")
-@click.option("--agents", "-n", type=click.IntRange(min=2), default=6, show_default=True)
-@click.option("--items", "-m", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--bundles", "-b", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--agents", "-n", type=click.IntRange(min=2), default=6, show_default=True, help="Number of agents.")
+@click.option("--items", "-m", type=click.IntRange(min=1), default=5, show_default=True, help="Number of items.")
+@click.option("--bundles", "-b", type=click.IntRange(min=1), default=3, show_default=True, help="Bundles per agent.")
 @click.option("--gamma", type=float, default=0.5, show_default=True, help="Complementarity exponent γ.")
-@click.option("--rule", type=click.Choice(["greedy", "optimal"]), default="greedy", show_default=True)
-@click.option("--attribute", type=click.Choice(["phi1", "phi2"]), default="phi1", show_default=True)
-@click.option("--C", "C", type=click.FloatRange(min=0, min_open=True), default=1e4, show_default=True)
-@click.option("--rbf-gamma", type=click.FloatRange(min=0, min_open=True), default=0.003, show_default=True)
-@click.option("--test", "n_test", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--rule", type=click.Choice(["greedy", "optimal"]), default="greedy", show_default=True, help="Outcome rule.")
+@click.option("--attribute", type=click.Choice(["phi1", "phi2"]), default="phi1", show_default=True, help="Attribute map of the structured model.")
+@click.option("--C", "C", type=click.FloatRange(min=0, min_open=True), default=1e4, show_default=True, help="SVM regularization constant C.")
+@click.option("--rbf-gamma", type=click.FloatRange(min=0, min_open=True), default=0.003, show_default=True, help="RBF kernel γ.")
+@click.option("--test", "n_test", type=click.IntRange(min=1), default=1000, show_default=True, help="Test instances.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Base seed (train, validation and test seeds derive from it).")
+@markdown_option
 @executor_options
 @json_option
-def bench_learn(sizes, agents, items, bundles, gamma, rule, attribute, C, rbf_gamma, n_test, seed, jobs, scheduler,
-                as_json):
+def bench_learn(sizes, agents, items, bundles, gamma, rule, attribute, C, rbf_gamma, n_test, seed, markdown, jobs,
+                scheduler, as_json):
     """Training seconds and test regret of the payment-rule SVM against the training-set size.
 
     RBF kernel, 1-slack cutting planes, fixed C and γ; labelling (cached) is not timed; the
@@ -370,22 +372,15 @@ def bench_learn(sizes, agents, items, bundles, gamma, rule, attribute, C, rbf_ga
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    from rich.table import Table
-
-    from mechopt.cli.report import console
-
-    out = console()
-    out.print(f"payment-rule SVM, mmca n={agents} m={items} b={bundles} γ={gamma:g}, rule {rule}, {attribute}, "
-              f"RBF C={C:g} γ={rbf_gamma:g}, 1-slack; test {n_test} instances (seed {seed + TEST_SEED_OFFSET})")
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("train", "wall s", "CPU s", "QP s", "iters", "cuts", "support", "acc %", "regret", "IR viol.",
-                "VCG regret"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(str(r.size), f"{r.seconds:.1f}", f"{r.cpu_seconds:.1f}", f"{r.qp_seconds:.1f}",
-                      str(r.iterations) + ("" if r.converged else "*"), str(r.cuts), str(r.support),
-                      f"{100 * r.accuracy:.1f}", f"{r.regret:.4f}", f"{r.ir_violation:.3f}", f"{r.vcg_regret:.4f}")
-    out.print(table)
+    print_table(
+        ("train", "wall s", "CPU s", "QP s", "iters", "cuts", "support", "acc %", "regret", "IR viol.", "VCG regret"),
+        [[str(r.size), f"{r.seconds:.1f}", f"{r.cpu_seconds:.1f}", f"{r.qp_seconds:.1f}",
+          str(r.iterations) + ("" if r.converged else "*"), str(r.cuts), str(r.support),
+          f"{100 * r.accuracy:.1f}", f"{r.regret:.4f}", f"{r.ir_violation:.3f}", f"{r.vcg_regret:.4f}"] for r in rows],
+        markdown=markdown,
+        title=f"payment-rule SVM, mmca n={agents} m={items} b={bundles} γ={gamma:g}, rule {rule}, {attribute}, "
+              f"RBF C={C:g} γ={rbf_gamma:g}, 1-slack; test {n_test} instances (seed {seed + TEST_SEED_OFFSET})",
+    )
 
 
 #: options of ``payments evaluate`` that describe a domain; a MODEL's manifest fixes them

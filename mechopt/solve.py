@@ -69,6 +69,12 @@ __all__ = [
 ]
 
 DEFAULT_SOLVER = "highs"
+#: The solver of Pyomo QPs (the SSVM's primal): Pyomo's persistent HiGHS interface takes
+#: quadratic objectives (``appsi_highs`` does not); HiGHS cannot solve MIQPs.
+QP_SOLVER = "highs"
+#: CVXPY's solvers for the SSVM's dual QP, in the order tried: HiGHS' active-set method
+#: (exact when it certifies), then Clarabel's interior point as the fallback.
+CVXPY_QP_SOLVERS: tuple[str, str] = ("HIGHS", "CLARABEL")
 
 #: Pyomo's HiGHS interface redirects this process's stdout/stderr file descriptors while it
 #: solves, so two solves in threads of one process corrupt each other.  Solves in one process

@@ -377,12 +377,12 @@ class _PrimalTrainer(_Trainer):
     def __init__(self, learner, ex, loss):
         super().__init__(learner, ex, loss)
         from mechopt.formulations.ssvm import build_primal_qp
-        from mechopt.solve import get_solver
+        from mechopt.solve import QP_SOLVER, get_solver
 
         self.model = learner.model
         self.n_features = self.model.n_features(ex)
         self.qp = build_primal_qp(self.n_features, self.caps)
-        self.solver = get_solver("highs")
+        self.solver = get_solver(QP_SOLVER)
         self.truth_features = self.model.features(ex, self.rows, ex.truth)
         self.w = np.zeros(self.n_features)
         self.xi = np.zeros(self.n_groups)
@@ -615,10 +615,11 @@ class _DualTrainer(_Trainer):
         H (ERGO-Code/HiGHS#993; the pinned examples of the property tests) — is re-solved
         with Clarabel (interior point, shipped with CVXPY) and counted in ``qp_fallbacks``.
         """
-        import cvxpy as cp
+        from mechopt.solve import CVXPY_QP_SOLVERS
 
+        first, fallback = CVXPY_QP_SOLVERS
         start = time.perf_counter()
-        alpha, highs = self._solve_with(cp.HIGHS)
+        alpha, highs = self._solve_with(first)
         certified = False
         if alpha is not None:
             dual, gap = self._gap(alpha)
@@ -626,7 +627,7 @@ class _DualTrainer(_Trainer):
             certified = gap <= self.gap_tolerance(dual)
         if not certified:
             self.qp_fallbacks += 1
-            alpha, clarabel = self._solve_with(cp.CLARABEL)
+            alpha, clarabel = self._solve_with(fallback)
             if alpha is None:
                 raise not_optimal_error(
                     SolveStatus.worst([highs.status, clarabel.status]),

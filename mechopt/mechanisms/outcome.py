@@ -34,7 +34,8 @@ class Allocation:
 
     @property
     def welfare(self) -> float:
-        return exact_sum(bid.value for bid in self.bids.values())
+        """Exact sum of the accepted values, plus the seller's reserve value of unsold items."""
+        return self.auction.welfare_of(self.bids.values())
 
     @property
     def winners(self) -> tuple[str, ...]:
@@ -55,8 +56,9 @@ class Allocation:
         return bid.value if bid is not None else 0.0
 
     def welfare_without(self, bidder_id: str) -> float:
-        """Welfare of everybody but ``bidder_id`` under this allocation."""
-        return exact_sum(b.value for i, b in self.bids.items() if i != bidder_id)
+        """Welfare of everybody but ``bidder_id`` under this allocation (the seller keeps, at
+        its reserve value, what ``bidder_id`` won)."""
+        return self.auction.welfare_of(b for i, b in self.bids.items() if i != bidder_id)
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ from mechopt.report import console, money, status_text
               help="Outcome rule: welfare-maximizing MILP or LOS greedy.")
 @click.option("--payments", type=click.Choice(PAYMENT_RULES), default=None,
               help="Payment rule [default: vcg for optimal, critical for greedy].")
+@click.option("--core-reference", type=click.Choice(["vcg", "zero"]), default="vcg", show_default=True,
+              help="With --payments core: the revenue-minimal core point nearest to this one.")
 @click.option("--format", "fmt", type=click.Choice(["json", "cats"]), default=None,
               help="Instance format [default: from the file suffix].")
 @solver_options
 @executor_options
 @json_option
-def solve_command(file, rule, payments, fmt, solver, time_limit, jobs, scheduler, as_json):
+def solve_command(file, rule, payments, core_reference, fmt, solver, time_limit, jobs, scheduler, as_json):
     """Clear the auction in FILE (mechopt JSON or CATS .txt)."""
 
     auction = load_auction(file, format=fmt)
@@ -44,6 +46,7 @@ def solve_command(file, rule, payments, fmt, solver, time_limit, jobs, scheduler
             time_limit=time_limit,
             executor=executor,
             progress=progress_label("marginal economies", as_json),
+            core_reference=core_reference,
         )
     if as_json:
         echo_json(outcome.to_dict())

@@ -78,6 +78,8 @@ class Outcome:
     seconds: float
     marginal_solves: Mapping[str, SolveResult] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    details: Mapping[str, object] = field(default_factory=dict)
+    """Rule-specific facts added to :meth:`to_dict` (core payments: ``{"core": {...}}``)."""
 
     @property
     def auction(self) -> CombinatorialAuction:
@@ -141,4 +143,5 @@ class Outcome:
             "utilities": self.utilities if self.payments else {},
             "seconds": self.seconds,
             "notes": list(self.notes),
+            **self.details,
         }

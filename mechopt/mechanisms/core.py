@@ -46,7 +46,14 @@ from mechopt.formulations.wdp import read_wdp_allocation
 from mechopt.mechanisms.outcome import Allocation, Outcome
 from mechopt.mechanisms.vcg import run_vcg, vcg_payments
 from mechopt.parallel import Executor
-from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolveStatus, get_solver, solve_model
+from mechopt.solve import (
+    DEFAULT_SOLVER,
+    SolverError,
+    SolveResult,
+    SolveStatus,
+    get_solver,
+    solve_model,
+)
 
 __all__ = ["CorePayments", "core_payments", "run_core", "CORE_RTOL", "REVENUE_RTOL", "REFERENCES"]
 

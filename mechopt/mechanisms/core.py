@@ -60,7 +60,7 @@ __all__ = ["CorePayments", "core_payments", "run_core", "CORE_RTOL", "REVENUE_RT
 #: a coalition blocks when it beats its core constraint by more than CORE_RTOL · welfare
 CORE_RTOL = 1e-6
 #: revenue-minimal: Σ p ≤ R* + REVENUE_RTOL · welfare in the nearest-point QP
-REVENUE_RTOL = 1e-7
+REVENUE_RTOL = 1e-9
 #: reference points of the nearest-point rule
 REFERENCES = ("vcg", "zero")
 #: safety net against cycling: at most this many separation MILPs
@@ -194,8 +194,10 @@ def core_payments(
     # the seller's reserve value of what the efficient allocation leaves unsold
     unsold = welfare - math.fsum(values.values())
 
+    # one persistent solver object per problem kind: Pyomo's HiGHS interface keeps the
+    # Hessian of a quadratic objective when the model switches back to a linear one
     opt = get_solver(solver) if isinstance(solver, str) else solver
-    lp_opt = get_solver(solver) if isinstance(solver, str) else solver
+    pay_opt = {kind: get_solver(solver) if isinstance(solver, str) else solver for kind in ("lp", "qp")}
     sep = build_separation_model(auction, values)
     pay = build_payment_model(auction, lower, values)
     scale = pyo.value(pay.objective_scale)
@@ -257,7 +259,7 @@ def core_payments(
             pay.revenue.deactivate()
             pay.revenue_cap.activate()
             pay.distance.activate()
-        result: SolveResult = solve_model(pay, lp_opt, time_limit=time_limit, threads=threads)
+        result: SolveResult = solve_model(pay, pay_opt[kind], time_limit=time_limit, threads=threads)
         counts[kind] += 1
         statuses.append(result.status)
         if not result.has_solution:

@@ -69,10 +69,12 @@ def vcg_utilities(auction: CombinatorialAuction) -> dict[str, float]:
 
 
 def vcg_payments_for(auction: CombinatorialAuction, allocation) -> dict[str, float]:
-    """Clarke payments p_i = W_{-i} − Σ_{j≠i} v_j (seller's kept reserves included)."""
+    """Clarke payments p_i = W_{-i} − Σ_{j≠i} v_j − (reserves of the items the allocation
+    leaves unsold): the seller counts as an agent who is never charged."""
+    unsold = welfare(allocation, auction) - welfare(allocation)
     out = {}
     for b in auction.bidder_ids:
-        others = welfare({i: bid for i, bid in allocation.items() if i != b}, auction)
+        others = welfare({i: bid for i, bid in allocation.items() if i != b}) + unsold
         out[b] = best_welfare(auction, exclude=[b]) - others
     return out
 

@@ -19,8 +19,8 @@ from mechopt.mechanisms import run_auction
 from mechopt.mechanisms.core import core_payments, run_core
 from mechopt.mechanisms.vcg import run_vcg
 from mechopt.parallel import Executor
-from tests.brute import best_welfare, core_constraints
-from tests.strategies import general_auctions, xor_auctions
+from brute import best_welfare, core_constraints
+from strategies import general_auctions, xor_auctions
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -56,9 +56,12 @@ class Allocation:
         return bid.value if bid is not None else 0.0
 
     def welfare_without(self, bidder_id: str) -> float:
-        """Welfare of everybody but ``bidder_id`` under this allocation (the seller keeps, at
-        its reserve value, what ``bidder_id`` won)."""
-        return self.auction.welfare_of(b for i, b in self.bids.items() if i != bidder_id)
+        """Welfare of everybody but ``bidder_id`` under this allocation: the other winners'
+        values plus the seller's reserve value of the items nobody wins (not of ``bidder_id``'s
+        items: the allocation gives those to ``bidder_id``)."""
+        unsold = self.welfare - exact_sum(b.value for b in self.bids.values())
+        others = [b.value for i, b in self.bids.items() if i != bidder_id]
+        return exact_sum([*others, unsold]) if self.auction.reserves else exact_sum(others)
 
 
 @dataclass(frozen=True)

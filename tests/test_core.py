@@ -19,6 +19,7 @@ from mechopt.mechanisms import run_auction
 from mechopt.mechanisms.core import core_payments, run_core
 from mechopt.mechanisms.vcg import run_vcg
 from mechopt.parallel import Executor
+
 from brute import best_welfare, core_constraints
 from strategies import general_auctions, xor_auctions
 

@@ -180,7 +180,10 @@ def core_payments(
     allocation = vcg.allocation
     if allocation.rule != "optimal":
         raise ValueError("core payments are defined for the optimal rule only")
-    auction = allocation.auction
+    # an allocation of the auction without some bidders (the audit's exclusion remedy):
+    # coalitions are formed among the bidders taking part only
+    everyone = allocation.auction
+    auction = everyone.without(allocation.excluded) if allocation.excluded else everyone
     winners = list(allocation.winners)
     values = {w: allocation.value_of(w) for w in winners}
     welfare = allocation.welfare
@@ -305,7 +308,7 @@ def core_payments(
             "NOT PROVEN: a separation MILP is not proven optimal, so a blocking coalition may "
             "remain; the payments are the last ones computed"
         )
-    payments = {b: 0.0 for b in auction.bidder_ids}
+    payments = {b: 0.0 for b in everyone.bidder_ids}
     payments.update(p)
     return _result(vcg, payments, reference, cuts, counts["sep"], counts["unproven"], counts["lp"],
                    counts["qp"], min_revenue, tol, violation, statuses, notes, start,

@@ -130,6 +130,7 @@ COMMAND_MODULES = [
     "audit",
     "payments",
     "learn",
+    "bench_core",
 ]
 
 

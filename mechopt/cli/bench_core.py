@@ -56,8 +56,9 @@ def bench_core(files, jobs, time_limit, markdown, as_json):
          "yes" if r.proven else "NOT PROVEN"]
         for r in rows
     ]
-    footer = (f"{jobs} job(s); core s = VCG s + constraint generation (separation MILPs, LPs, "
-              "QPs) on the VCG outcome; nearest point to VCG")
+    footer = (f"{jobs} job(s); VCG s: mechopt solve --payments vcg; core s: mechopt solve "
+              "--payments core (WDP, marginal economies in parallel, then separation MILPs, LPs, "
+              "QPs; nearest point to VCG)")
     if markdown:
         click.echo("| " + " | ".join(cols) + " |")
         click.echo("|" + "|".join("---" if c == "file" else "---:" for c in cols) + "|")

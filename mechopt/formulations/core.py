@@ -4,15 +4,18 @@ Given the efficient allocation with winners W, values v_i and candidate payments
 coalition K (with the seller) blocks when it can do better on its own.  The *separation
 problem* of Day and Raghavan (Management Science 53(9), 2007) finds the most blocking one:
 
-    max  Σ_{(j,k)} ((b_jk − r(S_jk)) / s) x_jk + Σ_g r_g / s − Σ_{i ∈ W} ((v_i − p_i) / s) y_i
+    max  Σ_{(j,k)} ((b_jk − r(S_jk)) / s) x_jk + Σ_g r_g / s
+           − Σ_{XOR winners i} (u_i / s) Σ_k x_ik − Σ_{OR winners i} (u_i / s) y_i
     s.t. the winner-determination constraints on x                      (formulations/wdp.py)
-         x_ik ≤ y_i        for every bid k of every winner i             (joins_coalition)
+         x_ik ≤ y_i        for every bid k of every OR winner i          (joins_coalition)
          x, y binary
 
 A winner i that wins anything in the coalition's allocation costs the coalition its surplus
-u_i = v_i − p_i once (``y_i``); for an XOR winner this is exactly "each winner's bids valued
-at b − u_i" of Day & Raghavan, and for an OR winner it charges the surplus once, not once per
-bid.  Losers' bids are unchanged; the reserve prices r_g are the seller's own bids.
+u_i = v_i − p_i once.  An XOR winner wins at most one bid, so this is exactly
+"each winner's bids valued at b − u_i" of Day & Raghavan, with no extra variable (and an LP
+relaxation as tight as the WDP's); an OR winner may win several bids, so it gets a binary
+``y_i`` and is charged once, not once per bid.  Losers' bids are unchanged; the reserve
+prices r_g are the seller's own bids.
 
 The *payment model* holds one variable p_i per winner, VCG_i ≤ p_i ≤ v_i, and the core
 constraints generated so far (``cuts``):
@@ -52,17 +55,23 @@ def build_separation_model(auction: CombinatorialAuction, winners: Mapping[str, 
     m.surplus = pyo.Param(
         m.WINNERS, mutable=True, initialize=0.0, doc="Surplus v_i − p_i of each winner (value units)"
     )
-    m.y = pyo.Var(m.WINNERS, domain=pyo.Binary, doc="1 if the winner takes part in the coalition")
-    winner_bids = [(k, m.bid_owner[k]) for k in m.BIDS if m.bid_owner[k] in winners]
-    m.WINNER_BIDS = pyo.Set(initialize=[k for k, _ in winner_bids], ordered=True)
-    owner = dict(winner_bids)
+    or_winners = [w for w in ids if auction.bidder(w).is_or]
+    m.OR_WINNERS = pyo.Set(initialize=or_winners, ordered=True, doc="Winners bidding OR")
+    m.y = pyo.Var(m.OR_WINNERS, domain=pyo.Binary, doc="1 if the OR winner joins the coalition")
+    or_bids = [(k, m.bid_owner[k]) for k in m.BIDS if m.bid_owner[k] in or_winners]
+    xor_bids = [(k, m.bid_owner[k]) for k in m.BIDS
+                if m.bid_owner[k] in winners and m.bid_owner[k] not in or_winners]
+    m.OR_WINNER_BIDS = pyo.Set(initialize=[k for k, _ in or_bids], ordered=True)
+    owner = dict(or_bids)
     m.joins_coalition = pyo.Constraint(
-        m.WINNER_BIDS, rule=lambda model, k: model.x[k] <= model.y[owner[k]],
-        doc="A winner's bid can be accepted only if the winner joins the coalition",
+        m.OR_WINNER_BIDS, rule=lambda model, k: model.x[k] <= model.y[owner[k]],
+        doc="An OR winner's bid can be accepted only if the winner joins the coalition",
     )
     m.welfare.deactivate()
     m.blocking = pyo.Objective(
-        expr=m.welfare.expr - sum(m.surplus[i] / m.objective_scale * m.y[i] for i in m.WINNERS),
+        expr=m.welfare.expr
+        - sum(m.surplus[i] / m.objective_scale * m.x[k] for k, i in xor_bids)
+        - sum(m.surplus[i] / m.objective_scale * m.y[i] for i in m.OR_WINNERS),
         sense=pyo.maximize,
         doc="Coalition value less the winners' surpluses, divided by objective_scale",
     )

@@ -25,26 +25,32 @@ nothing): a coalition *blocks* when it beats its constraint by more than
 is checked against separation MILPs solved at MIP gap 0; when one is not proven optimal
 (time limit, failure) the result says NOT PROVEN.
 
-Parallelism: the VCG lower bounds (one MILP per winner) run through the executor like
-``mechopt solve --payments vcg`` (pivot cover included); the separation MILPs form a
-sequence (each depends on the payments of the previous LP/QP) and run one at a time on the
-persistent HiGHS interface, which keeps the model between solves.
+Parallelism and seeds: :func:`run_core` solves the winner determination, then the winners'
+marginal economies in parallel through the executor (one MILP each, as for VCG); their
+optimal welfares give the VCG lower bounds and their *allocations* give one core constraint
+each for free (the coalition of the bidders they serve), added before the first separation
+(seeding as in Bünz, Seuken, Lubin, "A faster core constraint generation algorithm for
+combinatorial auctions", EC 2015).  The separation MILPs form a sequence (each depends on
+the payments of the previous LP/QP) and run one at a time on the persistent HiGHS
+interface, which keeps the model between solves.  The nearest-point QP goes to HiGHS and,
+should HiGHS' QP solver stop with an error, to CVXPY + Clarabel (said in the notes).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import pyomo.environ as pyo
 
-from mechopt.auction import CombinatorialAuction
+from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.formulations.core import add_core_cut, build_payment_model, build_separation_model
 from mechopt.formulations.wdp import read_wdp_allocation
 from mechopt.mechanisms.outcome import Allocation, Outcome
-from mechopt.mechanisms.vcg import run_vcg, vcg_payments
+from mechopt.mechanisms.vcg import vcg_payments
+from mechopt.mechanisms.wdp import solve_wdp
 from mechopt.parallel import Executor
 from mechopt.solve import (
     DEFAULT_SOLVER,
@@ -162,8 +168,14 @@ def core_payments(
     solver: str = DEFAULT_SOLVER,
     time_limit: float | None = None,
     threads: int | None = None,
+    seeds: Sequence[Mapping[str, Bid]] = (),
 ) -> CorePayments:
     """Core-selecting payments for a (proven optimal) allocation; see the module docstring.
+
+    ``seeds`` are feasible allocations of sub-economies (e.g. the winners' marginal
+    economies, which VCG solves anyway): each gives a valid core constraint for the bidders
+    it serves, added before the first separation (Bünz, Seuken, Lubin 2015 seed constraint
+    generation with them), which saves separation MILPs.
 
     ``vcg`` is the VCG outcome of the allocation (or the allocation itself, whose VCG
     payments are then computed through ``executor``).  ``reference``: ``vcg`` (default) or
@@ -264,11 +276,21 @@ def core_payments(
             pay.distance.activate()
         result: SolveResult = solve_model(pay, pay_opt[kind], time_limit=time_limit, threads=threads)
         counts[kind] += 1
+        if kind == "qp" and not result.is_optimal:
+            # HiGHS' QP solver occasionally stops with an error on these small, degenerate
+            # QPs; the same QP through CVXPY and Clarabel (interior point) is the fallback
+            fallback = _nearest_point_cvxpy(winners, lower, values, ref, cuts, pay.cap.value * scale,
+                                            scale, time_limit)
+            if fallback is not None:
+                notes_qp.append(f"nearest-point QP by Clarabel after HiGHS: {result.status.value}")
+                statuses.append(fallback[1].status)
+                return fallback[0]
         statuses.append(result.status)
         if not result.has_solution:
             raise SolverError(f"core payment {kind.upper()} returned no solution: {result.status.value}")
         return read(pay)
 
+    notes_qp: list[str] = []
     p = dict(lower)
     min_revenue = math.fsum(p.values())
     violation = math.nan
@@ -276,6 +298,21 @@ def core_payments(
     ref = {w: (lower[w] if reference == "vcg" else 0.0) for w in winners}
     for w in winners:
         pay.ref[w] = ref[w] / scale
+    seeded = 0
+    for seed in seeds:
+        chosen = {b: bid for b, bid in seed.items() if b in auction.bidder_ids}
+        coalition = tuple(b for b in auction.bidder_ids if b in chosen)
+        outside = [w for w in winners if w not in chosen]
+        rhs = auction.welfare_of(chosen.values()) - math.fsum(values[w] for w in winners if w in chosen) - unsold
+        if not outside or coalition in seen or rhs <= math.fsum(lower[w] for w in outside) + tol:
+            continue  # implied by the VCG lower bounds (or nothing to add)
+        seen[coalition] = rhs
+        cuts.append(_Cut(coalition, outside, rhs))
+        add_core_cut(pay, outside, rhs)
+        seeded += 1
+    if seeded:
+        p = solve_pay("lp")
+        min_revenue = pyo.value(pay.revenue) * scale
     while True:
         # phase 1: minimal core revenue R* by constraint generation on the LP
         while True:
@@ -308,11 +345,35 @@ def core_payments(
             "NOT PROVEN: a separation MILP is not proven optimal, so a blocking coalition may "
             "remain; the payments are the last ones computed"
         )
+    notes.extend(dict.fromkeys(notes_qp))
     payments = {b: 0.0 for b in everyone.bidder_ids}
     payments.update(p)
     return _result(vcg, payments, reference, cuts, counts["sep"], counts["unproven"], counts["lp"],
                    counts["qp"], min_revenue, tol, violation, statuses, notes, start,
                    proven_last=proven_last)
+
+
+def _nearest_point_cvxpy(winners, lower, upper, ref, cuts, cap, scale, time_limit):
+    """The nearest-point QP through CVXPY + Clarabel: (payments, SolveResult) or None."""
+    import cvxpy as cp
+    import numpy as np
+
+    from mechopt.solve import solve_cvxpy
+
+    index = {w: k for k, w in enumerate(winners)}
+    p = cp.Variable(len(winners))
+    lo = np.array([min(lower[w], upper[w]) for w in winners]) / scale
+    hi = np.array([upper[w] for w in winners]) / scale
+    constraints = [p >= lo, p <= hi, cp.sum(p) <= cap / scale]
+    for cut in cuts:
+        constraints.append(cp.sum(cp.hstack([p[index[i]] for i in cut.outside])) >= cut.rhs / scale)
+    r = np.array([ref[w] for w in winners]) / scale
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(p - r)), constraints)
+    result = solve_cvxpy(problem, cp.CLARABEL, time_limit=time_limit)
+    if not result.has_solution or p.value is None:
+        return None
+    out = {w: min(max(float(p.value[index[w]]) * scale, lower[w]), upper[w]) for w in winners}
+    return out, result
 
 
 def _result(vcg, payments, reference, cuts, separations, unproven, lps, qps, min_revenue, tol,
@@ -358,8 +419,19 @@ def run_core(
 ) -> CorePayments:
     """Winner determination, VCG lower bounds (in parallel through ``executor``) and core
     payments (:func:`core_payments`)."""
-    vcg = run_vcg(
-        auction, executor=executor, solver=solver, time_limit=time_limit, threads=threads,
-        progress=progress,
+    executor = executor or Executor(1)
+    allocation = solve_wdp(auction, solver=solver, time_limit=time_limit, threads=threads)
+    tasks = [(auction, (w,), solver, time_limit, threads) for w in allocation.winners]
+    marginals = executor.map(_marginal_allocation, tasks, progress=progress)
+    known = {w: (a.welfare, a.solve) for w, a in zip(allocation.winners, marginals, strict=True)}
+    vcg = vcg_payments(allocation, known=known, solver=solver, time_limit=time_limit, threads=threads)
+    return core_payments(
+        vcg, reference=reference, solver=solver, time_limit=time_limit, threads=threads,
+        seeds=[a.bids for a in marginals if a.is_optimal],
     )
-    return core_payments(vcg, reference=reference, solver=solver, time_limit=time_limit, threads=threads)
+
+
+def _marginal_allocation(auction, exclude, solver, time_limit, threads) -> Allocation:
+    """The optimal allocation without ``exclude`` (a picklable task): its welfare is W_{-i}
+    for VCG and its winners a seed coalition for the core constraints."""
+    return solve_wdp(auction, exclude=exclude, solver=solver, time_limit=time_limit, threads=threads)

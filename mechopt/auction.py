@@ -1,8 +1,13 @@
-"""Combinatorial auction instances with XOR bids.
+"""Combinatorial auction instances with XOR (default) or OR bids and optional reserve prices.
 
 A bidder submits bids ``(S_k, b_k)``; under the XOR bidding language it may win at most one
 of them, and its reported valuation is ``v(S) = max{b_k : S_k ⊆ S}`` with ``v(∅) = 0``
-(free disposal; docs/auctions.md#xor-bids).
+(free disposal; docs/auctions.md#xor-bids).  Under the OR language (``Bidder.language =
+"OR"``) it may win any set of its bids with pairwise disjoint bundles, and ``v(S)`` is the
+best sum over such sets inside ``S`` (docs/auctions.md#or-bids).  Reserve prices
+(``CombinatorialAuction.reserves``) are the seller's own OR bids on single items: an item
+is sold only to bids worth at least the reserves of their bundle, and the seller's value of
+the items it keeps counts in the welfare (docs/auctions.md#reserve-prices).
 
 All classes are frozen dataclasses validated on construction: an invalid instance cannot be
 built, and the error names the bidder or bid and what is wrong.
@@ -14,6 +19,7 @@ import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from mechopt.errors import InputError
 
@@ -26,7 +32,12 @@ __all__ = [
     "MAX_VALUE_RATIO",
     "check_value_range",
     "id_list",
+    "combine_bids",
+    "LANGUAGES",
 ]
+
+#: Bidding languages: XOR (win at most one bid) and OR (any set of disjoint bids).
+LANGUAGES = ("XOR", "OR")
 
 #: Largest ratio between the largest bid value and the smallest nonzero one that mechopt's
 #: MILPs are guaranteed to resolve (see :func:`check_value_range`).
@@ -73,6 +84,9 @@ class Bid:
     id: str
     items: frozenset[str]
     value: float
+    parts: tuple[Bid, ...] = field(default=(), compare=False, repr=False)
+    """For the accepted bids of an OR bidder combined into one (:func:`combine_bids`): the
+    bids it is made of; empty for a bid as submitted."""
 
     def __post_init__(self) -> None:
         bid_id = _check_id("bid", self.id)
@@ -111,17 +125,61 @@ class Bid:
         """Number of items in the bundle."""
         return len(self.items)
 
+    @property
+    def components(self) -> tuple[Bid, ...]:
+        """The submitted bids this bid stands for: ``parts``, or the bid itself."""
+        return self.parts or (self,)
+
+
+def combine_bids(bids: Sequence[Bid]) -> Bid:
+    """The bids an OR bidder wins, as one bid: union of the (disjoint) bundles, exact sum of
+    the values, ids joined by ``+``; a single bid is returned unchanged."""
+    bids = tuple(bids)
+    if len(bids) == 1:
+        return bids[0]
+    if not bids:
+        raise AuctionError("cannot combine an empty list of bids")
+    items: set[str] = set()
+    for bid in bids:
+        if not items.isdisjoint(bid.items):
+            raise AuctionError(f"bid {bid.id!r} overlaps another accepted bid of the same bidder")
+        items |= bid.items
+    return Bid("+".join(b.id for b in bids), frozenset(items), math.fsum(b.value for b in bids), bids)
+
+
+def _best_packing(bids: Sequence[Bid]) -> float:
+    """Largest sum of values over sets of pairwise disjoint bids (exhaustive; OR valuation)."""
+    best = 0.0
+
+    def rec(k: int, used: frozenset[str], total: float) -> None:
+        nonlocal best
+        best = max(best, total)
+        for j in range(k, len(bids)):
+            if used.isdisjoint(bids[j].items):
+                rec(j + 1, used | bids[j].items, total + bids[j].value)
+
+    rec(0, frozenset(), 0.0)
+    return best
+
 
 @dataclass(frozen=True)
 class Bidder:
-    """A bidder and its XOR bids (it may win at most one of them)."""
+    """A bidder and its bids: XOR (the default; it may win at most one of them) or OR (it may
+    win any set of them with pairwise disjoint bundles)."""
 
     id: str
     bids: tuple[Bid, ...]
+    language: str = "XOR"
 
     def __post_init__(self) -> None:
         bidder_id = _check_id("bidder", self.id)
         object.__setattr__(self, "id", bidder_id)
+        language = str(self.language).upper() if isinstance(self.language, str) else self.language
+        if language not in LANGUAGES:
+            raise AuctionError(
+                f"bidder {bidder_id!r}: unknown bidding language {self.language!r} (XOR or OR)"
+            )
+        object.__setattr__(self, "language", language)
         bids = tuple(self.bids)
         if not bids:
             raise AuctionError(f"bidder {bidder_id!r} has no bids")
@@ -135,9 +193,18 @@ class Bidder:
         object.__setattr__(self, "bids", bids)
 
     def value(self, bundle: Iterable[str]) -> float:
-        """XOR valuation: the highest bid whose bundle is contained in ``bundle`` (0 if none)."""
+        """XOR valuation: the highest bid whose bundle is contained in ``bundle`` (0 if none);
+        OR valuation: the best sum of disjoint bids contained in ``bundle``."""
         owned = frozenset(bundle)
-        return max((bid.value for bid in self.bids if bid.items <= owned), default=0.0)
+        inside = [bid for bid in self.bids if bid.items <= owned]
+        if self.is_or:
+            return _best_packing(inside)
+        return max((bid.value for bid in inside), default=0.0)
+
+    @property
+    def is_or(self) -> bool:
+        """True for an OR bidder (it may win several disjoint bids)."""
+        return self.language == "OR"
 
     @property
     def is_single_minded(self) -> bool:
@@ -147,16 +214,19 @@ class Bidder:
 
 @dataclass(frozen=True)
 class CombinatorialAuction:
-    """A sealed-bid combinatorial auction: items for sale and bidders with XOR bids.
+    """A sealed-bid combinatorial auction: items for sale and bidders with XOR or OR bids.
 
     Validated on construction: at least one item and one bidder, unique item names,
     unique bidder ids, bid ids unique across the whole auction, and every bid naming
-    only items for sale.
+    only items for sale.  ``reserves`` (a mapping ``{item: price}`` or pairs) are stored as
+    ``(item, price)`` pairs in item order, zero prices dropped; an unknown item or a
+    negative, NaN or infinite price is an error.
     """
 
     items: tuple[str, ...]
     bidders: tuple[Bidder, ...]
     name: str | None = None
+    reserves: tuple[tuple[str, float], ...] = ()
     _index: Mapping[str, Bidder] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -201,6 +271,7 @@ class CombinatorialAuction:
         object.__setattr__(self, "items", items)
         object.__setattr__(self, "bidders", bidders)
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "reserves", _check_reserves(self.reserves, items))
 
     # -- construction helpers -------------------------------------------------------------
     @classmethod
@@ -229,9 +300,32 @@ class CombinatorialAuction:
     # -- queries --------------------------------------------------------------------------
     @property
     def value_range(self) -> tuple[float, float]:
-        """(smallest nonzero, largest) bid value; (0, 0) when every value is 0."""
+        """(smallest nonzero, largest) bid value or reserve price; (0, 0) when all are 0."""
         values = [bid.value for _, bid in self.iter_bids() if bid.value > 0]
+        values += [price for _, price in self.reserves]
         return (min(values), max(values)) if values else (0.0, 0.0)
+
+    @property
+    def reserve_prices(self) -> dict[str, float]:
+        """``{item: reserve price}`` for the items with a positive reserve."""
+        return dict(self.reserves)
+
+    def reserve_of(self, bundle: Iterable[str]) -> float:
+        """Sum of the reserve prices of the items in ``bundle`` (0 without reserves)."""
+        if not self.reserves:
+            return 0.0
+        prices = dict(self.reserves)
+        return math.fsum(prices.get(g, 0.0) for g in bundle)
+
+    def welfare_of(self, bids: Iterable[Bid]) -> float:
+        """Welfare of an allocation given by its accepted bids: the exact sum of their values
+        plus the seller's reserve value of every item they leave unsold."""
+        bids = list(bids)
+        if not self.reserves:
+            return math.fsum(b.value for b in bids)
+        sold = set().union(*(b.items for b in bids)) if bids else set()
+        kept = (price for g, price in self.reserves if g not in sold)
+        return math.fsum([*(b.value for b in bids), *kept])
 
     @property
     def bidder_ids(self) -> tuple[str, ...]:
@@ -269,12 +363,14 @@ class CombinatorialAuction:
         for b in drop:
             self.bidder(b)
         kept = tuple(b for b in self.bidders if b.id not in drop)
-        return CombinatorialAuction(self.items, kept, name=self.name)
+        return CombinatorialAuction(self.items, kept, name=self.name, reserves=self.reserves)
 
     def merged(self, bidder_ids: Iterable[str], new_id: str | None = None) -> CombinatorialAuction:
         """A copy where the given bidders act as one XOR bidder holding all their bids.
 
         Used by the group remedy of the shill audit (Matsuo, Ito, Day, Shintani, AAMAS 2006).
+        The merged bidder is XOR whatever the members' languages: the group may win at most
+        one of its members' bids.
         """
         group = id_list("bidder_ids", bidder_ids)
         members = [self.bidder(b) for b in group]
@@ -288,7 +384,37 @@ class CombinatorialAuction:
                 kept.append(merged)
             elif bidder.id not in group:
                 kept.append(bidder)
-        return CombinatorialAuction(self.items, tuple(kept), name=self.name)
+        return CombinatorialAuction(self.items, tuple(kept), name=self.name, reserves=self.reserves)
+
+
+def _check_reserves(raw: object, items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """Validated reserve prices as ``(item, price)`` pairs in item order (zeros dropped)."""
+    if raw is None:
+        return ()
+    if isinstance(raw, Mapping):
+        pairs = list(raw.items())
+    else:
+        try:
+            pairs = [tuple(pair) for pair in cast(Iterable[Any], raw)]
+        except TypeError:
+            raise AuctionError("reserves must map items to prices") from None
+    prices: dict[str, float] = {}
+    known = set(items)
+    for pair in pairs:
+        if len(pair) != 2:
+            raise AuctionError("reserves must map items to prices")
+        item, price = str(pair[0]), pair[1]
+        if item not in known:
+            raise AuctionError(f"reserve price for unknown item {item!r}")
+        if item in prices:
+            raise AuctionError(f"two reserve prices for item {item!r}")
+        if isinstance(price, bool) or not isinstance(price, numbers.Real):
+            raise AuctionError(f"reserve price of item {item!r} is not a number: {price!r}")
+        price = float(price)
+        if math.isnan(price) or math.isinf(price) or price < 0:
+            raise AuctionError(f"reserve price of item {item!r} must be finite and >= 0, got {price:g}")
+        prices[item] = price
+    return tuple((g, prices[g]) for g in items if prices.get(g, 0.0) > 0)
 
 
 def check_value_range(auction: CombinatorialAuction) -> float:

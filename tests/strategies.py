@@ -32,3 +32,24 @@ def xor_auctions(draw, max_items: int = 8, max_bidders: int = 8, max_bids: int =
             bids.append(Bid(f"{i}.{j}", tuple(sorted(bundle)), draw(value)))
         bidders.append(Bidder(f"B{i}", tuple(bids)))
     return CombinatorialAuction(tuple(items), tuple(bidders))
+
+
+@st.composite
+def general_auctions(draw, max_items: int = 5, max_bidders: int = 6, max_bids: int = 3,
+                     or_bids: bool = True, reserves: bool = True):
+    """Like :func:`xor_auctions` (integer or float values), with some OR bidders and some
+    reserve prices (each item with probability 1/2, from the same value range)."""
+    base = draw(xor_auctions(max_items=max_items, max_bidders=max_bidders, max_bids=max_bids))
+    integer = all(float(b.value).is_integer() for _, b in base.iter_bids())
+    price = st.integers(0, 8).map(float) if integer else st.floats(0, 40, allow_nan=False).map(
+        lambda v: v if v >= 1e-4 else 0.0
+    )
+    bidders = tuple(
+        Bidder(b.id, b.bids, "OR" if or_bids and draw(st.booleans()) else "XOR") for b in base.bidders
+    )
+    prices = {}
+    if reserves:
+        for g in base.items:
+            if draw(st.booleans()):
+                prices[g] = draw(price)
+    return CombinatorialAuction(base.items, bidders, reserves=prices)

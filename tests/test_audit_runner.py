@@ -135,7 +135,23 @@ def test_exclusion_reuses_the_pair_economy():
     round2 = 2 + 1 + 1  # W_-3, W_-4, W_-{3,4}, tie check
     round3 = 1  # the grouped auction (the exclusion economy W_-{3,4} is reused)
     round4 = len(report.exclusion.outcome.winners) + len(report.grouping.outcome.winners) + 2
-    assert report.solves == round1 + round2 + round3 + round4
+    core = [r.outcome.details["core"] for r in report.core]  # round 5: core payments
+    round5 = sum(c["separations"] + c["lp_solves"] + c["qp_solves"] for c in core)
+    assert report.solves == round1 + round2 + round3 + round4 + round5
+    assert audit_auction(load_auction(DATA / "shill_example.json"), core=False).solves == (
+        round1 + round2 + round3 + round4
+    )
+
+
+def test_core_rows_of_the_shill_example():
+    # VCG 18 (9 + 9) although bidder 5 alone bid 20: core payments charge 10 + 10 = 20
+    report = audit_auction(load_auction(DATA / "shill_example.json"))
+    assert [r.name for r in report.core] == ["core", "core+exclusion", "core+grouping"]
+    assert report.core_row("core").revenue == pytest.approx(20.0, abs=1e-6)
+    assert report.core_row("core+exclusion").revenue == pytest.approx(18.0, abs=1e-6)
+    assert report.core_row("core+grouping").revenue == pytest.approx(20.0, abs=1e-6)
+    assert report.is_optimal
+    assert report.to_dict()["core"][0]["core"]["vcg_revenue"] == 18.0
 
 
 # --------------------------------------------------------------------------- collusion

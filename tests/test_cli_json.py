@@ -77,6 +77,11 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
         ("success", (SMALL, "--repeat", "1", "--no-vcg"), {0}),
         ("error", ("{tmp}/bad.txt", "--repeat", "1", "--no-vcg"), {1}),
     ],
+    "bench core": [
+        ("success", (SMALL, "--jobs", "1"), {0}),
+        ("limit", (SMALL, "--jobs", "1", "--time-limit", "0.001"), {0, 3}),
+        ("error", ("{tmp}/bad.txt", "--jobs", "1"), {1}),
+    ],
     "bench audit": [
         ("success", ("-d", "L2", "--items", "4", "--bids", "6", "--auctions", "2"), {0}),
         ("limit", ("-d", "L2", "--items", "4", "--bids", "6", "--auctions", "2", "--time-limit", "0.001"), {0, 3}),

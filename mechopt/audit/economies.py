@@ -67,6 +67,8 @@ class EconomyResult:
     exclude: frozenset[str]
     bids: Mapping[str, Bid] | None
     solve: SolveResult
+    reserve_value: float = 0.0
+    """The seller's reserve value of the items the allocation leaves unsold (0 without reserves)."""
 
     @property
     def is_optimal(self) -> bool:
@@ -76,7 +78,7 @@ class EconomyResult:
     def welfare(self) -> float | None:
         if self.bids is None:
             return None
-        return math.fsum(bid.value for bid in self.bids.values())
+        return math.fsum([*(bid.value for bid in self.bids.values()), self.reserve_value])
 
     def allocation(self, auction: CombinatorialAuction) -> Allocation:
         """This result as an :class:`Allocation` of ``auction`` (which must be the solved one)."""
@@ -119,7 +121,9 @@ def solve_economy(
         failed = SolveResult(status, None, None, 0.0, settings.solver, str(exc))
         return EconomyResult(excluded, None, failed)
     assert allocation.solve is not None  # solve_wdp always reports its solve
-    return EconomyResult(excluded, dict(allocation.bids), allocation.solve)
+    bids = dict(allocation.bids)
+    kept = auction.welfare_of(bids.values()) - math.fsum(b.value for b in bids.values())
+    return EconomyResult(excluded, bids, allocation.solve, kept if auction.reserves else 0.0)
 
 
 def pair_lp_bounds(

@@ -80,7 +80,7 @@ def split_bidder(
             bidders.extend(new_bidders)
         else:
             bidders.append(bidder)
-    return CombinatorialAuction(auction.items, tuple(bidders), name=auction.name), names
+    return CombinatorialAuction(auction.items, tuple(bidders), name=auction.name, reserves=auction.reserves), names
 
 
 def schemer_utility(

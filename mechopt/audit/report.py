@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mechopt.auction import CombinatorialAuction
 from mechopt.audit.collusion import CollusionCheck
@@ -57,6 +57,13 @@ class AuditReport:
     notes: tuple[str, ...] = ()
     status: SolveStatus = SolveStatus.OPTIMAL
     """The least favourable status of all the audit's solves (tie checks included)."""
+    core: tuple[Remedy, ...] = field(default=())
+    """Core-selecting payments (:mod:`mechopt.audit.core`): rows ``core`` (plain auction),
+    ``core+exclusion`` and ``core+grouping`` (after each remedy) where they were computed."""
+
+    def core_row(self, name: str) -> Remedy | None:
+        """The core row named ``core``, ``core+exclusion`` or ``core+grouping`` (or None)."""
+        return next((r for r in self.core if r.name == name), None)
 
     @property
     def is_optimal(self) -> bool:
@@ -111,6 +118,7 @@ class AuditReport:
             "exclusion": self.exclusion.to_dict() if self.exclusion else None,
             "grouping": self.grouping.to_dict() if self.grouping else None,
             "collusion": self.collusion.to_dict() if self.collusion else None,
+            "core": [r.to_dict() for r in self.core],
             "threshold": self.threshold,
             "solver": self.settings.solver,
             "time_limit": self.settings.time_limit,

@@ -33,10 +33,12 @@ single pair, the exclusion remedy's allocation is the pair's economy from round 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from mechopt.auction import CombinatorialAuction
 from mechopt.audit.collusion import DEFAULT_THRESHOLD, check_collusion, check_threshold
+from mechopt.audit.core import core_remedy, core_task
 from mechopt.audit.discovery import (
     Discovery,
     discover_groups,
@@ -190,9 +192,38 @@ def _marginal_sets(economy: EconomyResult) -> list[frozenset[str]]:
 
 
 def _audit_procedure(
+    auction: CombinatorialAuction, settings: SolveSettings, threshold: float, core: bool = True,
+    prune: bool = True,
+) -> Procedure:
+    """The audit of one auction, then (``core``) one more round: core-selecting payments for
+    the plain auction and after each remedy (:mod:`mechopt.audit.core`)."""
+    report: AuditReport = yield from _audit_steps(auction, settings, threshold, prune)
+    remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
+    if not core or not remedies:
+        return report
+    results = yield [Job(core_task, (r, settings)) for r in remedies]
+    rows, notes, statuses = [], list(report.notes), [report.status]
+    solves, seconds = report.solves, report.solver_seconds
+    for remedy, result in zip(remedies, results, strict=True):
+        if isinstance(result, str):
+            notes.append(result)
+            continue
+        rows.append(core_remedy(remedy, result))
+        solves += result.separations + result.lp_solves + result.qp_solves
+        seconds += result.seconds - result.vcg.seconds
+        statuses.append(result.outcome.status)
+        if not result.proven:
+            notes.append(f"{rows[-1].name}: {result.summary()}")
+    return replace(
+        report, core=tuple(rows), notes=tuple(notes), solves=solves, solver_seconds=seconds,
+        status=SolveStatus.worst(statuses),
+    )
+
+
+def _audit_steps(
     auction: CombinatorialAuction, settings: SolveSettings, threshold: float, prune: bool = True
 ) -> Procedure:
-    """The audit of one auction as a generator procedure (see the module docstring)."""
+    """Steps 1-8 of the audit of one auction (see the module docstring)."""
     ledger = _Ledger(auction, settings)
     everyone: frozenset[str] = frozenset()
     notes: list[str] = []
@@ -371,17 +402,19 @@ def audit_auctions(
     time_limit: float | None = None,
     threads: int | None = None,
     progress: str | None = None,
+    core: bool = True,
     prune: bool = True,
 ) -> list[AuditReport]:
     """Audit several auctions, their solves flattened round by round over ``executor``.
 
-    ``prune=False`` solves every pair economy (for checking the pruning of
-    :func:`~mechopt.audit.discovery.plan_pairs`; same verdicts, more solves).
+    ``core``: also compute core-selecting payments for the plain auction and after each
+    remedy (``AuditReport.core``).  ``prune=False`` solves every pair economy (for checking
+    the pruning of :func:`~mechopt.audit.discovery.plan_pairs`; same verdicts, more solves).
     """
     threshold = check_threshold(threshold)
     settings = SolveSettings(solver, time_limit, threads)
     executor = executor or Executor(1)
-    procedures = [_audit_procedure(a, settings, threshold, prune) for a in auctions]
+    procedures = [_audit_procedure(a, settings, threshold, core, prune) for a in auctions]
     return run_procedures(procedures, executor, progress)
 
 
@@ -394,6 +427,7 @@ def audit_auction(
     time_limit: float | None = None,
     threads: int | None = None,
     progress: str | None = None,
+    core: bool = True,
     prune: bool = True,
 ) -> AuditReport:
     """Audit one auction for shill bidders (Matsuo, Ito, Shintani 2005; AAMAS 2006).
@@ -404,6 +438,6 @@ def audit_auction(
     """
     [report] = audit_auctions(
         [auction], threshold=threshold, executor=executor, solver=solver,
-        time_limit=time_limit, threads=threads, progress=progress, prune=prune,
+        time_limit=time_limit, threads=threads, progress=progress, core=core, prune=prune,
     )
     return report

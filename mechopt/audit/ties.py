@@ -23,7 +23,6 @@ them.  The report says so instead of presenting one tie-break as the answer.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -81,12 +80,11 @@ def build_alternative_optimum_model(
     Builds only; see the module docstring for the formulation.
     """
     m = build_wdp_model(auction, exclude=exclude)
-    chosen = {bid.id for bid in reference.values() if bid.value > 0}
+    chosen = {part.id for bid in reference.values() for part in bid.components if part.value > 0}
     positive = [k for k in m.BIDS if pyo.value(m.value[k]) > 0]
     floor = welfare - welfare_tolerance(welfare)
     m.welfare_floor = pyo.Constraint(
-        expr=sum(m.value[k] / m.objective_scale * m.x[k] for k in m.BIDS)
-        >= floor / m.objective_scale,
+        expr=m.welfare.expr >= floor / m.objective_scale,
         doc="Welfare at least the optimum (less a relative tolerance of 1e-9), "
         "divided by objective_scale like the objective",
     )
@@ -109,7 +107,7 @@ def check_unique_optimum(
 
     ``reference`` must be a proven optimal allocation of ``auction`` without ``exclude``.
     """
-    welfare = math.fsum(bid.value for bid in reference.values())
+    welfare = auction.welfare_of(reference.values())
     excluded = frozenset(exclude)
     has_positive = any(
         bid.value > 0 for bidder, bid in auction.iter_bids() if bidder.id not in excluded
@@ -135,7 +133,7 @@ def check_unique_optimum(
     except ValueError as exc:
         raise SolverError(str(exc)) from None
     # the floor holds only up to the solver's feasibility tolerance: judge by the exact sum
-    alt_welfare = math.fsum(bid.value for bid in alternative.values())
+    alt_welfare = auction.welfare_of(alternative.values())
     if alt_welfare >= welfare - welfare_tolerance(welfare):
         return TieCheck(Uniqueness.TIED, alternative, result)
     return TieCheck(Uniqueness.UNIQUE, None, result)

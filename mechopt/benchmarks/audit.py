@@ -20,7 +20,13 @@ Metrics (an auction is *flagged* when the audit names a suspected group):
 * revenue: totals over the auctions, as a share of the truthful VCG revenue (manipulated) or
   of the plain VCG revenue (honest), for plain VCG and for the policies "exclude the
   suspects if flagged" and "group the suspects if flagged" (an unflagged auction keeps its
-  VCG revenue under every policy).
+  VCG revenue under every policy); the same under core-selecting payments (``core``: core
+  payments on the auction as it is; ``core_exclusion`` / ``core_grouping``: core payments
+  after the remedy when flagged);
+* schemers' gain under core payments: for every manipulated auction the truthful auction is
+  cleared with core payments too, and the split *still pays under core* when the schemer's
+  utility from its names' core payments exceeds its truthful core utility (tolerance 1e-9 of
+  the welfare, as for VCG).
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from mechopt.audit.collusion import DEFAULT_THRESHOLD
-from mechopt.audit.economies import SolveSettings
-from mechopt.audit.inject import InjectedSplit, find_profitable_split
+from mechopt.audit.economies import SolveSettings, welfare_tolerance
+from mechopt.audit.inject import InjectedSplit, find_profitable_split, schemer_utility
 from mechopt.audit.report import AuditReport
 from mechopt.audit.runner import audit_auctions
 from mechopt.errors import InputError
 from mechopt.generators import generate_auction
 from mechopt.io.atomic import atomic_write_bytes
+from mechopt.mechanisms.core import run_core
 from mechopt.parallel import Executor
 from mechopt.solve import SolveStatus
 
@@ -99,6 +106,16 @@ class SettingResult:
     seconds: float
     status: SolveStatus = SolveStatus.OPTIMAL
     """The worst status of all solves of all audits of the setting."""
+    revenue_core_manipulated: float = math.nan
+    revenue_core_exclusion_manipulated: float = math.nan
+    revenue_core_grouping_manipulated: float = math.nan
+    revenue_core_honest: float = math.nan
+    revenue_core_truthful: float = math.nan
+    """Core revenue of the truthful auctions behind the manipulated ones."""
+    profitable_under_core: int = 0
+    """Manipulated auctions whose split still raises the schemer's utility under core payments."""
+    core_not_proven: int = 0
+    """Auctions (or their truthful originals) whose core payments are not proven."""
 
     @property
     def precision(self) -> float:
@@ -121,10 +138,15 @@ class SettingResult:
     def caught_all_rate(self) -> float:
         return self.caught_all / self.manipulated if self.manipulated else math.nan
 
+    @property
+    def profitable_under_core_rate(self) -> float:
+        """Share of the manipulated auctions whose split still pays under core payments."""
+        return self.profitable_under_core / self.manipulated if self.manipulated else math.nan
+
     def revenue_share(self, which: str) -> float:
         """``<policy>_<population>`` revenue over the population's reference revenue."""
-        policy, population = which.split("_")
-        ref = self.revenue_truthful if population == "manipulated" else self.revenue_vcg_honest
+        policy, population = which.rsplit("_", 1)
+        ref = self.revenue_vcg_honest if population == "honest" else self.revenue_truthful
         value = getattr(self, f"revenue_{policy}_{population}")
         return value / ref if ref > 0 else math.nan
 
@@ -137,16 +159,46 @@ class SettingResult:
             false_positive_rate=self.false_positive_rate,
             caught_rate=self.caught_rate,
             caught_all_rate=self.caught_all_rate,
+            profitable_under_core_rate=self.profitable_under_core_rate,
         )
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
 
 
 def _policy_revenue(report: AuditReport, remedy: str) -> float:
-    """Revenue the auctioneer collects when applying ``remedy`` to flagged auctions only."""
+    """Revenue the auctioneer collects when applying ``remedy`` to flagged auctions only
+    (``core``, ``core_exclusion``, ``core_grouping``: with core payments; an auction without
+    a core row counts with its VCG revenue)."""
     if report.vcg is None:
         return 0.0
+    if remedy.startswith("core"):
+        plain = report.core_row("core") or report.vcg
+        after = remedy.removeprefix("core").lstrip("_")
+        chosen = report.core_row(f"core+{after}") if after and report.accuses else None
+        return (chosen or plain).revenue
     chosen = getattr(report, remedy) if report.accuses else None
     return (chosen or report.vcg).revenue
+
+
+def _truthful_core_task(injected: InjectedSplit, settings: SolveSettings) -> tuple[float, float, bool]:
+    """Core revenue of the truthful auction, the schemer's utility in it, proven."""
+    core = run_core(
+        injected.original, solver=settings.solver, time_limit=settings.time_limit,
+        threads=settings.threads,
+    )
+    bid = core.outcome.allocation.bids.get(injected.schemer)
+    utility = (bid.value if bid else 0.0) - core.payments.get(injected.schemer, 0.0)
+    return core.revenue, utility, core.proven
+
+
+def _profitable_under_core(report: AuditReport, injected: InjectedSplit, truthful_utility: float) -> bool:
+    row = report.core_row("core")
+    if row is None:
+        return True  # no core payments: the split's VCG gain stands
+    outcome = row.outcome
+    utility = schemer_utility(
+        injected.original, injected.schemer, injected.names, outcome.allocation.bids, outcome.payments
+    )
+    return utility > truthful_utility + welfare_tolerance(outcome.welfare)
 
 
 def _caught(report: AuditReport, injected: InjectedSplit, everyone: bool = False) -> bool:
@@ -224,6 +276,10 @@ def evaluate_setting(
         progress=f"{label}: audits" if label else None,
     )
     honest_reports, manip_reports = reports[: len(honest)], reports[len(honest) :]
+    truthful_core = executor.map(
+        _truthful_core_task, [(inj, solve_settings) for inj in injected],
+        progress=f"{label}: truthful core payments" if label else None,
+    )
     return SettingResult(
         distribution=setting.distribution,
         n_items=setting.n_items,
@@ -248,6 +304,17 @@ def evaluate_setting(
         revenue_grouping_honest=_total(honest_reports, "grouping"),
         seconds=time.perf_counter() - start,
         status=SolveStatus.worst([r.status for r in reports]),
+        revenue_core_manipulated=_total(manip_reports, "core"),
+        revenue_core_exclusion_manipulated=_total(manip_reports, "core_exclusion"),
+        revenue_core_grouping_manipulated=_total(manip_reports, "core_grouping"),
+        revenue_core_honest=_total(honest_reports, "core"),
+        revenue_core_truthful=math.fsum(rev for rev, _, _ in truthful_core),
+        profitable_under_core=sum(
+            _profitable_under_core(r, inj, u)
+            for r, inj, (_, u, _) in zip(manip_reports, injected, truthful_core, strict=True)
+        ),
+        core_not_proven=sum(not proven for _, _, proven in truthful_core)
+        + sum(any(not row.is_optimal for row in r.core) for r in reports),
     )
 
 

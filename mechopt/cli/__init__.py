@@ -129,6 +129,7 @@ COMMAND_MODULES = [
     "audit",
     "payments.evaluate",
     "payments.learn",
+    "bench_core",
 ]
 
 

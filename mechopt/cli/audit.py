@@ -154,8 +154,9 @@ def print_report(report: AuditReport) -> None:
             out.print(f"[yellow]not proven (no verdict on these pairs):[/yellow] {pairs}")
 
     remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
+    remedies += list(report.core)
     if remedies:
-        title = "revenue under plain VCG and each remedy" if len(remedies) > 1 else "VCG outcome"
+        title = "revenue under plain VCG, core payments and each remedy" if len(remedies) > 1 else "VCG outcome"
         out.print(f"[bold]{title}[/bold]")
         table = Table(show_edge=False, header_style="bold")
         for col, justify in (("remedy", "left"), ("revenue", "right"), ("welfare", "right"),
@@ -174,7 +175,9 @@ def print_report(report: AuditReport) -> None:
         out.print(f"[yellow]note:[/yellow] {literal(note)}")
 
 
-REMEDY_LABEL = {"vcg": "plain VCG", "exclusion": "exclusion", "grouping": "grouping"}
+REMEDY_LABEL = {"vcg": "plain VCG", "exclusion": "exclusion", "grouping": "grouping",
+                "core": "core payments", "core+exclusion": "core + exclusion",
+                "core+grouping": "core + grouping"}
 
 
 def _remedy_row(remedy: Remedy) -> list[str]:
@@ -261,7 +264,7 @@ def _pct(x: float) -> str:
 
 BENCH_COLUMNS = (
     "setting", "honest", "manip.", "prec.", "recall", "FPR", "caught", "all", "VCG", "excl.",
-    "group", "h.excl.", "h.group", "s",
+    "group", "h.excl.", "h.group", "core", "core+excl.", "core+group", "h.core", "t.core", "pays", "s",
 )
 
 
@@ -275,6 +278,12 @@ def bench_rows(results: list[SettingResult]) -> list[list[str]]:
             _pct(r.revenue_share("vcg_manipulated")), _pct(r.revenue_share("exclusion_manipulated")),
             _pct(r.revenue_share("grouping_manipulated")),
             _pct(r.revenue_share("exclusion_honest")), _pct(r.revenue_share("grouping_honest")),
+            _pct(r.revenue_share("core_manipulated")),
+            _pct(r.revenue_share("core_exclusion_manipulated")),
+            _pct(r.revenue_share("core_grouping_manipulated")),
+            _pct(r.revenue_share("core_honest")),
+            _pct(r.revenue_share("core_truthful")),
+            _pct(r.profitable_under_core_rate),
             f"{r.seconds:.0f}",
         ]
         for r in results
@@ -285,7 +294,10 @@ BENCH_FOOTNOTE = (
     "caught: a suspected group holds >= 2 of the schemer's winning names (all: every one); "
     "VCG/excl./group: revenue of the manipulated auctions under plain VCG / exclusion / grouping "
     "(remedies applied when flagged) as a share of their truthful VCG revenue; h.excl./h.group: "
-    "the same for honest auctions as a share of plain VCG"
+    "the same for honest auctions as a share of plain VCG; core, core+excl., core+group, "
+    "h.core: the same with core-selecting payments; t.core: core revenue of the truthful "
+    "auctions behind the manipulated ones / their VCG revenue; pays: share of the manipulated auctions whose split still raises the "
+    "schemer's utility under core payments"
 )
 
 

@@ -128,7 +128,7 @@ def load_rule(spec: str):
 
 
 def clear(auction, rule: str, payments: str, solver: str, time_limit: float | None, executor=None,
-          progress: str | None = None):
+          progress: str | None = None, core_reference: str = "vcg"):
     """``run_auction``, or the learned rule's prices for ``payments`` = ``rule:PATH``."""
     from mechopt.learning.deploy import RULE_PREFIX, run_with_rule
 
@@ -136,7 +136,7 @@ def clear(auction, rule: str, payments: str, solver: str, time_limit: float | No
         return run_with_rule(auction, rule, load_rule(payments), label=payments, solver=solver,
                              time_limit=time_limit, executor=executor)
     return run_auction(auction, rule=rule, payments=payments, solver=solver, time_limit=time_limit,
-                       executor=executor, progress=progress)
+                       executor=executor, progress=progress, core_reference=core_reference)
 
 
 # ------------------------------------------------------------------------------------------
@@ -191,11 +191,12 @@ def _guard(source: Source, body: Callable[[], BatchResult]) -> BatchResult:
 
 
 def solve_task(source: Source, fmt: str | None, rule: str, payments: str, solver: str,
-               time_limit: float | None, executor=None) -> BatchResult:
+               time_limit: float | None, core_reference: str = "vcg", executor=None) -> BatchResult:
     """Read and clear one auction (runs in a worker of the batch's executor)."""
 
     def body() -> BatchResult:
-        outcome = clear(source.load(fmt), rule, payments, solver, time_limit, executor=executor)
+        outcome = clear(source.load(fmt), rule, payments, solver, time_limit, executor=executor,
+                        core_reference=core_reference)
         record = {"file": source.label, **outcome.to_dict(), "error": None}
         return BatchResult(source.label, record, outcome, rows=outcome_rows(source.label, outcome,
                                                                              outcome.status_label))

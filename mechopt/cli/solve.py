@@ -37,6 +37,8 @@ from mechopt.mechanisms import PAYMENT_RULES, RULES, Outcome
 @click.option("--payments", type=PaymentsType(PAYMENT_RULES), default=None,
               help="Payment rule, or rule:PATH for a saved learned payment rule "
                    "(models/payments/...json) [default: vcg for optimal, critical for greedy].")
+@click.option("--core-reference", type=click.Choice(["vcg", "zero"]), default="vcg", show_default=True,
+              help="With --payments core: the revenue-minimal core point nearest to this one.")
 @click.option("--format", "fmt", type=click.Choice(["json", "cats"]), default=None,
               help="Instance format [default: from the file suffix; sniffed for pipes and stdin].")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -45,7 +47,7 @@ from mechopt.mechanisms import PAYMENT_RULES, RULES, Outcome
 @solver_options
 @executor_options
 @json_option
-def solve_command(files, rule, payments, fmt, out, solver, time_limit, jobs, scheduler, as_json):
+def solve_command(files, rule, payments, core_reference, fmt, out, solver, time_limit, jobs, scheduler, as_json):
     """Clear the auctions in FILE... (mechopt JSON or CATS .txt).
 
     FILE may be - (standard input), example:NAME (a shipped example, see mechopt examples) or
@@ -55,22 +57,23 @@ def solve_command(files, rule, payments, fmt, out, solver, time_limit, jobs, sch
     if payments is None:
         payments = "critical" if rule == "greedy" else "vcg"
     if not is_batch(files, out):
-        solve_one(files[0], rule, payments, fmt, solver, time_limit, jobs, scheduler, as_json)
+        solve_one(files[0], rule, payments, fmt, solver, time_limit, jobs, scheduler, as_json, core_reference)
         return
     sources = expand_inputs(files)
     with make_executor(jobs, scheduler) as executor:
-        results = run_batch(solve_task, sources, (fmt, rule, payments, solver, time_limit), executor,
+        results = run_batch(solve_task, sources, (fmt, rule, payments, solver, time_limit, core_reference), executor,
                             progress_label("auctions", as_json))
     finish_batch(results, out, as_json, print_outcome)
 
 
-def solve_one(file, rule, payments, fmt, solver, time_limit, jobs, scheduler, as_json) -> None:
+def solve_one(file, rule, payments, fmt, solver, time_limit, jobs, scheduler, as_json,
+              core_reference="vcg") -> None:
     """One auction: the full report (or its JSON document); errors stop the command."""
     sources = expand_inputs([file])
     auction = sources[0].load(fmt)
     with make_executor(jobs, scheduler) as executor:
         outcome = clear(auction, rule, payments, solver, time_limit, executor=executor,
-                        progress=progress_label("marginal economies", as_json))
+                        progress=progress_label("marginal economies", as_json), core_reference=core_reference)
     if as_json:
         print_json(outcome.to_dict())
     else:

@@ -1,9 +1,13 @@
-"""Winner determination for XOR bids as a Pyomo MILP (docs/auctions.md#winner-determination).
+"""Winner determination for XOR and OR bids as a Pyomo MILP (docs/auctions.md#winner-determination).
 
-    max  Σ_{(i,k)} (b_ik / s) x_ik                                     (welfare / s)
+    max  Σ_{(i,k)} ((b_ik − r(S_ik)) / s) x_ik + Σ_g r_g / s           (welfare / s)
     s.t. Σ_{(i,k): g ∈ S_ik} x_ik ≤ 1     for every item g            (item_capacity)
-         Σ_k x_ik ≤ 1                     for every bidder i          (one_bid_per_bidder)
+         Σ_k x_ik ≤ 1                     for every XOR bidder i      (one_bid_per_bidder)
          x_ik ∈ {0, 1}
+
+OR bidders get no ``one_bid_per_bidder`` row.  ``r_g`` is the reserve price of item g (0
+without reserves): the seller's own OR bid on g, which keeps the item when no accepted bid
+covers it (docs/auctions.md#reserve-prices).
 
 This is the set-packing formulation of Sandholm (AIJ 2002) and Lehmann, Müller, Sandholm
 ("The winner determination problem", Combinatorial Auctions, ch. 12).
@@ -25,7 +29,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from mechopt.auction import Bid, CombinatorialAuction, check_value_range, id_list
+from mechopt.auction import Bid, CombinatorialAuction, check_value_range, combine_bids, id_list
 from mechopt.errors import InputError
 from mechopt.solve import SolveResult
 
@@ -101,6 +105,10 @@ def build_wdp_model(
     m.value = pyo.Param(
         m.BIDS, initialize={k: b.value for k, b in bids.items()}, doc="Reported value b_ik of each bid"
     )
+    m.reserve = pyo.Param(
+        m.BIDS, initialize={k: auction.reserve_of(b.items) for k, b in bids.items()},
+        doc="Sum r(S_ik) of the reserve prices of the bid's items",
+    )
     m.objective_scale = pyo.Param(
         initialize=scale,
         doc="Power of two near the largest value; the objective is welfare / objective_scale",
@@ -117,7 +125,7 @@ def build_wdp_model(
     )
 
     def one_bid_per_bidder(model: Any, i: str) -> Any:
-        if len(bids_of_bidder[i]) < 2:
+        if len(bids_of_bidder[i]) < 2 or auction.bidder(i).is_or:
             return pyo.Constraint.Skip
         return sum(model.x[k] for k in bids_of_bidder[i]) <= 1
 
@@ -127,11 +135,22 @@ def build_wdp_model(
     m.MUST_WIN = pyo.Set(initialize=required, ordered=True, doc="Bidders forced to win a bid")
     m.must_win_one = pyo.Constraint(
         m.MUST_WIN,
-        rule=lambda model, i: sum(model.x[k] for k in bids_of_bidder[i]) == 1,
-        doc="Each bidder in MUST_WIN wins exactly one of its bids",
+        rule=lambda model, i: (
+            sum(model.x[k] for k in bids_of_bidder[i]) >= 1
+            if auction.bidder(i).is_or
+            else sum(model.x[k] for k in bids_of_bidder[i]) == 1
+        ),
+        doc="Each bidder in MUST_WIN wins one of its bids (an OR bidder: at least one)",
     )
+    kept = math.fsum(price for _, price in auction.reserves)  # the seller's, if nothing sells
     m.welfare = pyo.Objective(
-        expr=sum(m.value[k] / m.objective_scale * m.x[k] for k in m.BIDS),
+        expr=sum(
+            (m.value[k] - m.reserve[k]) / m.objective_scale * m.x[k]
+            if auction.reserves
+            else m.value[k] / m.objective_scale * m.x[k]
+            for k in m.BIDS
+        )
+        + kept / scale,
         sense=pyo.maximize,
         doc="Reported social welfare divided by objective_scale",
     )
@@ -142,24 +161,26 @@ def read_wdp_allocation(model: pyo.ConcreteModel) -> Mapping[str, Bid]:
     """The accepted bid of each winning bidder in a solved WDP model.
 
     Values are rounded to 0/1; the rounded allocation is checked (each item sold at most
-    once, one bid per bidder) so that a solver tolerance can never produce an infeasible
-    allocation silently.
+    once, one bid per XOR bidder) so that a solver tolerance can never produce an infeasible
+    allocation silently.  The accepted bids of an OR bidder are combined into one
+    (:func:`~mechopt.auction.combine_bids`; ``Bid.components`` lists them).
     """
     auction: CombinatorialAuction = model.auction
     owner: Mapping[str, str] = model.bid_owner
-    chosen: dict[str, Bid] = {}
+    chosen: dict[str, list[Bid]] = {}
     sold: dict[str, str] = {}
     for bid_id in model.BIDS:
         val = model.x[bid_id].value
         if val is None or val < 0.5:
             continue
         bidder_id = owner[bid_id]
-        bid = next(b for b in auction.bidder(bidder_id).bids if b.id == bid_id)
-        if bidder_id in chosen:
+        bidder = auction.bidder(bidder_id)
+        bid = next(b for b in bidder.bids if b.id == bid_id)
+        if bidder_id in chosen and not bidder.is_or:
             raise ValueError(f"solver accepted two bids of bidder {bidder_id!r}")
         for g in bid.items:
             if g in sold:
                 raise ValueError(f"solver sold item {g!r} twice (bids {sold[g]!r}, {bid_id!r})")
             sold[g] = bid_id
-        chosen[bidder_id] = bid
-    return chosen
+        chosen.setdefault(bidder_id, []).append(bid)
+    return {b: combine_bids(bids) for b, bids in chosen.items()}

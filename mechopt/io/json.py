@@ -16,8 +16,11 @@
 has a unique ``id`` and a non-empty list of XOR ``bids``: it wins at most one of them.  A
 bid has a non-empty list of ``items``, a finite non-negative number ``value`` and an
 optional ``id`` (default ``<bidder>/<k>``, k counting from 0), unique across the auction.
-Optional top-level keys: ``name``, ``description``, ``metadata``.  Any other key is an
-error, so a typo cannot silently drop data.
+Optional top-level keys: ``name``, ``description``, ``metadata`` and ``reserves`` (``{item:
+price}``: the seller's reserve prices, docs/auctions.md#reserve-prices).  A bidder may say
+``"language": "OR"`` (it may win any set of its bids with disjoint bundles,
+docs/auctions.md#or-bids); ``"XOR"`` is the default.  Any other key is an error, so a typo
+cannot silently drop data.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from mechopt.io.errors import InstanceFileError
 
 __all__ = ["read_json", "parse_json", "write_json", "auction_from_dict", "auction_to_dict"]
 
-_TOP_KEYS = {"name", "description", "metadata", "items", "bidders", "format"}
-_BIDDER_KEYS = {"id", "bids", "name", "description"}
+_TOP_KEYS = {"name", "description", "metadata", "items", "bidders", "format", "reserves"}
+_BIDDER_KEYS = {"id", "bids", "name", "description", "language"}
 _BID_KEYS = {"id", "items", "value"}
 
 
@@ -109,9 +112,21 @@ def auction_from_dict(data: Any, source: str = "<dict>") -> CombinatorialAuction
                 bids.append(Bid(raw.get("id", f"{bidder_id}/{k}"), tuple(raw["items"]), value))  # type: ignore[arg-type]  # Bid makes it a frozenset
             if not bids:
                 raise fail(f"{where} has no bids")
-            bidders.append(Bidder(bidder_id, tuple(bids)))
+            language = entry.get("language", "XOR")
+            if not isinstance(language, str):
+                raise fail(f"{where}: language {language!r} must be \"XOR\" or \"OR\"")
+            bidders.append(Bidder(bidder_id, tuple(bids), language))
         name = data.get("name")
-        return CombinatorialAuction(tuple(items), tuple(bidders), name=None if name is None else str(name))
+        reserves = data.get("reserves", {})
+        if not isinstance(reserves, dict):
+            raise fail("'reserves' must be an object {item: price}")
+        for item, price in reserves.items():
+            if isinstance(price, bool) or not isinstance(price, (int, float)):
+                raise fail(f"reserve price of item {item!r} is not a number: {price!r}")
+        return CombinatorialAuction(
+            tuple(items), tuple(bidders), name=None if name is None else str(name),
+            reserves=tuple(reserves.items()),
+        )
     except InstanceFileError:
         raise
     except AuctionError as exc:
@@ -124,9 +139,12 @@ def auction_to_dict(auction: CombinatorialAuction) -> dict[str, Any]:
     if auction.name is not None:
         data["name"] = auction.name
     data["items"] = list(auction.items)
+    if auction.reserves:
+        data["reserves"] = auction.reserve_prices
     data["bidders"] = [
         {
             "id": bidder.id,
+            **({"language": bidder.language} if bidder.is_or else {}),
             "bids": [
                 {"id": bid.id, "items": auction.ordered(bid.items), "value": bid.value}
                 for bid in bidder.bids
@@ -161,7 +179,7 @@ def parse_json(text: str, source: str = "<json>", name: str | None = None) -> Co
         raise InstanceFileError(f"{source}: invalid JSON: {exc}") from None
     auction = auction_from_dict(data, source=source)
     if auction.name is None and name is not None:
-        auction = CombinatorialAuction(auction.items, auction.bidders, name=name)
+        auction = CombinatorialAuction(auction.items, auction.bidders, name=name, reserves=auction.reserves)
     return auction
 
 

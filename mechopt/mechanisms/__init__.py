@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mechopt.auction import CombinatorialAuction
 from mechopt.errors import InputError
+from mechopt.mechanisms.core import CorePayments, core_payments, run_core
 from mechopt.mechanisms.greedy import critical_payments, greedy_allocation, run_greedy
 from mechopt.mechanisms.outcome import Allocation, Outcome
 from mechopt.mechanisms.vcg import run_vcg, vcg_payments
@@ -20,13 +23,16 @@ __all__ = [
     "run_greedy",
     "vcg_payments",
     "run_vcg",
+    "CorePayments",
+    "core_payments",
+    "run_core",
     "run_auction",
     "RULES",
     "PAYMENT_RULES",
 ]
 
 RULES = ("optimal", "greedy")
-PAYMENT_RULES = ("vcg", "critical", "none")
+PAYMENT_RULES = ("vcg", "critical", "core", "none")
 
 
 def run_auction(
@@ -39,12 +45,16 @@ def run_auction(
     mip_gap: float = 0.0,
     executor: Executor | None = None,
     progress: str | None = None,
+    core_reference: str = "vcg",
 ) -> Outcome:
     """Run one outcome rule and one payment rule on ``auction``.
 
     ``rule``: ``optimal`` (welfare-maximizing MILP) or ``greedy`` (LOS).
     ``payments``: ``vcg`` (Clarke pivot; under the greedy rule the VCG-based baseline),
-    ``critical`` (LOS critical values; greedy rule only) or ``none``.
+    ``critical`` (LOS critical values; greedy rule only), ``core`` (core-selecting, nearest
+    to ``core_reference`` among the revenue-minimal core points; optimal rule only,
+    :mod:`mechopt.mechanisms.core`: the facts of the computation are in
+    ``outcome.details["core"]``) or ``none``.
     """
     if rule not in RULES:
         raise InputError(f"unknown rule {rule!r} (choose from {', '.join(RULES)})")
@@ -52,6 +62,18 @@ def run_auction(
         raise InputError(f"unknown payment rule {payments!r} (choose from {', '.join(PAYMENT_RULES)})")
     if payments == "critical" and rule != "greedy":
         raise InputError("critical payments are defined for the greedy rule only (use --rule greedy)")
+    if payments == "core":
+        if rule != "optimal":
+            raise InputError("core payments are defined for the optimal rule only")
+        if mip_gap != 0:
+            raise InputError("core payments need proven optimal MILPs (MIP gap 0)")
+        core = run_core(
+            auction, reference=core_reference, executor=executor, solver=solver,
+            time_limit=time_limit, progress=progress,
+        )
+        return replace(
+            core.outcome, notes=(*core.outcome.notes, core.summary()), details={"core": core.to_dict()}
+        )
     if rule == "greedy":
         if payments == "critical":
             return run_greedy(auction)

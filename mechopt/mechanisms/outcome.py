@@ -35,7 +35,8 @@ class Allocation:
 
     @property
     def welfare(self) -> float:
-        return exact_sum(bid.value for bid in self.bids.values())
+        """Exact sum of the accepted values, plus the seller's reserve value of unsold items."""
+        return self.auction.welfare_of(self.bids.values())
 
     @property
     def winners(self) -> tuple[str, ...]:
@@ -56,8 +57,12 @@ class Allocation:
         return bid.value if bid is not None else 0.0
 
     def welfare_without(self, bidder_id: str) -> float:
-        """Welfare of everybody but ``bidder_id`` under this allocation."""
-        return exact_sum(b.value for i, b in self.bids.items() if i != bidder_id)
+        """Welfare of everybody but ``bidder_id`` under this allocation: the other winners'
+        values plus the seller's reserve value of the items nobody wins (not of ``bidder_id``'s
+        items: the allocation gives those to ``bidder_id``)."""
+        unsold = self.welfare - exact_sum(b.value for b in self.bids.values())
+        others = [b.value for i, b in self.bids.items() if i != bidder_id]
+        return exact_sum([*others, unsold]) if self.auction.reserves else exact_sum(others)
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class Outcome:
     seconds: float
     marginal_solves: Mapping[str, SolveResult] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    details: Mapping[str, object] = field(default_factory=dict)
+    """Rule-specific facts added to :meth:`to_dict` (core payments: ``{"core": {...}}``)."""
 
     @property
     def auction(self) -> CombinatorialAuction:
@@ -140,4 +147,5 @@ class Outcome:
             "utilities": self.utilities if self.payments else {},
             "seconds": self.seconds,
             "notes": list(self.notes),
+            **self.details,
         }

@@ -24,7 +24,6 @@ solve is already done.  The remaining winners' marginal economies follow in para
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -252,7 +251,7 @@ def likely_winners(auction: CombinatorialAuction, k: int) -> tuple[list[str], Al
     pivots = [auction.bidder_ids[j] for j in order[:k]]
     if integral:
         bids = read_wdp_allocation(model)
-        welfare = math.fsum(b.value for b in bids.values())
+        welfare = auction.welfare_of(bids.values())
         if welfare >= result.objective - WELFARE_RTOL * abs(result.objective):
             proof = replace(result, objective=welfare, message="LP relaxation is integral")
             return pivots, Allocation(auction, bids, "optimal", proof)

@@ -11,7 +11,7 @@ from typing import Any
 from mechopt.auction import Bid, CombinatorialAuction, id_list
 from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation, unscale_result
 from mechopt.mechanisms.greedy import greedy_bids
-from mechopt.mechanisms.outcome import Allocation, exact_sum
+from mechopt.mechanisms.outcome import Allocation
 from mechopt.solve import (
     _SOLVE_LOCK,
     DEFAULT_SOLVER,
@@ -81,7 +81,7 @@ def _allocation_from(
         # a time or iteration limit stopped the solver before any incumbent: fall back to the
         # LOS greedy allocation, which is feasible, and say loudly that it is not proven optimal
         greedy = greedy_bids(auction, excluded)
-        welfare = exact_sum(b.value for b in greedy.values())
+        welfare = auction.welfare_of(greedy.values())
         fallback = replace(
             result,
             status=SolveStatus(result.termination, has_solution=True),

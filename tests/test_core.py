@@ -1,0 +1,176 @@
+"""Core-selecting payments against brute force: every coalition enumerated (tests/brute.py),
+the minimal core revenue from an independent LP (scipy linprog with all coalition
+constraints) and the nearest point from an independent QP (CVXPY + Clarabel)."""
+
+from __future__ import annotations
+
+import math
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from mechopt.auction import CombinatorialAuction
+from mechopt.io import load_auction
+from mechopt.mechanisms import run_auction
+from mechopt.mechanisms.core import core_payments, run_core
+from mechopt.mechanisms.vcg import run_vcg
+from mechopt.parallel import Executor
+
+from brute import best_welfare, core_constraints
+from strategies import general_auctions, xor_auctions
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def brute_core(auction: CombinatorialAuction, allocation, reference: dict[str, float]):
+    """(winners, constraints, minimal revenue, nearest revenue-minimal point) by enumeration."""
+    winners, cons = core_constraints(auction, allocation)
+    n = len(winners)
+    if n == 0:
+        return winners, cons, 0.0, {}
+    values = np.array([allocation[w].value for w in winners])
+    a_ub = np.array([[-1.0 if w in outside else 0.0 for w in winners] for outside, _ in cons])
+    b_ub = np.array([-rhs for _, rhs in cons])
+    lp = linprog(np.ones(n), A_ub=a_ub, b_ub=b_ub, bounds=list(zip([0.0] * n, values, strict=True)),
+                 method="highs")
+    assert lp.status == 0, lp.message
+    r_star = lp.fun
+    p = cp.Variable(n)
+    ref = np.array([reference[w] for w in winners])
+    scale = max(1.0, float(values.max()))
+    problem = cp.Problem(
+        cp.Minimize(cp.sum_squares((p - ref) / scale)),
+        [a_ub @ p <= b_ub + 1e-9 * scale, p >= 0, p <= values, cp.sum(p) <= r_star + 1e-9 * scale],
+    )
+    problem.solve(solver=cp.CLARABEL)
+    assert problem.status == "optimal"
+    return winners, cons, r_star, dict(zip(winners, p.value, strict=True))
+
+
+def check_against_brute(auction: CombinatorialAuction, reference: str) -> None:
+    core = run_core(auction, reference=reference)
+    assert core.proven, core.summary()
+    allocation = dict(core.outcome.allocation.bids)
+    welfare = core.outcome.welfare
+    assert welfare == pytest.approx(best_welfare(auction), rel=1e-9, abs=1e-9)
+    ref = {w: (core.vcg.payments[w] if reference == "vcg" else 0.0) for w in allocation}
+    winners, cons, r_star, nearest = brute_core(auction, allocation, ref)
+    p = core.payments
+    scale = max(1.0, welfare)
+    tol = 1e-6 * scale
+    for w in winners:  # individually rational, above VCG
+        assert -tol <= p[w] <= allocation[w].value + tol
+        assert p[w] >= core.vcg.payments[w] - tol
+    for b in auction.bidder_ids:
+        if b not in allocation:
+            assert p[b] == 0.0
+    for outside, rhs in cons:  # in the core: no coalition blocks
+        assert math.fsum(p[i] for i in outside) >= rhs - tol, (outside, rhs, dict(p))
+    assert core.revenue == pytest.approx(r_star, abs=tol)
+    assert core.min_revenue == pytest.approx(r_star, abs=tol)
+    for w in winners:
+        assert p[w] == pytest.approx(nearest[w], abs=1e-4 * scale), (w, dict(p), nearest)
+
+
+@SETTINGS
+@given(xor_auctions(max_items=5, max_bidders=7, max_bids=3), st.sampled_from(["vcg", "zero"]))
+def test_core_payments_match_brute_force_xor(auction, reference):
+    check_against_brute(auction, reference)
+
+
+@SETTINGS
+@given(general_auctions(max_items=5, max_bidders=6, max_bids=3), st.sampled_from(["vcg", "zero"]))
+def test_core_payments_match_brute_force_or_bids_and_reserves(auction, reference):
+    check_against_brute(auction, reference)
+
+
+def llg() -> CombinatorialAuction:
+    return CombinatorialAuction.from_bids(
+        ["A", "B"], {"L1": [(["A"], 80)], "L2": [(["B"], 60)], "G": [(["A", "B"], 100)]}
+    )
+
+
+def test_llg_textbook_numbers():
+    # VCG: L1 pays 100 - 60 = 40, L2 pays 100 - 80 = 20, revenue 60 < the global bid 100.
+    # Core: p1 + p2 >= 100, 40 <= p1 <= 80, 20 <= p2 <= 60; minimal revenue 100.  Nearest
+    # to VCG: (40, 20) + (20, 20) = (60, 40); nearest to zero: (50, 50).
+    core = run_core(llg(), reference="vcg")
+    assert core.proven
+    assert dict(core.vcg.payments) == {"L1": 40.0, "L2": 20.0, "G": 0.0}
+    assert core.payments["L1"] == pytest.approx(60.0, abs=1e-5)
+    assert core.payments["L2"] == pytest.approx(40.0, abs=1e-5)
+    assert core.payments["G"] == 0.0
+    assert core.revenue == pytest.approx(100.0, abs=1e-5)
+    assert core.min_revenue == pytest.approx(100.0, abs=1e-5)
+    assert core.cuts == 1 and core.coalitions == (("G",),)
+    zero = run_core(llg(), reference="zero")
+    assert zero.payments["L1"] == pytest.approx(50.0, abs=1e-5)
+    assert zero.payments["L2"] == pytest.approx(50.0, abs=1e-5)
+
+
+def test_shill_example_core_revenue_is_20():
+    auction = load_auction("data/shill_example.json")
+    outcome = run_auction(auction, payments="core")
+    assert outcome.payment_rule == "core" and outcome.is_optimal
+    assert outcome.details["core"]["vcg_revenue"] == 18.0
+    assert outcome.revenue == pytest.approx(20.0, abs=1e-6)
+    assert outcome.payments["3"] == pytest.approx(10.0, abs=1e-6)
+    assert outcome.payments["4"] == pytest.approx(10.0, abs=1e-6)
+
+
+def test_vcg_in_core_needs_no_cut():
+    auction = CombinatorialAuction.from_bids(["A", "B"], {"1": [(["A"], 5)], "2": [(["A"], 3)], "3": [(["B"], 4)]})
+    core = run_core(auction)
+    assert core.cuts == 0 and core.separations == 1 and core.qp_solves == 0
+    assert dict(core.payments) == dict(core.vcg.payments)
+
+
+def test_scale_invariance():
+    base = run_core(llg())
+    big = CombinatorialAuction.from_bids(
+        ["A", "B"], {"L1": [(["A"], 80e6)], "L2": [(["B"], 60e6)], "G": [(["A", "B"], 100e6)]}
+    )
+    scaled = run_core(big)
+    for b in ("L1", "L2"):
+        assert scaled.payments[b] == pytest.approx(base.payments[b] * 1e6, rel=1e-7)
+
+
+def test_core_from_parallel_vcg_matches_serial():
+    auction = load_auction("data/shill_example.json")
+    with Executor(2) as executor:
+        vcg = run_vcg(auction, executor=executor)
+    parallel = core_payments(vcg)
+    serial = run_core(auction)
+    assert dict(parallel.payments) == pytest.approx(dict(serial.payments))
+
+
+def test_core_rejects_greedy_and_unknown_reference():
+    with pytest.raises(ValueError, match="optimal rule"):
+        run_auction(llg(), rule="greedy", payments="core")
+    with pytest.raises(ValueError, match="reference"):
+        run_core(llg(), reference="median")
+
+
+def test_not_proven_is_labelled(monkeypatch):
+    import mechopt.mechanisms.core as core_module
+    from mechopt.solve import SolveStatus, Termination
+
+    real = core_module.solve_model
+
+    def limited(model, *args, **kwargs):
+        result = real(model, *args, **kwargs)
+        if model.name.startswith("core separation"):
+            from dataclasses import replace
+
+            return replace(result, status=SolveStatus(Termination.TIME_LIMIT, True))
+        return result
+
+    monkeypatch.setattr(core_module, "solve_model", limited)
+    core = run_core(llg())
+    assert not core.proven and core.label == "NOT PROVEN"
+    assert not core.outcome.is_optimal
+    assert any("NOT PROVEN" in n for n in core.outcome.notes)

@@ -126,6 +126,7 @@ COMMAND_MODULES = [
     "solve",
     "generate",
     "menus",
+    "menus_cats",
     "bench",
     "audit",
     "payments.evaluate",

@@ -34,9 +34,10 @@ __all__ = [
 #: :func:`mechopt.generators.generate_auction`)
 VALUATIONS: tuple[str, ...] = ("additive", "unit-demand", "triangle", "xor", "generated")
 
-#: menu element kinds: a deterministic bundle (relaxed in training, rounded at test) or a
-#: lottery (independent allocation probability per item)
-KINDS: tuple[str, ...] = ("bundle", "lottery")
+#: menu element kinds: a deterministic bundle (relaxed in training, rounded at test), a
+#: lottery (independent allocation probability per item), or a mixture of a few bundles
+#: (``mechopt.menus.mixture``: exact expected value for any m)
+KINDS: tuple[str, ...] = ("bundle", "lottery", "mixture")
 
 #: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``);
 #: ``seed`` is ``softmax`` under the source document's temperature convention
@@ -104,6 +105,8 @@ class MenuConfig:
     """Bundle menus: forward the rounded bundles, backward the relaxed ones, phased in over
     the first half of the run (False: train on relaxed bundles throughout, which can drift
     into lotteries that rounding destroys)."""
+    mixture_bundles: int = 4
+    """``kind="mixture"``: candidate bundles per element (the element is a lottery over them)."""
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None
@@ -167,6 +170,7 @@ class MenuConfig:
         _check_int("number of atoms", self.n_atoms, 1)
         _check_int("bids per instance", self.bids_per_instance, 1)
         _check_int("menu size K", self.menu_size, 1)
+        _check_int("bundles per mixture element", self.mixture_bundles, 1)
         _check_int("steps", self.steps, 0)
         _check_int("batch size", self.batch_size, 1)
         _check_int("training pool", self.train_pool, 0)

@@ -37,6 +37,7 @@ from mechopt.io.atomic import atomic_write_text
 from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.menus.config import MenuConfig
 from mechopt.menus.menu import Menu
+from mechopt.menus.mixture import make_menu, menu_width
 from mechopt.menus.trainer import TrainedMenu
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MenuFileError", "StoredMenu", "save_menu", "load_menu",
@@ -222,7 +223,7 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
         raise _fail(p, f"menu (kind {payload['kind']!r}, m = {payload['n_items']!r}, "
                        f"K = {payload['size']!r}) does not match its settings (kind "
                        f"{config.kind!r}, m = {config.n_items}, K = {config.menu_size})")
-    logits = _matrix(p, payload["logits"], config.menu_size, config.n_items, "logits")
+    logits = _matrix(p, payload["logits"], config.menu_size, menu_width(config), "logits")
     prices = _matrix(p, [payload["prices"]], 1, config.menu_size, "prices")[0]
     if min(prices) < 0:
         raise _fail(p, "menu holds a negative price")
@@ -233,7 +234,7 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
     if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not kappa > 0:
         raise _fail(p, "manifest lacks a positive training.inverse_temperature")
     dtype = torch.float64 if payload["dtype"] == "float64" else torch.float32
-    menu = Menu(config.n_items, config.menu_size, config.kind, config.straight_through).to(dtype)
+    menu = make_menu(config).to(dtype)
     with torch.no_grad():
         menu.logits.copy_(torch.tensor(logits, dtype=dtype))
         menu.prices.copy_(torch.tensor(prices, dtype=dtype))

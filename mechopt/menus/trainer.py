@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,6 +38,7 @@ import torch
 from mechopt.menus.config import MenuConfig
 from mechopt.menus.evaluate import MenuMetrics, RevenueGapWarning, evaluate_menu, menu_values
 from mechopt.menus.menu import Menu
+from mechopt.menus.mixture import initialize_from_buyers_, make_menu
 from mechopt.menus.relaxations import inverse_temperature, relaxed_objective
 from mechopt.menus.valuations import make_valuation
 
@@ -94,6 +96,10 @@ class TrainedMenu:
     reached_target_at: float | None = None
     """Seconds until the validation hard revenue first reached ``config.target_revenue``."""
     warnings: list[str] = field(default_factory=list)
+    test_buyers: Any = field(default=None, repr=False)
+    """The test sample of :attr:`metrics` (for baselines on the same buyers; not stored)."""
+    fit_buyers: Any = field(default=None, repr=False)
+    """The training pool, else the validation sample (where baselines are fitted)."""
 
 
 class NonFiniteTrainingError(ValueError):
@@ -171,9 +177,10 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     if pool_size:
         pool = valuation.sample(pool_size, gens["train"])
 
-    menu = Menu(config.n_items, config.menu_size, config.kind, config.straight_through)
-    menu = menu.to(device=device, dtype=dtype)
+    menu = make_menu(config).to(device=device, dtype=dtype)
     menu.initialize_(gens["init"], config.init_price)
+    if config.kind == "mixture":  # candidate bundles start at training buyers' atoms
+        initialize_from_buyers_(menu, pool if pool is not None else val_buyers, valuation, gens["init"])
     menu.project_(config.max_price)
     _require_finite(0, "an initial price", menu.prices.detach())
     optimizer = torch.optim.Adam(menu.parameters(), lr=config.lr)
@@ -283,6 +290,8 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
         device=str(device),
         reached_target_at=reached_at,
         warnings=messages,
+        test_buyers=test_buyers,
+        fit_buyers=pool if pool is not None else val_buyers,
     )
 
 

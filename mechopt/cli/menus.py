@@ -274,7 +274,7 @@ def print_metrics(title: str, data: dict[str, Any]) -> None:
               help="Report grand-bundle, item-pricing and MILP bundle-menu baselines on the test buyers.")
 @click.option("--milp-buyers", type=click.IntRange(min=0), default=64, show_default=True,
               help="Buyers of the bundle-menu MILP baseline (XOR buyers; 0: skip it).")
-@click.option("--milp-time-limit", type=click.FloatRange(min=0, min_open=True), default=30.0,
+@click.option("--milp-time-limit", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds for the MILP baseline (a stopped solve is NOT PROVEN).")
 @json_option
 def train_command(preset, out, no_save, plot, baselines, milp_buyers, milp_time_limit, as_json,

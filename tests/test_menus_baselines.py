@@ -27,7 +27,7 @@ from mechopt.menus.baselines import (  # noqa: E402
 from mechopt.menus.config import MenuConfig  # noqa: E402
 from mechopt.menus.evaluate import evaluate_menu, hard_choice, menu_values  # noqa: E402
 from mechopt.menus.mixture import MixtureMenu, initialize_from_buyers_, mixture_values  # noqa: E402
-from mechopt.menus.valuations import ItemValues, XORAtoms, XORValuation, all_bundles  # noqa: E402
+from mechopt.menus.valuations import ItemValues, XORValuation, all_bundles  # noqa: E402
 
 F64 = torch.float64
 
@@ -40,7 +40,7 @@ def gen(seed: int) -> torch.Generator:
 
 def test_best_grand_price_matches_enumeration_of_prices_with_ties():
     rng = np.random.default_rng(0)
-    for trial in range(20):
+    for _ in range(20):
         v = rng.integers(0, 8, size=int(rng.integers(1, 30))).astype(float) / 7  # many ties
         price, revenue = best_grand_price(torch.tensor(v))
         grid = np.unique(np.concatenate([v, np.linspace(0, 1, 201)]))

@@ -10,7 +10,14 @@ from typing import Any
 import click
 
 from mechopt.cli.bench import bench
-from mechopt.cli.options import CommaList, executor_options, json_option, make_executor, print_json, progress_label
+from mechopt.cli.options import (
+    CommaList,
+    executor_options,
+    json_option,
+    make_executor,
+    print_json,
+    progress_label,
+)
 from mechopt.cli.report import console
 from mechopt.menus.config import DEVICES
 

@@ -48,7 +48,7 @@ CLI_FLAGS: dict[str, str] = {
     "keep": "--keep", "seed": "--seed", "device": "--device", "threads": "--threads",
     "name": "--name", "target_revenue": "--target-revenue", "eval_every": "--eval-every",
     "gap_warning": "--gap-warning", "bids_per_instance": "--bids-per-instance",
-    "mixture_bundles": "--mixture-bundles",
+    "mixture_bundles": "--mixture-bundles", "mixture_init_fill": "--mixture-init-fill",
 }
 
 
@@ -94,6 +94,9 @@ def _settings_options(fn):
         click.option("--mixture-bundles", "mixture_bundles", type=int, default=None,
                      help=f"--kind mixture: candidate bundles per element "
                           f"[default: {DEFAULT_CONFIG.mixture_bundles}]."),
+        click.option("--mixture-init-fill", "mixture_init_fill", type=float, default=None,
+                     help=f"--kind mixture: initial bundles add each item with probability "
+                          f"U[0, this] [default: {DEFAULT_CONFIG.mixture_init_fill}]."),
         click.option("--straight-through/--no-straight-through", "straight_through", default=None,
                      help="Bundle menus: train on rounded bundles with relaxed gradients "
                           "[default: on]."),

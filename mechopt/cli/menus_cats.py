@@ -68,11 +68,11 @@ def _fmt(x: float | None, spec: str = ".4f") -> str:
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Runs per row (seeds 0..N-1).")
 @click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--menu-size", type=click.IntRange(min=1), default=256, show_default=True)
-@click.option("--mixture-bundles", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--menu-size", type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option("--mixture-bundles", type=click.IntRange(min=1), default=1, show_default=True,
               help="Candidate bundles per (randomized) menu element.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=512, show_default=True)
-@click.option("--train-pool", type=click.IntRange(min=1), default=4096, show_default=True)
+@click.option("--train-pool", type=click.IntRange(min=1), default=16384, show_default=True)
 @click.option("--test-size", type=click.IntRange(min=1), default=4096, show_default=True)
 @click.option("--milp-buyers", type=click.IntRange(min=0), default=64, show_default=True,
               help="Buyers of the bundle-menu MILP baseline (0: skip it).")
@@ -104,7 +104,8 @@ def bench_menus_cats(distributions, items, seeds, steps, menu_size, mixture_bund
     rows = summarize(runs)
     command = (f"mechopt bench menus-cats --distributions {','.join(distributions)} "
                f"--items {','.join(map(str, items))} --seeds {seeds} --steps {steps} "
-               f"--menu-size {menu_size} --mixture-bundles {mixture_bundles}")
+               f"--menu-size {menu_size} --mixture-bundles {mixture_bundles} --train-pool {train_pool} "
+               f"--test-size {test_size}")
     if as_json:
         print_json({"command": command, "rows": rows, "runs": runs})
         return

@@ -107,6 +107,9 @@ class MenuConfig:
     into lotteries that rounding destroys)."""
     mixture_bundles: int = 4
     """``kind="mixture"``: candidate bundles per element (the element is a lottery over them)."""
+    mixture_init_fill: float = 0.9
+    """``kind="mixture"``, XOR buyers: initial candidate bundles are a training buyer's atom
+    plus every other item with probability ρ ~ U[0, this] (``mechopt.menus.mixture``)."""
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None
@@ -187,6 +190,8 @@ class MenuConfig:
                 raise ValueError(f"{name} must be at least {MIN_TEMPERATURE:g} (relative to the value "
                                  f"scale), got {getattr(self, name)!r}")
         _check_positive("seed_lambda_growth", self.seed_lambda_growth)
+        if not 0 <= self.mixture_init_fill <= 1:
+            raise ValueError(f"mixture_init_fill must lie in [0, 1], got {self.mixture_init_fill!r}")
         for name in ("init_price", "ir_penalty", "ir_dual_lr", "lr_end", "gap_warning"):
             _check_nonnegative(name, getattr(self, name))
         if self.max_price is not None:

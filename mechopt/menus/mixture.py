@@ -34,6 +34,7 @@ __all__ = ["MixtureMenu", "make_menu", "menu_width", "mixture_values", "initiali
 INIT_LOGIT = 3.0
 
 
+
 class MixtureMenu(nn.Module):
     """K elements, each a lottery over C candidate bundles of ``n_items`` items."""
 
@@ -134,14 +135,17 @@ def make_menu(config: MenuConfig) -> nn.Module:
 
 
 @torch.no_grad()
-def initialize_from_buyers_(menu: MixtureMenu, buyers, valuation, generator: torch.Generator) -> MixtureMenu:
+def initialize_from_buyers_(menu: MixtureMenu, buyers, valuation, generator: torch.Generator,
+                            fill: float = 0.0) -> MixtureMenu:
     """Data-driven start for XOR buyers: every candidate bundle is the atom of a random
     training buyer (items ±``INIT_LOGIT``), its element priced at what its bundles cost under
     item prices fitted on (up to 1024 of) ``buyers`` (:func:`~mechopt.menus.baselines.fit_item_prices`,
     one coordinate pass); element 0 is the grand bundle at the best grand-bundle
     price of ``buyers`` (:func:`mechopt.menus.baselines.best_grand_price`), so training starts
     at least from the grand-bundle baseline.  Buyers without atoms (additive …) keep the
-    random start."""
+    random start.  With ``fill`` > 0 each candidate bundle also gets every other item with
+    probability ρ ~ U[0, fill] (drawn per bundle): larger bundles contain the atoms of more
+    buyers, so the menu starts with elements many buyers can use."""
     from mechopt.menus.baselines import best_grand_price
 
     if not hasattr(buyers, "bundles"):
@@ -156,6 +160,13 @@ def initialize_from_buyers_(menu: MixtureMenu, buyers, valuation, generator: tor
     flat = torch.nonzero(real.reshape(-1)).squeeze(1)
     pick = flat[torch.randint(0, flat.numel(), (k * c,), generator=generator, device=device)]
     atoms = buyers.bundles.reshape(n * a, m)[pick].to(dtype)  # (K*C, m)
+    if fill > 0:
+        rho = fill * torch.rand(k * c, 1, generator=generator, device=device, dtype=dtype)
+        extra = torch.rand(k * c, m, generator=generator, device=device, dtype=dtype) < rho
+        atoms_cost = atoms.clone()
+        atoms = torch.maximum(atoms, extra.to(dtype))
+    else:
+        atoms_cost = atoms
     logits = (2 * atoms - 1) * INIT_LOGIT
     menu.logits[:, : c * m] = logits.reshape(k, c * m)
     menu.logits[:, c * m:] = 0.0
@@ -163,7 +174,7 @@ def initialize_from_buyers_(menu: MixtureMenu, buyers, valuation, generator: tor
 
     sub = buyers.take(torch.arange(min(n, 1024), device=device))
     item_prices, _, _ = fit_item_prices(sub, passes=1, grid=24)
-    cost = (atoms @ item_prices.to(dtype)).reshape(k, c)
+    cost = (atoms_cost @ item_prices.to(dtype)).reshape(k, c)
     menu.prices.copy_(cost.mean(dim=1))
     price, _ = best_grand_price(valuation.grand_values(buyers))
     menu.logits[0, : c * m] = INIT_LOGIT

@@ -180,7 +180,8 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     menu = make_menu(config).to(device=device, dtype=dtype)
     menu.initialize_(gens["init"], config.init_price)
     if config.kind == "mixture":  # candidate bundles start at training buyers' atoms
-        initialize_from_buyers_(menu, pool if pool is not None else val_buyers, valuation, gens["init"])
+        initialize_from_buyers_(menu, pool if pool is not None else val_buyers, valuation, gens["init"],
+                                fill=config.mixture_init_fill)
     menu.project_(config.max_price)
     _require_finite(0, "an initial price", menu.prices.detach())
     optimizer = torch.optim.Adam(menu.parameters(), lr=config.lr)

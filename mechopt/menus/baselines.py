@@ -86,12 +86,13 @@ class Baselines:
     @property
     def best(self) -> Baseline | None:
         ok = [b for b in self.entries if b.test_revenue is not None and math.isfinite(b.test_revenue)]
-        return max(ok, key=lambda b: b.test_revenue) if ok else None
+        return max(ok, key=lambda b: b.test_revenue or 0.0) if ok else None
 
     def ratio(self, revenue: float) -> float | None:
         """``revenue`` / the best baseline's test revenue (None when there is none or it is 0)."""
         best = self.best
-        return revenue / best.test_revenue if best is not None and best.test_revenue > 0 else None
+        top = best.test_revenue if best is not None else None
+        return revenue / top if top is not None and top > 0 else None
 
     def to_dict(self) -> dict[str, Any]:
         best = self.best

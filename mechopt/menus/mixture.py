@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from mechopt.menus.config import MenuConfig
+from mechopt.menus.menu import Menu
 
 __all__ = ["MixtureMenu", "make_menu", "menu_width", "mixture_values", "initialize_from_buyers_"]
 
@@ -124,13 +125,11 @@ def menu_width(config: MenuConfig) -> int:
     return config.n_items
 
 
-def make_menu(config: MenuConfig) -> nn.Module:
+def make_menu(config: MenuConfig) -> Menu | MixtureMenu:
     """The (untrained, zero) menu module ``config`` names."""
     if config.kind == "mixture":
         return MixtureMenu(config.n_items, config.menu_size, config.mixture_bundles,
                            config.straight_through)
-    from mechopt.menus.menu import Menu
-
     return Menu(config.n_items, config.menu_size, config.kind, config.straight_through)
 
 

@@ -73,6 +73,7 @@ def _fmt(x: float | None, spec: str = ".4f") -> str:
               help="Candidate bundles per (randomized) menu element.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--train-pool", type=click.IntRange(min=1), default=16384, show_default=True)
+@click.option("--val-size", type=click.IntRange(min=1), default=2048, show_default=True)
 @click.option("--test-size", type=click.IntRange(min=1), default=4096, show_default=True)
 @click.option("--milp-buyers", type=click.IntRange(min=0), default=64, show_default=True,
               help="Buyers of the bundle-menu MILP baseline (0: skip it).")
@@ -82,7 +83,7 @@ def _fmt(x: float | None, spec: str = ".4f") -> str:
 @executor_options
 @json_option
 def bench_menus_cats(distributions, items, seeds, steps, menu_size, mixture_bundles, batch_size,
-                     train_pool, test_size, milp_buyers, milp_time_limit, markdown, jobs, scheduler,
+                     train_pool, val_size, test_size, milp_buyers, milp_time_limit, markdown, jobs, scheduler,
                      as_json):
     """Mixture menus for CATS-style XOR buyers (m = 50-150) against exact/optimized baselines."""
     from mechopt.cli.menus import require_torch
@@ -100,12 +101,12 @@ def bench_menus_cats(distributions, items, seeds, steps, menu_size, mixture_bund
                         progress=progress_label("runs", as_json), milp_buyers=milp_buyers,
                         milp_time_limit=milp_time_limit, steps=steps, menu_size=menu_size,
                         mixture_bundles=mixture_bundles, batch_size=batch_size,
-                        train_pool=train_pool, test_size=test_size)
+                        train_pool=train_pool, val_size=val_size, test_size=test_size)
     rows = summarize(runs)
     command = (f"mechopt bench menus-cats --distributions {','.join(distributions)} "
                f"--items {','.join(map(str, items))} --seeds {seeds} --steps {steps} "
                f"--menu-size {menu_size} --mixture-bundles {mixture_bundles} --train-pool {train_pool} "
-               f"--test-size {test_size}")
+               f"--val-size {val_size} --test-size {test_size} --milp-time-limit {milp_time_limit:g}")
     if as_json:
         print_json({"command": command, "rows": rows, "runs": runs})
         return

@@ -21,7 +21,7 @@ from mechopt.cli.options import (
 from mechopt.cli.report import console
 from mechopt.menus.config import DEVICES
 
-__all__ = ["baseline_report", "print_baselines"]
+__all__ = ["baseline_report", "print_baselines", "cats_table"]
 
 
 def baseline_report(trained, *, milp_buyers: int = 64, milp_time_limit: float = 30.0) -> dict[str, Any]:
@@ -59,6 +59,24 @@ def print_baselines(data: dict[str, Any], hard_revenue: float) -> None:
 
 def _fmt(x: float | None, spec: str = ".4f") -> str:
     return "–" if x is None else format(x, spec)
+
+
+def cats_table(rows: list[dict[str, Any]]) -> str:
+    """The rows of :func:`mechopt.benchmarks.menus_cats.summarize` as a Markdown table."""
+    head = ["distribution", "m", "hard revenue", "soft revenue", "gap", "grand bundle", "item pricing",
+            "bundle menu (MILP)", "welfare", "× best baseline", "train s", "s/run"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        milp = _fmt(r["bundle_menu_milp"])
+        if r["milp_certified"] is False:
+            milp += " NOT PROVEN"
+        ratios = ", ".join(_fmt(x, ".3f") for x in r["ratios"])
+        lines.append("| " + " | ".join([
+            r["distribution"], str(r["n_items"]), _fmt(r["hard_revenue"]), _fmt(r["soft_revenue"]),
+            _fmt(r["relative_gap"], ".2%"), _fmt(r["grand_bundle"]), _fmt(r["item_pricing"]), milp,
+            _fmt(r["welfare"]), f"{_fmt(r['ratio_to_best_baseline'], '.3f')} ({ratios})",
+            _fmt(r["training_seconds"], ".0f"), _fmt(r["total_seconds"], ".0f")]) + " |")
+    return "\n".join(lines)
 
 
 @bench.command("menus-cats")
@@ -110,20 +128,7 @@ def bench_menus_cats(distributions, items, seeds, steps, menu_size, mixture_bund
     if as_json:
         print_json({"command": command, "rows": rows, "runs": runs})
         return
-    head = ["distribution", "m", "hard revenue", "soft revenue", "gap", "grand bundle", "item pricing",
-            "bundle menu (MILP)", "welfare", "× best baseline", "s/run"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        milp = _fmt(r["bundle_menu_milp"])
-        if r["milp_certified"] is False:
-            milp += " NOT PROVEN"
-        ratios = ", ".join(_fmt(x, ".3f") for x in r["ratios"])
-        lines.append("| " + " | ".join([
-            r["distribution"], str(r["n_items"]), _fmt(r["hard_revenue"]), _fmt(r["soft_revenue"]),
-            _fmt(r["relative_gap"], ".2%"), _fmt(r["grand_bundle"]), _fmt(r["item_pricing"]), milp,
-            _fmt(r["welfare"]), f"{_fmt(r['ratio_to_best_baseline'], '.3f')} ({ratios})",
-            _fmt(r["total_seconds"], ".0f")]) + " |")
-    table = "\n".join(lines)
+    table = cats_table(rows)
     if markdown:
         click.echo(table)
         click.echo(f"\n`{command}`")

@@ -48,6 +48,11 @@ FORMAT_VERSION = 2
 DEFAULT_DIRECTORY = Path("runs") / "menus"
 
 
+#: settings added with mixture menus: they change nothing for other kinds, so files written
+#: before them (which lack them) still load
+MIXTURE_ONLY = frozenset({"mixture_bundles", "mixture_init_fill"})
+
+
 class MenuFileError(ValueError):
     """A menu file is missing, corrupt, or does not match its own manifest."""
 
@@ -205,7 +210,7 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
     if not isinstance(settings, dict):
         raise _lacks(p, "config")
     for name in (f.name for f in fields(MenuConfig)):  # a default must not stand in for a setting
-        if name not in settings:
+        if name not in settings and not (name in MIXTURE_ONLY and settings.get("kind") != "mixture"):
             raise _lacks(p, f"config.{name}")
     try:
         config = MenuConfig.from_dict(settings)

@@ -213,7 +213,8 @@ class MenuConfig:
         ):
             raise ValueError(
                 f"lottery menus for XOR buyers enumerate 2^m bundles and need m <= "
-                f"{MAX_LOTTERY_XOR_ITEMS} items (got {self.n_items}); use --kind bundle"
+                f"{MAX_LOTTERY_XOR_ITEMS} items (got {self.n_items}); use --kind mixture (lotteries "
+                f"over a few bundles, any m) or --kind bundle"
             )
         if self.valuation == "generated":
             from mechopt.generators import DISTRIBUTIONS

@@ -127,7 +127,7 @@ def test_mixture_hard_revenue_is_individually_rational_and_takes_the_argmax():
         if best < 0:
             assert int(choice[n]) == menu.size and float(paid[n]) == 0.0
         else:
-            assert float(u[n, choice[n]]) == best and float(paid[n]) == float(menu.prices[choice[n]])
+            assert float(u[n, choice[n]]) == best and float(paid[n]) == float(menu.prices.detach()[choice[n]])
             assert float(paid[n]) <= float(values[n, choice[n]])  # IR
     metrics = evaluate_menu(menu, val, buyers, 100.0)
     assert metrics.hard_revenue == pytest.approx(float(paid.mean()), abs=1e-12)

@@ -24,6 +24,15 @@ from mechopt.menus.config import DEVICES
 __all__ = ["baseline_report", "print_baselines", "cats_table"]
 
 
+def require_torch() -> None:
+    """One-line error unless torch imports (as :func:`mechopt.cli.menus.require_torch`, which
+    this module cannot import: ``mechopt.cli.menus`` imports this one)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException("the menus commands need torch: pip install 'mechopt[menus]'") from None
+
+
 def baseline_report(trained, *, milp_buyers: int = 64, milp_time_limit: float = 30.0) -> dict[str, Any]:
     """Baselines of a trained menu on its own test buyers (``--json`` key ``baselines``)."""
     from mechopt.menus.baselines import compute_baselines
@@ -104,7 +113,6 @@ def bench_menus_cats(distributions, items, seeds, steps, menu_size, mixture_bund
                      train_pool, val_size, test_size, milp_buyers, milp_time_limit, markdown, jobs, scheduler,
                      as_json):
     """Mixture menus for CATS-style XOR buyers (m = 50-150) against exact/optimized baselines."""
-    from mechopt.cli.menus import require_torch
     from mechopt.generators import DISTRIBUTIONS
 
     for d in distributions:
@@ -149,8 +157,6 @@ def bench_menus_cats(distributions, items, seeds, steps, menu_size, mixture_bund
 @json_option
 def bench_menus_device(device, items, menu_size, batch_size, steps, threads, as_json):
     """Buyers per second of a mixture menu (XOR buyers, a=5) on the CPU and on CUDA."""
-    from mechopt.cli.menus import require_torch
-
     require_torch()
     import torch
 

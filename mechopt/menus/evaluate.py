@@ -87,10 +87,8 @@ def menu_values(menu: Menu, valuation: Valuation, buyers: Buyers, *, hard: bool,
     menu with ``straight_through`` — the rounded bundles' values in the forward pass and the
     relaxed bundles' gradient in the backward pass.  ``st_weight`` w < 1 forwards
     (1 − w) · relaxed + w · rounded instead (the trainer ramps w from 0 to 1)."""
-    if menu.kind == "mixture":
-        from mechopt.menus.mixture import mixture_values
-
-        return mixture_values(menu, valuation, buyers, hard=hard, st_weight=st_weight)
+    if menu.kind == "mixture":  # mechopt.menus.mixture.MixtureMenu
+        return menu.expected_values(valuation, buyers, hard=hard, st_weight=st_weight)
     if menu.kind == "lottery":
         alloc, _ = menu(hard=False)
         return valuation.lottery_values(buyers, alloc)

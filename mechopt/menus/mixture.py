@@ -80,6 +80,10 @@ class MixtureMenu(nn.Module):
         x = (x >= 0).to(x.dtype) if hard else torch.sigmoid(x)
         return (self.weights().unsqueeze(2) * x).sum(dim=1), self.prices
 
+    def expected_values(self, valuation, buyers, *, hard: bool, st_weight: float = 1.0) -> Tensor:
+        """:func:`mixture_values` of this menu (what :func:`mechopt.menus.evaluate.menu_values` calls)."""
+        return mixture_values(self, valuation, buyers, hard=hard, st_weight=st_weight)
+
     @torch.no_grad()
     def project_(self, upper: Tensor | float | None = None) -> None:
         self.prices.clamp_(min=0.0)

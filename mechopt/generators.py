@@ -26,11 +26,19 @@ same size that respect the budget (1.5 × price) and resale (0.5 × common value
 Unlike Gasse et al.'s code, every bidder's bids are XOR (their 2-bid bidders silently get OR
 semantics; docs/auctions.md#cats-file-format), and the compatibility average uses the bundle's own rows.
 It is CATS-*style*: the same economics, not CATS' bit stream.
+
+``regions`` is the same bidder model on a spatial item graph, after CATS' "regions"
+distribution (EC 2000, §4.2): the items are the cells of a near-square grid, the
+compatibility of two items is 1 for grid neighbours (plus, with probability 0.2 per cell, one
+random extra edge to a diagonal neighbour, CATS' "additional neighbour") and 0 otherwise,
+so bundles grow as connected regions.  CATS-*style* as well (no CATS bit stream, no
+item-location jitter).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +97,7 @@ LEGACY: dict[str, tuple[Callable[..., int], Callable[..., float]]] = {
     "L7": (_n_binomial, _price_linear),
 }
 
-DISTRIBUTIONS: tuple[str, ...] = (*LEGACY, "arbitrary")
+DISTRIBUTIONS: tuple[str, ...] = (*LEGACY, "arbitrary", "regions")
 
 #: parameters each distribution accepts, with the interval each must lie in
 PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
@@ -110,6 +118,7 @@ PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
         "resale_factor": (0.0, float("inf")),
     },
 }
+PARAMETERS["regions"] = dict(PARAMETERS["arbitrary"])
 
 
 def _check(distribution: str, n_items: int, n_bids: int) -> None:
@@ -153,8 +162,11 @@ def generate_auction(
     _check_params(distribution, params)
     rng = np.random.default_rng(seed)
     items = tuple(str(g) for g in range(n_items))
+    extra: dict[str, Any] = dict(params)  # the distribution's float parameters
     if distribution == "arbitrary":
-        bidders = _arbitrary(rng, n_items, n_bids, **params)
+        bidders = _arbitrary(rng, n_items, n_bids, **extra)
+    elif distribution == "regions":
+        bidders = _arbitrary(rng, n_items, n_bids, compat=_grid_compatibility(rng, n_items), **extra)
     else:
         size_of, price_of = LEGACY[distribution]
         bidders = []
@@ -164,6 +176,26 @@ def generate_auction(
             price = price_of(rng, n)
             bidders.append(Bidder(f"b{k}", (Bid(str(k), tuple(str(g) for g in sorted(bundle)), price),)))  # type: ignore[arg-type]  # Bid makes it a frozenset
     return CombinatorialAuction(items, tuple(bidders), name=f"{distribution}-m{n_items}-b{n_bids}-s{seed}")
+
+
+def _grid_compatibility(rng: np.random.Generator, m: int, extra_edge_prob: float = 0.2) -> np.ndarray:
+    """Symmetric 0/1 compatibilities of the ``regions`` distribution: the m items fill a
+    grid of ceil(sqrt(m)) columns row by row; neighbours share an edge, and each cell gets one
+    extra edge to a random diagonal neighbour with probability ``extra_edge_prob``."""
+    cols = max(1, int(np.ceil(np.sqrt(m))))
+    adj = np.zeros((m, m))
+    for i in range(m):
+        r, c = divmod(i, cols)
+        for j in (i + 1 if c + 1 < cols else -1, i + cols):
+            if 0 <= j < m:
+                adj[i, j] = adj[j, i] = 1.0
+        if rng.random() < extra_edge_prob:
+            diag = [(r + dr) * cols + (c + dc) for dr in (-1, 1) for dc in (-1, 1)
+                    if 0 <= c + dc < cols and 0 <= (r + dr) * cols + (c + dc) < m]
+            if diag:
+                j = diag[int(rng.integers(len(diag)))]
+                adj[i, j] = adj[j, i] = 1.0
+    return adj
 
 
 def _arbitrary(
@@ -179,10 +211,12 @@ def _arbitrary(
     additivity: float = 0.2,
     budget_factor: float = 1.5,
     resale_factor: float = 0.5,
+    compat: np.ndarray | None = None,
 ) -> list[Bidder]:
     common = min_value + (max_value - min_value) * rng.random(m)
-    compat = np.triu(rng.random((m, m)), k=1)
-    compat = compat + compat.T
+    if compat is None:
+        compat = np.triu(rng.random((m, m)), k=1)
+        compat = compat + compat.T
     row_sums = compat.sum(axis=1, keepdims=True)
     compat = np.divide(compat, row_sums, out=np.zeros_like(compat), where=row_sums > 0)
 

@@ -41,14 +41,23 @@ def _modules() -> dict[str, Path]:
 
 
 def import_graph() -> dict[str, set[str]]:
-    """Module → the mechopt modules it imports (``from pkg import mod`` counts as ``pkg.mod``)."""
+    """Module → the mechopt modules it imports at run time (``from pkg import mod`` counts as
+    ``pkg.mod``; imports under ``if TYPE_CHECKING:`` are left out)."""
     modules = _modules()
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         is_package = path.name == "__init__.py"
         package = name if is_package else name.rpartition(".")[0]
         targets: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        type_only = {  # imports under `if TYPE_CHECKING:` run only for the type checker
+            id(inner) for node in ast.walk(tree)
+            if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+            for stmt in node.body for inner in ast.walk(stmt)
+        }
+        for node in ast.walk(tree):
+            if id(node) in type_only:
+                continue
             if isinstance(node, ast.Import):
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):

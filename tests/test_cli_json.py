@@ -143,6 +143,19 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
         ("success", ("--test-size", "32"), {0}),
         ("error", ("--test-size", "32", "--jobs", "0"), {1}),
     ],
+    "bench menus-cats": [
+        ("success", ("--distributions", "L1", "--items", "4", "--seeds", "1", "--steps", "2", "--menu-size", "2",
+                     "--batch-size", "8", "--train-pool", "16", "--val-size", "16", "--test-size", "16",
+                     "--milp-buyers", "4", "--milp-time-limit", "5"), {0}),
+        ("usage", ("--distributions", "nope", "--items", "4", "--seeds", "1"), {2}),
+    ],
+    "bench menus-device": [
+        ("success", ("--device", "cpu", "--items", "4", "--menu-size", "2", "--batch-size", "8", "--steps", "1"),
+         {0}),
+        ("error", ("--device", "cuda", "--items", "4", "--menu-size", "2", "--batch-size", "8", "--steps", "1"),
+         {0, 1}),  # exit 1 without CUDA (exit 0 on a machine with a GPU)
+        ("usage", ("--items", "0"), {2}),
+    ],
     "bench menus-reference": [
         ("success", ("--seeds", "1", "--buyers", "5"), {0}),
         ("limit", ("--seeds", "1", "--buyers", "40", "--time-limit", "0.001"), {0, 3}),

@@ -125,6 +125,7 @@ COMMAND_MODULES = [
     "generate",
     "examples",
     "menus",
+    "menus_cats",
     "bench",
     "audit",
     "payments.evaluate",

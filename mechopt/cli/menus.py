@@ -52,6 +52,7 @@ CLI_FLAGS: dict[str, str] = {
     "keep": "--keep", "seed": "--seed", "device": "--device", "threads": "--threads",
     "name": "--name", "target_revenue": "--target-revenue", "eval_every": "--eval-every",
     "gap_warning": "--gap-warning", "bids_per_instance": "--bids-per-instance",
+    "mixture_bundles": "--mixture-bundles", "mixture_init_fill": "--mixture-init-fill",
 }
 
 
@@ -120,6 +121,12 @@ def _settings_options(fn):
                      help=f"Menu elements K [default: {DEFAULT_CONFIG.menu_size}]."),
         click.option("--kind", type=click.Choice(KINDS), default=None,
                      help=f"Deterministic bundles or lotteries [default: {DEFAULT_CONFIG.kind}]."),
+        click.option("--mixture-bundles", "mixture_bundles", type=int, default=None,
+                     help=f"--kind mixture: candidate bundles per element "
+                          f"[default: {DEFAULT_CONFIG.mixture_bundles}]."),
+        click.option("--mixture-init-fill", "mixture_init_fill", type=float, default=None,
+                     help=f"--kind mixture: initial bundles add each item with probability "
+                          f"U[0, this] [default: {DEFAULT_CONFIG.mixture_init_fill}]."),
         click.option("--straight-through/--no-straight-through", "straight_through", default=None,
                      help="Bundle menus: train on rounded bundles with relaxed gradients "
                           "[default: on]."),
@@ -295,9 +302,16 @@ def print_metrics(title: str, data: dict[str, Any]) -> None:
 @click.option("--no-save", is_flag=True, help="Do not write the menu file.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of soft vs hard revenue over training.")
+@click.option("--baselines/--no-baselines", "baselines", default=True, show_default=True,
+              help="Report grand-bundle, item-pricing and MILP bundle-menu baselines on the test buyers.")
+@click.option("--milp-buyers", type=click.IntRange(min=0), default=64, show_default=True,
+              help="Buyers of the bundle-menu MILP baseline (XOR buyers; 0: skip it).")
+@click.option("--milp-time-limit", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds for the MILP baseline (a stopped solve is NOT PROVEN).")
 @json_option
-def train_command(preset, out, no_save, plot, as_json, **settings):
-    """Train a menu; report hard and soft revenue on fresh test buyers."""
+def train_command(preset, out, no_save, plot, baselines, milp_buyers, milp_time_limit, as_json,
+                  **settings):
+    """Train a menu; report hard and soft revenue on fresh test buyers (and the baselines)."""
     config = build_config(preset, {k: settings[k] for k in SETTING_KEYS})
     require_torch()
     from mechopt.menus.plot import plot_history
@@ -314,11 +328,19 @@ def train_command(preset, out, no_save, plot, as_json, **settings):
                                   f"{config.kind} {config.relaxation}")
     data = _result_dict(trained, path, plot)
     data["menu"] = _menu_table(trained.menu, config, config.test_size, trained.device)
+    if baselines:
+        from mechopt.cli.menus_cats import baseline_report, print_baselines
+
+        data["baselines"] = baseline_report(trained, milp_buyers=milp_buyers,
+                                            milp_time_limit=milp_time_limit)
+        data["ratio_to_best_baseline"] = data["baselines"]["ratio_to_best_baseline"]
     if as_json:
         print_json(data)
     else:
         print_metrics(f"menu: {config.valuation} m={config.n_items}, K={config.menu_size} "
                       f"{config.kind} elements, relaxation {config.relaxation}", data)
+        if baselines:
+            print_baselines(data["baselines"], data["hard_revenue"])
 
 
 @menus.command("evaluate")

@@ -6,7 +6,9 @@ Modules: :mod:`~mechopt.menus.config` (settings, no torch),
 :mod:`~mechopt.menus.valuations`, :mod:`~mechopt.menus.menu`,
 :mod:`~mechopt.menus.relaxations`, :mod:`~mechopt.menus.trainer`,
 :mod:`~mechopt.menus.evaluate`, :mod:`~mechopt.menus.store` (save/load, new menus under ``runs/menus/``),
-:mod:`~mechopt.menus.reference` (the exact MILP comparison).
+:mod:`~mechopt.menus.reference` (the exact MILP comparison),
+:mod:`~mechopt.menus.mixture` (elements that are lotteries over a few bundles, any m),
+:mod:`~mechopt.menus.baselines` (grand bundle, item pricing, MILP bundle menu, welfare).
 
 Importing this package does not import torch; the torch-based names below are loaded on
 first use.

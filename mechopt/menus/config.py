@@ -42,9 +42,10 @@ __all__ = [
 #: :func:`mechopt.generators.generate_auction`)
 VALUATIONS: tuple[str, ...] = ("additive", "unit-demand", "triangle", "xor", "generated")
 
-#: menu element kinds: a deterministic bundle (relaxed in training, rounded at test) or a
-#: lottery (independent allocation probability per item)
-KINDS: tuple[str, ...] = ("bundle", "lottery")
+#: menu element kinds: a deterministic bundle (relaxed in training, rounded at test), a
+#: lottery (independent allocation probability per item), or a mixture of a few bundles
+#: (``mechopt.menus.mixture``: exact expected value for any m)
+KINDS: tuple[str, ...] = ("bundle", "lottery", "mixture")
 
 #: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``);
 #: ``bundleflow`` is ``softmax`` under BundleFlow's temperature convention (the ``bundleflow``
@@ -133,6 +134,11 @@ class MenuConfig:
     """Bundle menus: forward the rounded bundles, backward the relaxed ones, phased in over
     the first half of the run (False: train on relaxed bundles throughout, which can drift
     into lotteries that rounding destroys)."""
+    mixture_bundles: int = 4
+    """``kind="mixture"``: candidate bundles per element (the element is a lottery over them)."""
+    mixture_init_fill: float = 0.9
+    """``kind="mixture"``, XOR buyers: initial candidate bundles are a training buyer's atom
+    plus every other item with probability ρ ~ U[0, this] (``mechopt.menus.mixture``)."""
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None
@@ -202,6 +208,7 @@ class MenuConfig:
         _check_int("number of atoms", self.n_atoms, 1)
         _check_int("bids per instance", self.bids_per_instance, 1)
         _check_int("menu size K", self.menu_size, 1)
+        _check_int("bundles per mixture element", self.mixture_bundles, 1)
         _check_int("steps", self.steps, 0)
         _check_int("batch size", self.batch_size, 1)
         _check_int("training pool", self.train_pool, 0)
@@ -218,6 +225,8 @@ class MenuConfig:
                 raise InputError(f"{name} must be at least {MIN_TEMPERATURE:g} (relative to the value "
                                  f"scale), got {getattr(self, name)!r}")
         _check_positive("bundleflow_lambda_growth", self.bundleflow_lambda_growth)
+        if not 0 <= self.mixture_init_fill <= 1:
+            raise InputError(f"mixture_init_fill must lie in [0, 1], got {self.mixture_init_fill!r}")
         for name in ("init_price", "ir_penalty", "ir_dual_lr", "lr_end", "gap_warning"):
             _check_nonnegative(name, getattr(self, name))
         if self.max_price is not None:
@@ -239,7 +248,8 @@ class MenuConfig:
         ):
             raise InputError(
                 f"lottery menus for XOR buyers enumerate 2^m bundles and need m <= "
-                f"{MAX_LOTTERY_XOR_ITEMS} items (got {self.n_items}); use --kind bundle"
+                f"{MAX_LOTTERY_XOR_ITEMS} items (got {self.n_items}); use --kind mixture (lotteries "
+                f"over a few bundles, any m) or --kind bundle"
             )
         if self.valuation == "generated":
             from mechopt.generators import DISTRIBUTIONS

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from mechopt.errors import InputError
 from mechopt.menus.menu import Menu
+
+if TYPE_CHECKING:  # mixture imports baselines, which imports this module
+    from mechopt.menus.mixture import MixtureMenu
 from mechopt.menus.relaxations import choice_probabilities, soft_revenue
 from mechopt.menus.valuations import Buyers, Valuation
 
@@ -81,13 +85,16 @@ def hard_choice(values: Tensor, prices: Tensor) -> tuple[Tensor, Tensor]:
     return choice, paid
 
 
-def menu_values(menu: Menu, valuation: Valuation, buyers: Buyers, *, hard: bool,
+def menu_values(menu: Menu | MixtureMenu, valuation: Valuation, buyers: Buyers, *, hard: bool,
                 st_weight: float = 1.0) -> Tensor:
     """Values ``(N, K)`` of the menu's elements: rounded bundles / exact lotteries when
     ``hard``, else what training sees: exact lotteries, relaxed bundles, or — for a bundle
     menu with ``straight_through`` — the rounded bundles' values in the forward pass and the
     relaxed bundles' gradient in the backward pass.  ``st_weight`` w < 1 forwards
     (1 − w) · relaxed + w · rounded instead (the trainer ramps w from 0 to 1)."""
+    if menu.kind == "mixture":  # a MixtureMenu
+        assert not isinstance(menu, Menu)
+        return menu.expected_values(valuation, buyers, hard=hard, st_weight=st_weight)
     if menu.kind == "lottery":
         alloc, _ = menu(hard=False)
         return valuation.lottery_values(buyers, alloc)
@@ -101,7 +108,7 @@ def menu_values(menu: Menu, valuation: Valuation, buyers: Buyers, *, hard: bool,
 
 
 @torch.no_grad()
-def evaluate_menu(menu: Menu, valuation: Valuation, buyers: Buyers,
+def evaluate_menu(menu: Menu | MixtureMenu, valuation: Valuation, buyers: Buyers,
                   inverse_temperature: float) -> MenuMetrics:
     """Hard and soft revenue and the diagnostics of :class:`MenuMetrics` on ``buyers``."""
     sums = dict(hard=0.0, hard_sq=0.0, soft=0.0, buy=0.0, viol=0.0, phantom=0.0)

@@ -40,6 +40,7 @@ from mechopt.io.atomic import atomic_write_text
 from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.menus.config import MenuConfig, upgrade_settings
 from mechopt.menus.menu import Menu
+from mechopt.menus.mixture import MixtureMenu, make_menu, menu_width
 from mechopt.menus.trainer import TrainedMenu
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MenuFileError", "StoredMenu", "save_menu", "load_menu",
@@ -48,6 +49,11 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "MenuFileError", "StoredMenu", "save_menu
 FORMAT = "mechopt-menu"
 FORMAT_VERSION = 2
 DEFAULT_DIRECTORY = Path("runs") / "menus"
+
+
+#: settings added with mixture menus: they change nothing for other kinds, so files written
+#: before them (which lack them) still load
+MIXTURE_ONLY = frozenset({"mixture_bundles", "mixture_init_fill"})
 
 
 class MenuFileError(InputError):
@@ -60,7 +66,7 @@ class StoredMenu:
 
     path: Path
     config: MenuConfig
-    menu: Menu
+    menu: Menu | MixtureMenu
     inverse_temperature: float
     manifest: dict[str, Any]
 
@@ -82,7 +88,7 @@ def default_menu_path(config: MenuConfig, directory: str | os.PathLike = DEFAULT
     return Path(directory) / f"{name}.json"
 
 
-def _menu_payload(menu: Menu) -> dict[str, Any]:
+def _menu_payload(menu: Menu | MixtureMenu) -> dict[str, Any]:
     return {
         "kind": menu.kind,
         "n_items": menu.n_items,
@@ -210,7 +216,7 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
         raise _lacks(p, "config")
     settings = upgrade_settings(settings)  # files saved before a rename
     for name in (f.name for f in fields(MenuConfig)):  # a default must not stand in for a setting
-        if name not in settings:
+        if name not in settings and not (name in MIXTURE_ONLY and settings.get("kind") != "mixture"):
             raise _lacks(p, f"config.{name}")
     try:
         config = MenuConfig.from_dict(settings)
@@ -228,7 +234,7 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
         raise _fail(p, f"menu (kind {payload['kind']!r}, m = {payload['n_items']!r}, "
                        f"K = {payload['size']!r}) does not match its settings (kind "
                        f"{config.kind!r}, m = {config.n_items}, K = {config.menu_size})")
-    logits = _matrix(p, payload["logits"], config.menu_size, config.n_items, "logits")
+    logits = _matrix(p, payload["logits"], config.menu_size, menu_width(config), "logits")
     prices = _matrix(p, [payload["prices"]], 1, config.menu_size, "prices")[0]
     if min(prices) < 0:
         raise _fail(p, "menu holds a negative price")
@@ -239,7 +245,7 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
     if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not kappa > 0:
         raise _fail(p, "manifest lacks a positive training.inverse_temperature")
     dtype = torch.float64 if payload["dtype"] == "float64" else torch.float32
-    menu = Menu(config.n_items, config.menu_size, config.kind, config.straight_through).to(dtype)
+    menu = make_menu(config).to(dtype)
     with torch.no_grad():
         menu.logits.copy_(torch.tensor(logits, dtype=dtype))
         menu.prices.copy_(torch.tensor(prices, dtype=dtype))

@@ -39,6 +39,7 @@ from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig
 from mechopt.menus.evaluate import MenuMetrics, RevenueGapWarning, evaluate_menu, menu_values
 from mechopt.menus.menu import Menu
+from mechopt.menus.mixture import MixtureMenu, initialize_from_buyers_, make_menu
 from mechopt.menus.relaxations import inverse_temperature, relaxed_objective
 from mechopt.menus.valuations import make_valuation
 
@@ -81,7 +82,7 @@ class TrainedMenu:
     """The result of :func:`train_menu`: the kept menu, its test metrics and the log."""
 
     config: MenuConfig
-    menu: Menu
+    menu: Menu | MixtureMenu
     metrics: MenuMetrics
     """On the fresh test sample (never used for training or selection)."""
     validation: MenuMetrics
@@ -96,6 +97,10 @@ class TrainedMenu:
     reached_target_at: float | None = None
     """Seconds until the validation hard revenue first reached ``config.target_revenue``."""
     warnings: list[str] = field(default_factory=list)
+    test_buyers: Any = field(default=None, repr=False)
+    """The test sample of :attr:`metrics` (for baselines on the same buyers; not stored)."""
+    fit_buyers: Any = field(default=None, repr=False)
+    """The training pool, else the validation sample (where baselines are fitted)."""
 
 
 class NonFiniteTrainingError(InputError):
@@ -173,9 +178,11 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     if pool_size:
         pool = valuation.sample(pool_size, gens["train"])
 
-    menu = Menu(config.n_items, config.menu_size, config.kind, config.straight_through)
-    menu = menu.to(device=device, dtype=dtype)
+    menu = make_menu(config).to(device=device, dtype=dtype)
     menu.initialize_(gens["init"], config.init_price)
+    if isinstance(menu, MixtureMenu):  # candidate bundles start at training buyers' atoms
+        initialize_from_buyers_(menu, pool if pool is not None else val_buyers, valuation, gens["init"],
+                                fill=config.mixture_init_fill)
     menu.project_(config.max_price)
     _require_finite(0, "an initial price", menu.prices.detach())
     optimizer = torch.optim.Adam(menu.parameters(), lr=config.lr)
@@ -286,6 +293,8 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
         device=str(device),
         reached_target_at=reached_at,
         warnings=messages,
+        test_buyers=test_buyers,
+        fit_buyers=pool if pool is not None else val_buyers,
     )
 
 

@@ -12,6 +12,7 @@ import math
 import statistics
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -146,15 +147,36 @@ def run_study(rows: list[StudyRow], seeds: tuple[int, ...] = (0,), *, executor: 
     return results
 
 
+def training_step(menu: Any, valuation: Any, config: MenuConfig, generator: Any,
+                  batch_size: int) -> Callable[[], None]:
+    """One Adam step of the relaxed objective on a fresh batch (what the throughput benchmarks
+    time; the trainer's own loop adds schedules, validation and IR penalties)."""
+    import torch
+
+    from mechopt.menus.evaluate import menu_values
+    from mechopt.menus.relaxations import relaxed_objective
+
+    opt = torch.optim.Adam(menu.parameters(), lr=config.lr)
+
+    def step() -> None:
+        batch = valuation.sample(batch_size, generator)
+        values = menu_values(menu, valuation, batch, hard=False)
+        obj = relaxed_objective(config.relaxation, values, menu.prices, 100.0).objective
+        opt.zero_grad(set_to_none=True)
+        (-obj).backward()
+        opt.step()
+        menu.project_()
+
+    return step
+
+
 def throughput(n_items: int, menu_size: int, *, batch_size: int = 4096, steps: int = 20,
                warmup: int = 3, device: str = "cpu", threads: int = 1,
                valuation: str = "additive") -> dict[str, Any]:
     """Training steps per second (and buyers per second) of one configuration."""
     import torch
 
-    from mechopt.menus.evaluate import menu_values
     from mechopt.menus.menu import Menu
-    from mechopt.menus.relaxations import relaxed_objective
     from mechopt.menus.trainer import make_generators, resolve_device
     from mechopt.menus.valuations import make_valuation
 
@@ -169,17 +191,7 @@ def throughput(n_items: int, menu_size: int, *, batch_size: int = 4096, steps: i
         gens = make_generators(0, dev)
         val = make_valuation(config, dev)
         menu = Menu(n_items, menu_size, config.kind).to(dev).initialize_(gens["init"], 0.5)
-        opt = torch.optim.Adam(menu.parameters(), lr=config.lr)
-
-        def step() -> None:
-            batch = val.sample(batch_size, gens["train"])
-            values = menu_values(menu, val, batch, hard=False)
-            obj = relaxed_objective(config.relaxation, values, menu.prices, 100.0).objective
-            opt.zero_grad(set_to_none=True)
-            (-obj).backward()
-            opt.step()
-            menu.project_()
-
+        step = training_step(menu, val, config, gens["train"], batch_size)
         for _ in range(warmup):
             step()
         if dev.type == "cuda":

@@ -124,9 +124,9 @@ def device_throughput(device: str, *, n_items: int = 50, n_atoms: int = 5, menu_
     when it is absent), and evaluation (hard choice) buyers per second."""
     import torch
 
+    from mechopt.benchmarks.menus import training_step
     from mechopt.menus.evaluate import hard_choice, menu_values
     from mechopt.menus.mixture import make_menu
-    from mechopt.menus.relaxations import relaxed_objective
     from mechopt.menus.trainer import make_generators, resolve_device
     from mechopt.menus.valuations import make_valuation
 
@@ -141,16 +141,7 @@ def device_throughput(device: str, *, n_items: int = 50, n_atoms: int = 5, menu_
         gens = make_generators(0, dev)
         val = make_valuation(config, dev)
         menu = make_menu(config).to(dev).initialize_(gens["init"], 0.5)
-        opt = torch.optim.Adam(menu.parameters(), lr=config.lr)
-
-        def step() -> None:
-            batch = val.sample(batch_size, gens["train"])
-            values = menu_values(menu, val, batch, hard=False)
-            obj = relaxed_objective(config.relaxation, values, menu.prices, 100.0).objective
-            opt.zero_grad(set_to_none=True)
-            (-obj).backward()
-            opt.step()
-            menu.project_()
+        step = training_step(menu, val, config, gens["train"], batch_size)
 
         def sync() -> None:
             if dev.type == "cuda":

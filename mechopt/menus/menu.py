@@ -24,7 +24,16 @@ from torch import Tensor, nn
 from mechopt.errors import InputError
 from mechopt.menus.config import KINDS
 
-__all__ = ["Menu"]
+__all__ = ["Menu", "project_prices_"]
+
+
+@torch.no_grad()
+def project_prices_(prices: Tensor, upper: Tensor | float | None = None) -> None:
+    """Clamp menu ``prices`` in place to ``[0, upper]`` (``upper`` scalar or per element)."""
+    prices.clamp_(min=0.0)
+    if upper is not None:
+        upper_t = torch.as_tensor(upper, dtype=prices.dtype, device=prices.device)
+        torch.minimum(prices, upper_t, out=prices)
 
 
 class Menu(nn.Module):
@@ -70,13 +79,9 @@ class Menu(nn.Module):
             alloc = (self.logits >= 0).to(alloc.dtype)
         return alloc, self.prices
 
-    @torch.no_grad()
     def project_(self, upper: Tensor | float | None = None) -> None:
         """Clamp prices to ``[0, upper]`` (``upper`` scalar or per element ``(K,)``)."""
-        self.prices.clamp_(min=0.0)
-        if upper is not None:
-            upper_t = torch.as_tensor(upper, dtype=self.prices.dtype, device=self.prices.device)
-            torch.minimum(self.prices, upper_t, out=self.prices)
+        project_prices_(self.prices, upper)
 
     def extra_repr(self) -> str:
         return (f"n_items={self.n_items}, size={self.size}, kind={self.kind!r}, "

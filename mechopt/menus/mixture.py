@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig
-from mechopt.menus.menu import Menu
+from mechopt.menus.menu import Menu, project_prices_
 
 __all__ = ["MixtureMenu", "make_menu", "menu_width", "mixture_values", "initialize_from_buyers_"]
 
@@ -85,12 +85,9 @@ class MixtureMenu(nn.Module):
         """:func:`mixture_values` of this menu (what :func:`mechopt.menus.evaluate.menu_values` calls)."""
         return mixture_values(self, valuation, buyers, hard=hard, st_weight=st_weight)
 
-    @torch.no_grad()
     def project_(self, upper: Tensor | float | None = None) -> None:
-        self.prices.clamp_(min=0.0)
-        if upper is not None:
-            upper_t = torch.as_tensor(upper, dtype=self.prices.dtype, device=self.prices.device)
-            torch.minimum(self.prices, upper_t, out=self.prices)
+        """Clamp prices to ``[0, upper]``, as :meth:`Menu.project_`."""
+        project_prices_(self.prices, upper)
 
     def extra_repr(self) -> str:
         return f"n_items={self.n_items}, size={self.size}, bundles={self.n_bundles}"

@@ -180,3 +180,18 @@ def test_ctrl_c_during_a_solve_exits_130():
     assert proc.returncode == 130, (out, err)
     assert err.strip().splitlines()[-1] == "interrupted"
     assert "Traceback" not in err and "solver error" not in out + err
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, as_json):
+    """``mechopt … | head -1``: a write to the closed pipe ends the command quietly, as click
+    does it (exit 1, nothing printed), not as a one-line ``Error: [Errno 32] Broken pipe``."""
+    import mechopt.cli.batch as batch_cli
+
+    def reader_gone(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(batch_cli, "run_auction", reader_gone)
+    result = CliRunner().invoke(cli, ["solve", str(SMALL)] + (["--json"] if as_json else []))
+    assert result.exit_code == 1
+    assert "Broken pipe" not in result.output and "Error" not in result.output

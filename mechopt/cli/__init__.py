@@ -96,6 +96,8 @@ class MechoptGroup(click.Group):
                 raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
             except NotProvenOptimal as exc:
                 raise NotProvenError(one_line(exc)) from None
+            except BrokenPipeError:
+                raise  # the reader went away (| head): click exits quietly, not an input error
             except USER_ERRORS as exc:
                 raise click.ClickException(one_line(exc)) from None
 

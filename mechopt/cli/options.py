@@ -70,6 +70,8 @@ def json_option(fn: Callable) -> Callable:
             except click.ClickException as exc:
                 print_json({"error": exc.format_message()})
                 raise
+            except BrokenPipeError:
+                raise
             except USER_ERRORS as exc:
                 print_json({"error": one_line(exc)})
                 raise

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.errors import InputError
 from mechopt.formulations.wdp import objective_scale
+from mechopt.formulations.wdp_highspy import wdp_columns_and_rows
 from mechopt.solve import solver_backend
 
 __all__ = ["raw_wdp", "raw_sequential_vcg", "RAW_SOLVERS"]
@@ -24,15 +25,7 @@ Rows = list[list[int]]
 
 
 def _columns_and_rows(auction: CombinatorialAuction, exclude: Iterable[str]):
-    excluded = {str(b) for b in exclude}
-    bids = [(bidder.id, bid) for bidder, bid in auction.iter_bids() if bidder.id not in excluded]
-    on_item: dict[str, list[int]] = {g: [] for g in auction.items}
-    of_bidder: dict[str, list[int]] = {}
-    for k, (bidder_id, bid) in enumerate(bids):
-        for g in bid.items:
-            on_item[g].append(k)
-        of_bidder.setdefault(bidder_id, []).append(k)
-    rows = [ks for ks in on_item.values() if ks] + [ks for ks in of_bidder.values() if len(ks) > 1]
+    bids, rows = wdp_columns_and_rows(auction, exclude)
     scale = objective_scale(auction)
     return bids, [bid.value / scale for _, bid in bids], rows
 

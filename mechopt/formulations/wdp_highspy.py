@@ -19,14 +19,16 @@ from mechopt.auction import Bid, CombinatorialAuction, id_list
 from mechopt.formulations.wdp import objective_scale
 from mechopt.quiet import quiet_highs
 
-__all__ = ["build_wdp_highspy", "read_highspy_allocation"]
+__all__ = ["build_wdp_highspy", "read_highspy_allocation", "wdp_columns_and_rows"]
 
 
-def build_wdp_highspy(
+def wdp_columns_and_rows(
     auction: CombinatorialAuction, exclude: Iterable[str] = ()
-) -> tuple[highspy.Highs, list[tuple[str, Bid]]]:
-    """Build (do not solve) the WDP in a fresh ``highspy.Highs``; returns it and the
-    (bidder id, bid) of every column."""
+) -> tuple[list[tuple[str, Bid]], list[list[int]]]:
+    """The WDP's columns, (bidder id, bid) of every bid of a bidder not in ``exclude``, and
+    its rows as lists of column indices: one per item some bid names, then one per bidder
+    with two or more bids (the rows of :func:`mechopt.formulations.wdp.build_wdp_model`,
+    each with right-hand side 1)."""
     excluded = set(id_list("exclude", exclude))
     bids = [(bidder.id, bid) for bidder, bid in auction.iter_bids() if bidder.id not in excluded]
     on_item: dict[str, list[int]] = {g: [] for g in auction.items}
@@ -37,6 +39,15 @@ def build_wdp_highspy(
         of_bidder.setdefault(bidder_id, []).append(k)
     rows = [ks for ks in on_item.values() if ks]
     rows += [ks for ks in of_bidder.values() if len(ks) > 1]
+    return bids, rows
+
+
+def build_wdp_highspy(
+    auction: CombinatorialAuction, exclude: Iterable[str] = ()
+) -> tuple[highspy.Highs, list[tuple[str, Bid]]]:
+    """Build (do not solve) the WDP in a fresh ``highspy.Highs``; returns it and the
+    (bidder id, bid) of every column."""
+    bids, rows = wdp_columns_and_rows(auction, exclude)
 
     # Pyomo numbers columns in order of first appearance in the constraints, then objective
     column_of: dict[int, int] = {}

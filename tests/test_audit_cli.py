@@ -111,3 +111,20 @@ def test_bench_audit_small(tmp_path):
 def test_bench_audit_rejects_unknown_distribution():
     result = run("bench", "audit", "-d", "L4,L9", "--auctions", "2")
     assert result.exit_code == 2 and "L9" in result.output
+
+
+def test_audit_flags_choose_evidence_remedies_and_core():
+    path = str(DATA / "cats" / "L4_s0000.txt")
+    short = run("audit", path, "--no-remedies", "--no-core", "--json")
+    assert short.exit_code == 0, short.output
+    data = json.loads(short.output)
+    assert data["exclusion"] is None and data["collusion"] is None and data["core"] == []
+    everything = run("audit", path, "--evidence", "all", "--no-core", "--json")
+    assert everything.exit_code == 0, everything.output
+    full = json.loads(everything.output)
+    assert [g["members"] for g in full["groups"]] == [g["members"] for g in data["groups"]]
+    assert full["exclusion"] is not None and full["solves"] > data["solves"]
+    human = run("audit", path, "--no-remedies", "--no-core")
+    assert "linked" in human.output  # pairs not solved because their winners were already linked
+    bad = run("audit", path, "--evidence", "some")
+    assert bad.exit_code == 2 and "some" in bad.output

@@ -98,7 +98,8 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
     "payments evaluate": [
         ("success", ("--domain", "single-item", "--test", "5", "--no-cache"), {0}),
         ("limit", ("--domain", "mmca", "--rule", "optimal", "--test", "3", "--no-cache", "--time-limit", "0.001"),
-         {0, 1}),  # unproven labels are refused (exit 1) unless the MILPs finish within the limit
+         {0, 1, 3}),  # unproven labels are refused (exit 1) unless the MILPs finish within the
+        # limit; under load a later solve may hit it instead (exit 3)
         ("error", ("{tmp}/missing-model.json",), {1}),
     ],
     "payments learn": [

@@ -54,12 +54,26 @@ Every pair that can be flagged therefore rests on proven solves (case 2 or 4), a
 verdict, the groups and their evidence are those of solving every pair (tested against the
 unpruned audit and brute force).
 
+**Which drops the groups need** (:class:`LinkPlanner`).  Steps 6–7 only use the *connected
+components* of the drop graph.  A pair whose two winners are already linked by a path of
+proven drops cannot change any group, so its MILP is not needed for the verdict: with
+``evidence="spanning"`` (the default) the pair MILPs run in waves, and a pair is skipped
+(``PairEvidence.linked``) once its members are in one component.  Pairs certain to be
+drops run first — a feasible allocation of W_{-θ,-ι} (:func:`pair_incumbent`) already
+beats W_{-θ} + W_{-ι} − W + tol, so their MILP only supplies the exact number — then the
+others in decreasing order of their LP bound.  Every group is the same as with every pair
+solved (a drop between two skipped winners joins nothing new), every drop shown is exact and
+proven, and a group's evidence is a set of drops that connects its members (at most
+``members − 1`` MILPs per group in the best case, instead of one per pair).
+``evidence="all"`` solves every pair that can show a drop and lists them all.
+
 This module is pure arithmetic on solved economies; :mod:`mechopt.audit.runner` decides
 which economies to solve.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -68,8 +82,11 @@ from mechopt.errors import InputError
 
 __all__ = [
     "PairEvidence", "SuspectedGroup", "Discovery", "discover_groups", "economies_needed", "plan_pairs",
-    "no_drop_by_bound",
+    "no_drop_by_bound", "Links", "LinkPlanner", "EVIDENCE",
 ]
+
+#: what a suspected group's evidence lists: a connecting set of drops, or every drop
+EVIDENCE = ("spanning", "all")
 
 
 @dataclass(frozen=True)
@@ -81,7 +98,9 @@ class PairEvidence:
     welfares behind the pair (W, W_{-θ}, W_{-ι}, W_{-θ,-ι}) are proven optimal — or, for a
     ``pruned`` pair (W_{-θ,-ι} not solved because θ or ι has zero utility; see the module
     docstring), when W, W_{-θ} and W_{-ι} are: its drop is then None and at most
-    ``min(u_θ, u_ι)`` ≤ the tolerance.
+    ``min(u_θ, u_ι)`` ≤ the tolerance.  A ``linked`` pair was not solved because θ and ι
+    were already in one suspected group (``evidence="spanning"``): its drop is None and
+    unknown, and ``proven`` says that its group membership rests on proven solves.
     """
 
     bidder: str
@@ -90,6 +109,7 @@ class PairEvidence:
     utility_without: float | None
     proven: bool
     pruned: bool = False
+    linked: bool = False
 
     @property
     def drop(self) -> float | None:
@@ -107,6 +127,7 @@ class PairEvidence:
             "drop": self.drop,
             "proven": self.proven,
             "pruned": self.pruned,
+            "linked": self.linked,
         }
 
 
@@ -251,61 +272,199 @@ def _difference(a: EconomyResult, b: EconomyResult) -> float | None:
     return a.welfare - b.welfare
 
 
+def _utilities(
+    winners: Sequence[str], economies: Mapping[frozenset[str], EconomyResult]
+) -> dict[str, float | None]:
+    """u_ι = W − W_{-ι} (clipped at 0) of every winner, None when a welfare is missing."""
+    full = economies[frozenset()]
+    out: dict[str, float | None] = {}
+    for w in winners:
+        u = _difference(full, economies[frozenset({w})])
+        out[w] = None if u is None else max(u, 0.0)
+    return out
+
+
+def _solved_pair(
+    theta: str, iota: str, economies: Mapping[frozenset[str], EconomyResult],
+    utilities: Mapping[str, float | None],
+) -> PairEvidence:
+    """The evidence of ι when θ is excluded, from the solved pair economy W_{-θ,-ι}."""
+    full, without_theta = economies[frozenset()], economies[frozenset({theta})]
+    both = economies[frozenset({theta, iota})]
+    u_without = _difference(without_theta, both)
+    proven = (
+        full.is_optimal
+        and without_theta.is_optimal
+        and economies[frozenset({iota})].is_optimal
+        and both.is_optimal
+    )
+    return PairEvidence(
+        bidder=iota,
+        excluded=theta,
+        utility=utilities[iota],
+        utility_without=None if u_without is None else max(u_without, 0.0),
+        proven=proven,
+    )
+
+
+def _is_edge(ab: PairEvidence, ba: PairEvidence, tol: float) -> bool:
+    """A proven drop both ways (steps 6–7; by symmetry one implies the other up to rounding)."""
+    if not (ab.proven and ba.proven) or ab.pruned or ba.pruned or ab.linked or ba.linked:
+        return False
+    return ab.drop is not None and ba.drop is not None and ab.drop > tol and ba.drop > tol
+
+
+class Links:
+    """Union–find over winners: the components of the drop graph found so far."""
+
+    def __init__(self, winners: Iterable[str]) -> None:
+        self._parent = {w: w for w in winners}
+
+    def root(self, x: str) -> str:
+        parent = self._parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def same(self, a: str, b: str) -> bool:
+        return self.root(a) == self.root(b)
+
+    def union(self, a: str, b: str) -> None:
+        self._parent[self.root(a)] = self.root(b)
+
+    def copy(self) -> Links:
+        other = Links(())
+        other._parent = dict(self._parent)
+        return other
+
+
+class LinkPlanner:
+    """Which pair MILPs to solve, wave by wave, until the groups are known (module docstring).
+
+    ``candidates`` are the pairs that still need a MILP after :func:`plan_pairs` and
+    :func:`no_drop_by_bound`; ``upper`` their LP bounds of W_{-θ,-ι} (None: unknown).
+    ``economies`` must already hold W, every W_{-θ} and the pairs known without a MILP;
+    the caller adds each wave's solved economies and calls :meth:`update`.  ``linked`` are
+    the pairs skipped because their members were already linked.  ``wave`` caps the
+    uncertain pairs per wave (pairs certain to be drops are not capped).
+    """
+
+    def __init__(
+        self,
+        winners: Sequence[str],
+        economies: Mapping[frozenset[str], EconomyResult],
+        candidates: Sequence[frozenset[str]],
+        upper: Mapping[frozenset[str], float | None],
+        wave: int = 8,
+    ) -> None:
+        self.winners = tuple(winners)
+        self.economies = economies
+        self.wave = wave
+        self.links = Links(winners)
+        self.linked: set[frozenset[str]] = set()
+        self._utilities = _utilities(winners, economies)
+        self._tol = welfare_tolerance(economies[frozenset()].welfare or 0.0)
+        known = [e for e in economies if len(e) == 2 and e <= set(winners)]
+        self.update(known)
+        priority = {p: self._priority(p, upper.get(p)) for p in candidates}
+        self._certain = {p: priority[p][0] for p in candidates}
+        self._pending = sorted(candidates, key=priority.__getitem__, reverse=True)
+
+    def _threshold(self, pair: frozenset[str]) -> float | None:
+        """W_{-θ} + W_{-ι} − W: a pair economy above it (by tol) is a drop."""
+        a, b = sorted(pair)
+        ws = [self.economies[e].welfare for e in (frozenset({a}), frozenset({b}), frozenset())]
+        if any(w is None for w in ws):
+            return None
+        wa, wb, w = ws
+        assert wa is not None and wb is not None and w is not None
+        return wa + wb - w
+
+    def _priority(self, pair: frozenset[str], upper: float | None) -> tuple[bool, float]:
+        """(certain to be a drop, how far the LP bound lies above the threshold)."""
+        threshold = self._threshold(pair)
+        if threshold is None:
+            return (False, -math.inf)
+        start = pair_incumbent(pair, self.economies)
+        lower = None if start is None else math.fsum(b.value for b in start.values())
+        certain = lower is not None and lower > threshold + self._tol
+        return (certain, math.inf if upper is None else upper - threshold)
+
+    def next_wave(self) -> list[frozenset[str]]:
+        """The next pairs to solve (empty: the groups are known)."""
+        wave: list[frozenset[str]] = []
+        planned = self.links.copy()
+        rest: list[frozenset[str]] = []
+        uncertain = 0
+        for pair in self._pending:
+            a, b = sorted(pair)
+            if self.links.same(a, b):
+                self.linked.add(pair)
+                continue
+            certain = self._certain[pair]
+            if planned.same(a, b) or (not certain and uncertain >= self.wave):
+                rest.append(pair)  # a pair of this wave may link them: decide next time
+                continue
+            wave.append(pair)
+            planned.union(a, b)
+            uncertain += not certain
+        self._pending = rest
+        return wave
+
+    def update(self, pairs: Iterable[frozenset[str]]) -> None:
+        """Link the members of every solved pair that shows a proven drop."""
+        for pair in pairs:
+            a, b = sorted(pair)
+            ab = _solved_pair(a, b, self.economies, self._utilities)
+            ba = _solved_pair(b, a, self.economies, self._utilities)
+            if _is_edge(ab, ba, self._tol):
+                self.links.union(a, b)
+
+
 def discover_groups(
     winners: Sequence[str],
     economies: Mapping[frozenset[str], EconomyResult],
     no_drop: Collection[frozenset[str]] = (),
+    linked: Collection[frozenset[str]] = (),
 ) -> Discovery:
     """Steps 2–7 from solved economies (keys: excluded bidder sets, ``frozenset()`` = all in).
 
     A drop counts when it exceeds :func:`welfare_tolerance` of W and every welfare behind it
     is proven optimal; an unproven pair is listed in ``unresolved``, never accused.  A pair
     whose economy was not solved is reported as pruned: it must be in ``no_drop`` (an LP
-    bound proved no drop) or have a member of zero utility (see :func:`plan_pairs`).
+    bound proved no drop) or have a member of zero utility (see :func:`plan_pairs`) — or as
+    linked, when it is in ``linked`` (its members were joined by other drops,
+    :class:`LinkPlanner`).
     """
     full = economies[frozenset()]
     if full.welfare is None:
         raise InputError("the full auction has no allocation: nothing to discover")
     tol = welfare_tolerance(full.welfare)
-    utilities: dict[str, float | None] = {}
-    for w in winners:
-        u = _difference(full, economies[frozenset({w})])
-        utilities[w] = None if u is None else max(u, 0.0)
+    utilities = _utilities(winners, economies)
     pairs: list[PairEvidence] = []
     for theta in winners:
         without_theta = economies[frozenset({theta})]
         for iota in winners:
             if iota == theta:
                 continue
-            both = economies.get(frozenset({theta, iota}))
-            if both is None:  # not solved: zero utility or an LP bound (plan_pairs)
-                u_a, u_b = utilities[theta], utilities[iota]
-                bounded = frozenset({theta, iota}) in no_drop
-                if not bounded and (u_a is None or u_b is None or min(u_a, u_b) > tol):
-                    raise KeyError(frozenset({theta, iota}))
-                proven = (
-                    full.is_optimal
-                    and without_theta.is_optimal
-                    and economies[frozenset({iota})].is_optimal
-                )
-                pairs.append(PairEvidence(iota, theta, u_b, None, proven, pruned=True))
+            key = frozenset({theta, iota})
+            if key in economies:
+                pairs.append(_solved_pair(theta, iota, economies, utilities))
                 continue
-            u_without = _difference(without_theta, both)
             proven = (
                 full.is_optimal
                 and without_theta.is_optimal
                 and economies[frozenset({iota})].is_optimal
-                and both.is_optimal
             )
-            pairs.append(
-                PairEvidence(
-                    bidder=iota,
-                    excluded=theta,
-                    utility=utilities[iota],
-                    utility_without=None if u_without is None else max(u_without, 0.0),
-                    proven=proven,
-                )
-            )
+            if key in linked:
+                pairs.append(PairEvidence(iota, theta, utilities[iota], None, proven, linked=True))
+                continue
+            # not solved: zero utility or an LP bound (plan_pairs)
+            u_a, u_b = utilities[theta], utilities[iota]
+            if key not in no_drop and (u_a is None or u_b is None or min(u_a, u_b) > tol):
+                raise KeyError(key)
+            pairs.append(PairEvidence(iota, theta, u_b, None, proven, pruned=True))
     by_key = {(p.bidder, p.excluded): p for p in pairs}
     edges: list[tuple[str, str]] = []
     unresolved: list[tuple[str, str]] = []
@@ -314,10 +473,7 @@ def discover_groups(
             ab, ba = by_key[(a, b)], by_key[(b, a)]
             if not (ab.proven and ba.proven):
                 unresolved.append((a, b))
-                continue
-            if ab.pruned or ba.pruned:  # proven: no drop above the tolerance
-                continue
-            if ab.drop > tol and ba.drop > tol:  # type: ignore[operator]
+            elif _is_edge(ab, ba, tol):
                 edges.append((a, b))
     groups = _components(winners, edges, by_key)
     return Discovery(
@@ -336,20 +492,13 @@ def _components(
     by_key: Mapping[tuple[str, str], PairEvidence],
 ) -> tuple[SuspectedGroup, ...]:
     """Connected components (size ≥ 2) of the drop graph, members in winner order."""
-    parent = {w: w for w in winners}
-
-    def root(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    links = Links(winners)
     for a, b in edges:
-        parent[root(a)] = root(b)
+        links.union(a, b)
     order = {w: k for k, w in enumerate(winners)}
     members: dict[str, list[str]] = {}
     for w in winners:
-        members.setdefault(root(w), []).append(w)
+        members.setdefault(links.root(w), []).append(w)
     groups = []
     for group in members.values():
         if len(group) < 2:

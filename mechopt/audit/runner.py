@@ -11,7 +11,9 @@ jobs, receives their results, and finally returns an :class:`AuditReport`.  Its 
    marginal economy has W_{-θ,-ι} = W_{-θ} exactly (:mod:`mechopt.audit.discovery` gives
    the argument);
 4. the MILPs of the pairs whose LP bound does not rule a drop out (step 4: the utilities
-   of the other winners without θ);
+   of the other winners without θ) — in waves, skipping a pair once its two winners are
+   linked by proven drops (``evidence="spanning"``, :class:`~mechopt.audit.discovery.LinkPlanner`),
+   or all at once (``evidence="all"``);
 5. if there are suspects: the auction without them (step 8) and the grouped auction
    (AAMAS 2006 remedy);
 6. their marginal economies and tie checks.
@@ -40,7 +42,9 @@ from mechopt.auction import CombinatorialAuction
 from mechopt.audit.collusion import DEFAULT_THRESHOLD, check_collusion, check_threshold
 from mechopt.audit.core import core_remedy, core_task
 from mechopt.audit.discovery import (
+    EVIDENCE,
     Discovery,
+    LinkPlanner,
     discover_groups,
     no_drop_by_bound,
     pair_incumbent,
@@ -191,20 +195,25 @@ def _marginal_sets(economy: EconomyResult) -> list[frozenset[str]]:
     return [economy.exclude | {w} for w in (economy.bids or {})]
 
 
+def _start_from(economy: EconomyResult) -> Callable[[frozenset[str]], dict]:
+    """MIP starts for sub-economies of ``economy``: its allocation without the excluded."""
+    return lambda e: {b: bid for b, bid in (economy.bids or {}).items() if b not in e}
+
+
 def _audit_procedure(
     auction: CombinatorialAuction, settings: SolveSettings, threshold: float, core: bool = True,
-    prune: bool = True,
+    prune: bool = True, evidence: str = "spanning", remedies: bool = True,
 ) -> Procedure:
     """The audit of one auction, then (``core``) one more round: core-selecting payments for
     the plain auction and after each remedy (:mod:`mechopt.audit.core`)."""
-    report: AuditReport = yield from _audit_steps(auction, settings, threshold, prune)
-    remedies = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
-    if not core or not remedies:
+    report: AuditReport = yield from _audit_steps(auction, settings, threshold, prune, evidence, remedies)
+    computed = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
+    if not core or not computed:
         return report
-    results = yield [Job(core_task, (r, settings)) for r in remedies]
+    results = yield [Job(core_task, (r, settings)) for r in computed]
     rows, notes, statuses = [], list(report.notes), [report.status]
     solves, seconds = report.solves, report.solver_seconds
-    for remedy, result in zip(remedies, results, strict=True):
+    for remedy, result in zip(computed, results, strict=True):
         if isinstance(result, str):
             notes.append(result)
             continue
@@ -221,7 +230,8 @@ def _audit_procedure(
 
 
 def _audit_steps(
-    auction: CombinatorialAuction, settings: SolveSettings, threshold: float, prune: bool = True
+    auction: CombinatorialAuction, settings: SolveSettings, threshold: float, prune: bool = True,
+    evidence: str = "spanning", remedies: bool = True,
 ) -> Procedure:
     """Steps 1-8 of the audit of one auction (see the module docstring)."""
     ledger = _Ledger(auction, settings)
@@ -261,22 +271,34 @@ def _audit_steps(
     notes.extend(_tie_notes("the full auction", tie, main=True))
 
     # round 3 -- LP bounds of the pair economies in which a drop is possible (plan_pairs);
-    # round 4 -- steps 4-5: the MILPs of the pairs no bound rules out
+    # round 4 -- steps 4-5: the MILPs of the pairs no bound rules out, in waves until the
+    # groups are known (evidence="spanning") or all at once
     no_drop: set[frozenset[str]] = set()
+    linked: set[frozenset[str]] = set()
+    upper: dict[frozenset[str], float | None] = {}
     if prune:
         to_check, derived = plan_pairs(winners, ledger.economies)
         ledger.economies.update(derived)
         chunks = [to_check[k : k + LP_CHUNK] for k in range(0, len(to_check), LP_CHUNK)]
         bounds = yield [Job(pair_lp_bounds, (auction, chunk, settings)) for chunk in chunks]
-        flat = [(pair, bound) for chunk in bounds for pair, bound, _ in chunk]
+        upper = {pair: bound for chunk in bounds for pair, bound, _ in chunk}
         ledger.seconds += sum(s for chunk in bounds for _, _, s in chunk)
-        no_drop = no_drop_by_bound(flat, ledger.economies)
+        no_drop = no_drop_by_bound(upper.items(), ledger.economies)
         to_solve = [p for p in to_check if p not in no_drop]
     else:
         to_solve = [frozenset({a, b}) for i, a in enumerate(winners) for b in winners[i + 1 :]]
-    ledger.record((yield ledger.jobs_for(
-        to_solve, lambda e: pair_incumbent(e, ledger.economies)
-    )))
+
+    def start(e: frozenset[str]) -> dict | None:
+        return pair_incumbent(e, ledger.economies)
+
+    if prune and evidence == "spanning" and to_solve:
+        planner = LinkPlanner(winners, ledger.economies, to_solve, upper)
+        while wave := planner.next_wave():
+            ledger.record((yield ledger.jobs_for(wave, start)))
+            planner.update(wave)
+        linked = planner.linked
+    else:
+        ledger.record((yield ledger.jobs_for(to_solve, start)))
     if not winners:
         return report(Verdict.NO_WINNERS, "no bid won: there is nothing to audit", vcg)
     if len(winners) == 1:
@@ -288,7 +310,7 @@ def _audit_steps(
         )
 
     # steps 6-7: suspected groups
-    discovery = discover_groups(winners, ledger.economies, no_drop)
+    discovery = discover_groups(winners, ledger.economies, no_drop, linked)
     if not discovery.groups:
         if discovery.unresolved:
             return report(
@@ -303,6 +325,10 @@ def _audit_steps(
             vcg, discovery,
         )
 
+    if not remedies:
+        notes.append("remedies not computed: no exclusion, grouping or collusion check")
+        return report(Verdict.SUSPECTS, _suspect_summary(discovery), vcg, discovery)
+
     # round 5 -- step 8 (exclusion) and the grouped auction (AAMAS 2006)
     suspects = frozenset(discovery.suspects)
     merged, members_of = grouped_auction(auction, discovery.groups)
@@ -314,8 +340,8 @@ def _audit_steps(
     excl_main, group_main = ledger.economies[suspects], grouped.economies[everyone]
 
     # round 6 -- their marginal economies and tie checks
-    excl_jobs = ledger.jobs_for(_marginal_sets(excl_main))
-    group_jobs = grouped.jobs_for(_marginal_sets(group_main))
+    excl_jobs = ledger.jobs_for(_marginal_sets(excl_main), _start_from(excl_main))
+    group_jobs = grouped.jobs_for(_marginal_sets(group_main), _start_from(group_main))
     tie_jobs = [
         _tie_job(ledger, excl_main) if excl_main.is_optimal else None,
         _tie_job(grouped, group_main) if group_main.is_optimal else None,
@@ -404,17 +430,29 @@ def audit_auctions(
     progress: str | None = None,
     core: bool = True,
     prune: bool = True,
+    evidence: str = "spanning",
+    remedies: bool = True,
 ) -> list[AuditReport]:
     """Audit several auctions, their solves flattened round by round over ``executor``.
 
     ``core``: also compute core-selecting payments for the plain auction and after each
     remedy (``AuditReport.core``).  ``prune=False`` solves every pair economy (for checking
     the pruning of :func:`~mechopt.audit.discovery.plan_pairs`; same verdicts, more solves).
+    ``evidence``: ``"spanning"`` (default) solves pair economies only until the suspected
+    groups are known, so a group's evidence is a connecting set of proven drops; ``"all"``
+    solves every pair that can show a drop (:class:`~mechopt.audit.discovery.LinkPlanner`).
+    ``remedies=False`` stops after the suspected groups (steps 1–7): no exclusion or grouped
+    auction, no collusion check — their VCG economies are often harder MILPs than the
+    original auction's.
     """
+    if evidence not in EVIDENCE:
+        raise ValueError(f"unknown evidence mode {evidence!r} (choose from {', '.join(EVIDENCE)})")
     threshold = check_threshold(threshold)
     settings = SolveSettings(solver, time_limit, threads)
     executor = executor or Executor(1)
-    procedures = [_audit_procedure(a, settings, threshold, core, prune) for a in auctions]
+    procedures = [
+        _audit_procedure(a, settings, threshold, core, prune, evidence, remedies) for a in auctions
+    ]
     return run_procedures(procedures, executor, progress)
 
 
@@ -429,6 +467,8 @@ def audit_auction(
     progress: str | None = None,
     core: bool = True,
     prune: bool = True,
+    evidence: str = "spanning",
+    remedies: bool = True,
 ) -> AuditReport:
     """Audit one auction for shill bidders (Matsuo, Ito, Shintani 2005; AAMAS 2006).
 
@@ -439,5 +479,6 @@ def audit_auction(
     [report] = audit_auctions(
         [auction], threshold=threshold, executor=executor, solver=solver,
         time_limit=time_limit, threads=threads, progress=progress, core=core, prune=prune,
+        evidence=evidence, remedies=remedies,
     )
     return report

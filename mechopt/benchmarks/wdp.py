@@ -166,7 +166,9 @@ class SolverBenchRow:
     ``wdp_s``: :func:`~mechopt.mechanisms.wdp.solve_wdp` (Pyomo build, solve, read back);
     ``raw_vcg_s``: raw sequential VCG, a fresh raw model per winner;
     ``vcg_1`` / ``vcg_2``: :func:`run_vcg` on 1 and 2 local worker processes (kept models
-    dropped before each run); ``audit_s``: :func:`~mechopt.audit.audit_auction` on 1 job.
+    dropped before each run); ``audit_s``: :func:`~mechopt.audit.audit_auction` on 1 job
+    (remedies and core rows included); ``groups_s``: the same audit up to the suspected groups
+    (steps 1–7: ``remedies=False, core=False``).
     """
 
     file: str
@@ -180,6 +182,8 @@ class SolverBenchRow:
     vcg_2: float | None
     audit_s: float | None
     audit_solves: int | None
+    groups_s: float | None = None
+    groups_solves: int | None = None
 
     @property
     def vcg_vs_raw(self) -> float:
@@ -193,9 +197,13 @@ class SolverBenchRow:
     def audit_vs_vcg(self) -> float | None:
         return None if self.audit_s is None else self.audit_s / self.vcg_1
 
+    @property
+    def groups_vs_vcg(self) -> float | None:
+        return None if self.groups_s is None else self.groups_s / self.vcg_1
+
     def to_dict(self) -> dict:
         return {**asdict(self), "vcg_vs_raw": self.vcg_vs_raw, "vcg_speedup": self.vcg_speedup,
-                "audit_vs_vcg": self.audit_vs_vcg}
+                "audit_vs_vcg": self.audit_vs_vcg, "groups_vs_vcg": self.groups_vs_vcg}
 
 
 def _forget_models(k: int = 0) -> int:
@@ -226,8 +234,8 @@ def benchmark_solvers_file(
     if two is not None:
         _warm(two)
     for solver in solvers:
-        t: dict[str, list[float]] = {k: [] for k in ("raw", "wdp", "raw_vcg", "vcg_1", "vcg_2", "audit")}
-        winners, audit_solves = 0, None
+        t: dict[str, list[float]] = {k: [] for k in ("raw", "wdp", "raw_vcg", "vcg_1", "vcg_2", "audit", "groups")}
+        winners, audit_solves, groups_solves = 0, None, None
         for _ in range(repeats):
             s, raw_bids = _timed(raw_wdp, auction, solver)
             t["raw"].append(s)
@@ -253,9 +261,16 @@ def benchmark_solvers_file(
                 t["vcg_2"].append(s)
             if audit:
                 _forget_models()
-                s, report = _timed(audit_auction, auction, solver=solver, threads=1)
+                s, report = _timed(audit_auction, auction, solver=solver, threads=1,
+                                   remedies=False, core=False)
+                t["groups"].append(s)
+                groups_solves = report.solves
+                _forget_models()
+                s, full = _timed(audit_auction, auction, solver=solver, threads=1)
                 t["audit"].append(s)
-                audit_solves = report.solves
+                audit_solves = full.solves
+                if [g.members for g in report.groups] != [g.members for g in full.groups]:
+                    raise RuntimeError(f"{path}: {solver} audits with and without remedies differ")
 
         med = {k: (statistics.median(v) if v else None) for k, v in t.items()}
         timed = {k: statistics.median(v) for k, v in t.items() if v}  # every repeat times these
@@ -263,5 +278,6 @@ def benchmark_solvers_file(
             file=Path(path).name, solver=solver, bids=auction.n_bids, winners=winners,
             raw_wdp_s=timed["raw"], wdp_s=timed["wdp"], raw_vcg_s=timed["raw_vcg"], vcg_1=timed["vcg_1"],
             vcg_2=med["vcg_2"], audit_s=med["audit"], audit_solves=audit_solves,
+            groups_s=med["groups"], groups_solves=groups_solves,
         ))
     return rows

@@ -8,6 +8,7 @@ from typing import cast
 import click
 
 from mechopt.audit import DEFAULT_THRESHOLD, AuditReport, Verdict, audit_auction
+from mechopt.audit.discovery import EVIDENCE
 from mechopt.audit.economies import SolveSettings
 from mechopt.audit.remedy import Remedy
 from mechopt.benchmarks.audit import Setting, SettingResult, evaluate_setting
@@ -53,10 +54,20 @@ VERDICT_STYLE = {
               help="Write one result per auction to this file: .csv (one row per VCG winner, with "
                    "the verdict) or .jsonl (one JSON record per line); - for stdout.")
 @threshold_option
+@click.option("--evidence", type=click.Choice(EVIDENCE), default="spanning", show_default=True,
+              help="Which utility drops to compute: 'spanning' solves pair economies only until "
+                   "the suspected groups are known (each group's evidence connects its members; "
+                   "same groups and verdict), 'all' every pair that can show a drop.")
+@click.option("--remedies/--no-remedies", default=True, show_default=True,
+              help="Also clear the auction without the suspects and with each group as one "
+                   "bidder (VCG of each, the collusion check); --no-remedies stops at the groups.")
+@click.option("--core/--no-core", default=True, show_default=True,
+              help="Also charge core-selecting payments in the plain auction and after each remedy.")
 @solver_options
 @executor_options
 @json_option
-def audit_command(files, fmt, out, threshold, solver, time_limit, jobs, scheduler, as_json):
+def audit_command(files, fmt, out, threshold, evidence, remedies, core, solver, time_limit, jobs,
+                  scheduler, as_json):
     """Audit the VCG auction in FILE for shill (false-name) bidders.
 
     Winner-exclusion discovery (Matsuo, Ito, Shintani 2005): winners whose VCG utility
@@ -73,7 +84,8 @@ def audit_command(files, fmt, out, threshold, solver, time_limit, jobs, schedule
     if is_batch(files, out):
         sources = expand_inputs(files)
         with make_executor(jobs, scheduler) as executor:
-            results = run_batch(audit_task, sources, (fmt, threshold, solver, time_limit), executor,
+            results = run_batch(audit_task, sources, (fmt, threshold, solver, time_limit, evidence, remedies, core),
+                                executor,
                                 progress_label("auctions", as_json))
         finish_batch(results, out, as_json, print_report, extra=("verdict",))
         return
@@ -86,6 +98,9 @@ def audit_command(files, fmt, out, threshold, solver, time_limit, jobs, schedule
             solver=solver,
             time_limit=time_limit,
             progress=progress_label("audit", as_json),
+            evidence=evidence,
+            remedies=remedies,
+            core=core,
         )
     if as_json:
         print_json(report.to_dict())
@@ -133,7 +148,7 @@ def print_report(report: AuditReport) -> None:
                     row.append("·")
                     continue
                 pair = d.pair(iota, theta)
-                cell = _amount(pair.utility_without)
+                cell = "linked" if pair.linked else _amount(pair.utility_without)
                 if pair.drop is not None and pair.drop > d.tolerance:
                     cell = f"[red]{cell} (−{money(pair.drop)})[/red]"
                 if not pair.proven:

@@ -205,14 +205,16 @@ def solve_task(source: Source, fmt: str | None, rule: str, payments: str, solver
 
 
 def audit_task(source: Source, fmt: str | None, threshold: float, solver: str,
-               time_limit: float | None, executor=None) -> BatchResult:
+               time_limit: float | None, evidence: str = "spanning", remedies: bool = True,
+               core: bool = True, executor=None) -> BatchResult:
     """Read and audit one auction (runs in a worker of the batch's executor)."""
     from mechopt.audit import audit_auction
     from mechopt.parallel import Executor
 
     def body() -> BatchResult:
         report = audit_auction(source.load(fmt), threshold=threshold, executor=executor or Executor(1),
-                               solver=solver, time_limit=time_limit)
+                               solver=solver, time_limit=time_limit, evidence=evidence,
+                               remedies=remedies, core=core)
         record = {"file": source.label, **report.to_dict(), "error": None}
         rows = (outcome_rows(source.label, report.vcg.outcome, report.status.value)
                 if report.vcg is not None else [{"file": source.label, "status": report.status.value, "error": ""}])

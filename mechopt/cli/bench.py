@@ -31,7 +31,8 @@ def bench() -> None:
                    "API vs mechopt for the WDP, raw sequential VCG vs mechopt's on 1 and 2 jobs, "
                    "and the audit; --repeat applies (default there: 1 run).")
 @click.option("--audit/--no-audit", default=True, show_default=True,
-              help="With --solver: also time the shill audit (1 job).")
+              help="With --solver: also time the shill audit (1 job), up to the suspected "
+                   "groups and in full (remedies and core rows).")
 @markdown_option
 @json_option
 def bench_wdp(files, repeat, vcg, vcg_repeat, solvers, audit, markdown, as_json):
@@ -78,6 +79,10 @@ def bench_wdp(files, repeat, vcg, vcg_repeat, solvers, audit, markdown, as_json)
     print_table(columns, table, markdown=markdown, left=("file",))
 
 
+def _with_count(seconds: float | None, solves: int | None) -> str:
+    return "-" if seconds is None else f"{seconds:.2f} ({solves})"
+
+
 def _bench_solvers(paths, names, repeats, vcg2, audit, as_json, markdown) -> None:
     from mechopt.benchmarks.wdp import benchmark_solvers_file
 
@@ -91,7 +96,8 @@ def _bench_solvers(paths, names, repeats, vcg2, audit, as_json, markdown) -> Non
         print_json([r.to_dict() for r in rows])
         return
     columns = ("file", "solver", "winners", "raw WDP s", "WDP s", "raw seq. VCG s", "VCG 1 job s",
-               "VCG/raw", "VCG 2 jobs s", "speed-up", "audit s", "audit/VCG")
+               "VCG/raw", "VCG 2 jobs s", "speed-up", "groups s (MILPs)", "groups/VCG",
+               "audit s (MILPs)", "audit/VCG")
 
     def num(x, fmt):
         return "-" if x is None else format(x, fmt)
@@ -100,7 +106,10 @@ def _bench_solvers(paths, names, repeats, vcg2, audit, as_json, markdown) -> Non
         [
             str(r.file), r.solver, str(r.winners), f"{r.raw_wdp_s:.3f}", f"{r.wdp_s:.3f}",
             f"{r.raw_vcg_s:.2f}", f"{r.vcg_1:.2f}", f"{r.vcg_vs_raw:.2f}x", num(r.vcg_2, ".2f"),
-            num(r.vcg_speedup, ".2f") + ("x" if r.vcg_speedup else ""), num(r.audit_s, ".2f"),
+            num(r.vcg_speedup, ".2f") + ("x" if r.vcg_speedup else ""),
+            _with_count(r.groups_s, r.groups_solves),
+            num(r.groups_vs_vcg, ".1f") + ("x" if r.groups_vs_vcg else ""),
+            _with_count(r.audit_s, r.audit_solves),
             num(r.audit_vs_vcg, ".1f") + ("x" if r.audit_vs_vcg else ""),
         ]
         for r in rows

@@ -269,7 +269,7 @@ def benchmark_solvers_file(
                 s, full = _timed(audit_auction, auction, solver=solver, threads=1)
                 t["audit"].append(s)
                 audit_solves = full.solves
-                if [g.members for g in report.groups] != [g.members for g in full.groups]:
+                if report.groups != full.groups:
                     raise RuntimeError(f"{path}: {solver} audits with and without remedies differ")
 
         med = {k: (statistics.median(v) if v else None) for k, v in t.items()}

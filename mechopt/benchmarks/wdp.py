@@ -252,9 +252,12 @@ def benchmark_solvers_file(
             if not outcome.is_optimal:
                 raise RuntimeError(f"{path}: {solver} VCG not proven optimal")
             winners = len(outcome.winners)
-            for b, p in raw_pay.items():
-                if abs(outcome.payments[b] - p) > 1e-6 * max(1.0, abs(outcome.welfare)):
-                    raise RuntimeError(f"{path}: {solver} raw and mechopt VCG payments differ for {b}")
+            # with several optimal allocations the two may pick different ones (paths: b144
+            # or b257 win at equal welfare), and VCG payments depend on the pick
+            if set(raw_pay) == set(outcome.winners):
+                for b, p in raw_pay.items():
+                    if abs(outcome.payments[b] - p) > 1e-6 * max(1.0, abs(outcome.welfare)):
+                        raise RuntimeError(f"{path}: {solver} raw and mechopt VCG payments differ for {b}")
             if two is not None:
                 two.map(_forget_models, [(k,) for k in range(8)])
                 s, _ = _timed(run_vcg, auction, executor=two, solver=solver, threads=1)

@@ -7,11 +7,16 @@ persistent ``highspy.Highs`` (same rows and columns as the Pyomo model: the WDP 
 ``x_ik ≤ y_i`` per OR winner), which lets it
 
 - change only the winners' costs between solves (no Pyomo model walk, no log capture);
-- read every improving solution HiGHS found (``mip_improving_solution_save``), each a
-  coalition that may block and so give a core constraint of its own;
-- stop a solve early (``stop_above``): once an incumbent blocks by a margin the solve is
-  interrupted; only a solve that ran to the end (gap 0) proves that nothing blocks.
+- read every solution HiGHS met on the way (callback ``cbMipSolution``: heuristics' and
+  branch and bound's), each a coalition that may block and so give a core constraint;
+- set HiGHS options (:data:`SEPARATION_OPTIONS`) and a MIP start (Pyomo's contrib HiGHS
+  interface has no MIP start).
 
+``mip_improving_solution_save`` / ``getSavedMipSolutions`` give the improving solutions
+only (3-7 per MILP on L4); the callback gives every solution (up to ~40 distinct), and
+more of them block.
+
+:class:`HighsPayments` holds the payment LP and QP the same way.
 ``tests/test_core.py`` checks it against the Pyomo model and against enumeration.
 """
 
@@ -33,16 +38,19 @@ from mechopt.solve import NO_TIME_LIMIT, SolveStatus, Termination, prepare_highs
 
 __all__ = ["HighsSeparation", "HighsPayments", "SeparationSolve", "SEPARATION_OPTIONS"]
 
-#: HiGHS options of every separation MILP: gap 0, and no restart after root presolve
-#: reductions (the restarts re-run the root on these small set-packing MILPs; off, a
-#: sequence of L4's separations took 2.5 s instead of 9 s, regions' 2.3 s instead of 11 s)
+#: HiGHS options of every separation MILP: gap 0, and no restart after root reductions
+#: (HiGHS restarts these small set-packing MILPs once root fixings pass a share of the
+#: columns and redoes the root's cuts and heuristics; off, a recorded sequence of L4's 16
+#: separations took 3.9-4.1 s instead of 8.5-9.4 s, regions' 3 took 2.7 s instead of
+#: 10.7-16.7 s; with one thread as well, 2.5-2.7 s and 2.2-2.4 s)
 SEPARATION_OPTIONS: dict[str, float | bool] = {
     "mip_rel_gap": 0.0,
     "mip_abs_gap": 0.0,
     "mip_allow_restart": False,
 }
-#: threads of a separation MILP when the caller does not say (HiGHS' automatic choice, 2
-#: here, was slower on every medium CATS file: the MILPs are too small to share)
+#: threads of a separation MILP (and of the payment LP/QP) when the caller does not say
+#: (HiGHS' automatic choice, 2 here, was slower on every medium CATS file: the MILPs are
+#: too small to share)
 SEPARATION_THREADS = 1
 
 _STATUS = {
@@ -229,7 +237,9 @@ class HighsPayments:
 
     def _run(self, h: highspy.Highs, time_limit: float | None, threads: int | None) -> tuple[SolveStatus, float]:
         h.setOptionValue("time_limit", NO_TIME_LIMIT if time_limit is None else float(time_limit))
-        h.setOptionValue("threads", 0 if threads is None else int(threads))
+        # as many threads as the separations: switching HiGHS' scheduler costs a reset
+        threads = SEPARATION_THREADS if threads is None else int(threads)
+        h.setOptionValue("threads", threads)
         prepare_highs_threads(threads)
         start = time.perf_counter()
         h.run()

@@ -156,6 +156,24 @@ def test_core_rejects_greedy_and_unknown_reference():
 
 
 def test_not_proven_is_labelled(monkeypatch):
+    from mechopt.formulations.core_highspy import HighsSeparation
+    from mechopt.solve import SolveStatus, Termination
+
+    real = HighsSeparation.solve
+
+    def limited(self, **kwargs):
+        result = real(self, **kwargs)
+        result.status = SolveStatus(Termination.TIME_LIMIT, True)
+        return result
+
+    monkeypatch.setattr(HighsSeparation, "solve", limited)
+    core = run_core(llg())
+    assert not core.proven and core.label == "NOT PROVEN"
+    assert not core.outcome.is_optimal
+    assert core.unproven == core.separations
+
+
+def test_not_proven_is_labelled_through_pyomo(monkeypatch):
     import mechopt.mechanisms.core as core_module
     from mechopt.solve import SolveStatus, Termination
 
@@ -169,8 +187,81 @@ def test_not_proven_is_labelled(monkeypatch):
             return replace(result, status=SolveStatus(Termination.TIME_LIMIT, True))
         return result
 
+    monkeypatch.setattr(core_module, "RAW_HIGHS", False)
     monkeypatch.setattr(core_module, "solve_model", limited)
     core = run_core(llg())
     assert not core.proven and core.label == "NOT PROVEN"
     assert not core.outcome.is_optimal
-    assert any("NOT PROVEN" in n for n in core.outcome.notes)
+
+
+#: the ways of separating: every one must give the brute-force core point
+VARIANTS = {
+    "default": {},
+    "single cut": {"MULTI_CUT": False},
+    "no warm start": {"WARM_START": False},
+    "pyomo": {"RAW_HIGHS": False},
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(general_auctions(max_items=5, max_bidders=6, max_bids=3), st.sampled_from(["vcg", "zero"]))
+def test_every_separation_variant_matches_brute_force(variant, auction, reference):
+    import mechopt.mechanisms.core as core_module
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in VARIANTS[variant].items():
+            mp.setattr(core_module, name, value)
+        check_against_brute(auction, reference)
+
+
+@SETTINGS
+@given(xor_auctions(max_items=6, max_bidders=8, max_bids=3), st.sampled_from(["vcg", "zero"]))
+def test_multi_cut_gives_the_single_cut_payments(auction, reference):
+    import mechopt.mechanisms.core as core_module
+
+    multi = run_core(auction, reference=reference)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(core_module, "MULTI_CUT", False)
+        single = run_core(auction, reference=reference)
+    assert multi.proven and single.proven
+    scale = max(1.0, multi.outcome.welfare)
+    assert multi.min_revenue == pytest.approx(single.min_revenue, abs=1e-6 * scale)
+    for b in auction.bidder_ids:
+        assert multi.payments[b] == pytest.approx(single.payments[b], abs=1e-4 * scale)
+
+
+def test_multi_cut_adds_several_cuts_per_separation_on_cats():
+    auction = load_auction("data/cats/L4_s0000.txt")
+    core = run_core(auction)
+    assert core.proven
+    assert core.cuts > core.separations
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(general_auctions(max_items=5, max_bidders=6, max_bids=3), st.randoms(use_true_random=False))
+def test_highspy_separation_equals_the_pyomo_model(auction, rnd):
+    from mechopt.formulations.core import build_separation_model
+    from mechopt.formulations.core_highspy import HighsSeparation
+    from mechopt.mechanisms.wdp import solve_wdp
+    from mechopt.solve import solve_model
+
+    allocation = solve_wdp(auction)
+    values = {w: allocation.value_of(w) for w in allocation.winners}
+    surplus = {w: v * rnd.random() for w, v in values.items()}
+    model = build_separation_model(auction, values)
+    for w, u in surplus.items():
+        model.surplus[w] = u
+    result = solve_model(model)
+    raw = HighsSeparation(auction, values)
+    raw.set_surplus(surplus)
+    solved = raw.solve(collect_above=-math.inf)
+    assert result.is_optimal and solved.status.is_optimal
+    scale = max(1.0, allocation.welfare)
+    assert solved.objective == pytest.approx(result.objective * model.objective_scale.value, abs=1e-9 * scale)
+    for chosen in solved.coalitions:  # every collected coalition is feasible, valued as the MILP does
+        value = auction.welfare_of(chosen.values()) - math.fsum(surplus[w] for w in chosen if w in surplus)
+        assert value <= solved.objective + 1e-9 * scale
+    best = solved.coalitions[-1]
+    value = auction.welfare_of(best.values()) - math.fsum(surplus[w] for w in best if w in surplus)
+    assert value == pytest.approx(solved.objective, abs=1e-9 * scale)

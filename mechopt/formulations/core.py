@@ -27,6 +27,10 @@ sell (0 without reserves).  Objective ``revenue`` (min Σ p, the LP) or ``distan
 Σ (p_i − ref_i)², the QP of Day and Cramton, "Quadratic core-selecting payment rules for
 combinatorial auctions", Operations Research 60(3), 2012) with ``revenue_cap`` Σ p ≤ R*.
 Everything is divided by the auction's ``objective_scale`` s, like the WDP.
+
+These Pyomo models are the reference formulation and what solvers other than HiGHS solve;
+with HiGHS, :mod:`mechopt.formulations.core_highspy` holds the same MILP, LP and QP as
+persistent highspy objects (``tests/test_core.py`` checks the MILPs agree).
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ def wdp_columns_and_rows(
     auction: CombinatorialAuction, exclude: Iterable[str] = ()
 ) -> tuple[list[tuple[str, Bid]], list[list[int]]]:
     """The WDP's columns, (bidder id, bid) of every bid of a bidder not in ``exclude``, and
-    its rows as lists of column indices: one per item some bid names, then one per bidder
+    its rows as lists of column indices: one per item some bid names, then one per XOR bidder
     with two or more bids (the rows of :func:`mechopt.formulations.wdp.build_wdp_model`,
-    each with right-hand side 1)."""
+    each with right-hand side 1; an OR bidder may win several bids, so it gets no row)."""
     excluded = set(id_list("exclude", exclude))
     bids = [(bidder.id, bid) for bidder, bid in auction.iter_bids() if bidder.id not in excluded]
     on_item: dict[str, list[int]] = {g: [] for g in auction.items}
@@ -38,7 +38,7 @@ def wdp_columns_and_rows(
             on_item[g].append(k)
         of_bidder.setdefault(bidder_id, []).append(k)
     rows = [ks for ks in on_item.values() if ks]
-    rows += [ks for ks in of_bidder.values() if len(ks) > 1]
+    rows += [ks for b, ks in of_bidder.items() if len(ks) > 1 and not auction.bidder(b).is_or]
     return bids, rows
 
 

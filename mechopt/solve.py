@@ -38,7 +38,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -55,6 +55,7 @@ __all__ = [
     "InfeasibleProblem",
     "get_solver",
     "solve_model",
+    "with_defaults",
     "Backend",
     "BACKENDS",
     "solver_backend",
@@ -467,6 +468,18 @@ def _uses_highs(solver: Any, name: str) -> bool:
     """True for Pyomo's HiGHS interfaces (``highs``, ``appsi_highs``)."""
     backend = _backend_of(solver, name)
     return backend is not None and backend.name == "highs"
+
+
+def with_defaults(
+    solver: str | Any, defaults: Mapping[str, dict[str, Any]], options: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """``options`` on top of ``defaults[backend]`` for the backend behind ``solver`` (a name
+    or a solver object), e.g. HiGHS options that pay for one kind of model."""
+    name = solver if isinstance(solver, str) else (getattr(solver, "mechopt_name", None) or "")
+    backend = _backend_of(solver, str(name))
+    merged = dict(defaults.get(backend.name, {})) if backend is not None else {}
+    merged.update(options or {})
+    return merged or None
 
 
 def _finite(x: Any) -> float | None:

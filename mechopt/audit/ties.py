@@ -31,7 +31,15 @@ import pyomo.environ as pyo
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.audit.economies import SolveSettings, welfare_tolerance
 from mechopt.formulations.wdp import build_wdp_model, read_wdp_allocation
-from mechopt.solve import SolverError, SolveResult, SolverNotFound, SolveStatus, solve_model
+from mechopt.mechanisms.wdp import WDP_OPTIONS
+from mechopt.solve import (
+    SolverError,
+    SolveResult,
+    SolverNotFound,
+    SolveStatus,
+    solve_model,
+    with_defaults,
+)
 
 __all__ = ["Uniqueness", "TieCheck", "build_alternative_optimum_model", "check_unique_optimum"]
 
@@ -117,7 +125,8 @@ def check_unique_optimum(
     model = build_alternative_optimum_model(auction, reference, welfare, excluded)
     try:
         result = solve_model(
-            model, settings.solver, time_limit=settings.time_limit, threads=settings.threads
+            model, settings.solver, time_limit=settings.time_limit, threads=settings.threads,
+            options=with_defaults(settings.solver, WDP_OPTIONS, None),
         )
     except SolverNotFound:
         raise

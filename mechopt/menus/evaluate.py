@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor
@@ -27,9 +27,9 @@ from torch import Tensor
 from mechopt.errors import InputError
 from mechopt.menus.menu import Menu
 
-if TYPE_CHECKING:  # mixture imports baselines, which imports this module
+if TYPE_CHECKING:  # mixture and priced import baselines, which imports this module
     from mechopt.menus.mixture import MixtureMenu
-from mechopt.menus.priced import PricedMenu
+    from mechopt.menus.priced import PricedMenu
 from mechopt.menus.relaxations import choice_probabilities, soft_revenue
 from mechopt.menus.valuations import Buyers, Valuation
 
@@ -115,9 +115,9 @@ def menu_options(menu: Menu | MixtureMenu | PricedMenu, valuation: Valuation, bu
     """``(values (N, K'), prices)`` of what each buyer can choose besides the null option:
     the K elements at prices ``(K,)`` (:func:`menu_values`), or for a priced menu its atoms
     and offers at per-buyer prices ``(N, K')`` (:meth:`mechopt.menus.priced.PricedMenu.options`)."""
-    if isinstance(menu, PricedMenu):
-        return menu.options(valuation, buyers, hard=hard, st_weight=st_weight)
-    return menu_values(menu, valuation, buyers, hard=hard, st_weight=st_weight), menu.prices
+    if menu.kind == "priced":
+        return cast("PricedMenu", menu).options(valuation, buyers, hard=hard, st_weight=st_weight)
+    return menu_values(cast("Menu | MixtureMenu", menu), valuation, buyers, hard=hard, st_weight=st_weight), menu.prices
 
 
 @torch.no_grad()

@@ -1,9 +1,9 @@
 """Priced menus: every bundle at a learned monotone price function, plus K explicit offers.
 
-Item pricing (one posted price per item; for XOR buyers see Hart and Nisan, "Approximate
-revenue maximization with multiple items", 2017/2019, on selling separately, and Babaioff,
-Immorlica, Lucier and Weinberg, FOCS 2014, on the max of item and grand-bundle pricing) is a
-menu with one entry for every one of the 2^m bundles.  ``kind="priced"`` keeps that menu and
+Item pricing (one posted price per item: "selling separately", Hart and Nisan, *Approximate
+revenue maximization with multiple items*, JET 2017; with the grand bundle, Babaioff,
+Immorlica, Lucier and Weinberg, FOCS 2014; both in docs/menus.md#references) is a menu with
+one entry for every one of the 2^m bundles.  ``kind="priced"`` keeps that menu and
 makes its price function richer, so item pricing is the initialization and a special case:
 
     P(S) = φ(Σ_{i∈S} p_i) + ψ(|S|)   for S ≠ ∅,  P(∅) = 0,
@@ -14,13 +14,16 @@ makes its price function richer, so item pricing is the initialization and a spe
   slopes ``s_b ≥ 0`` on ``B`` segments of width 1/B of the value range [0, 1] (the last
   segment extends to ∞).  Slopes 1 make φ the identity; slopes below / above 1 give volume
   discounts / surcharges on dear bundles (size-based bundle pricing, cf. Chu, Leslie and
-  Sorensen, "Bundle-size pricing as an approximation to mixed bundling", AER 2011);
+  Sorensen, *Bundle-size pricing as an approximation to mixed bundling*, AER 2011);
 - ``ψ(k) = Σ_{j<k} r_j`` a non-decreasing surcharge on the number of items, ``r_j ≥ 0``
   (``r_0`` is an entry fee on every purchase);
 
 and ``K`` explicit **offers**: bundles T_k (logits ``(K, m)``, rounded at x ≥ ½, trained
 straight-through as bundle menus are) at their own prices q_k ≥ 0 — mixed bundling on top of
-the price function.
+the price function.  The training machinery (softmax over the options plus the null option,
+menu parameters learned by gradient ascent) is RochetNet's (Dütting et al., ICML 2019) as
+used by BundleFlow (Wang, Jiang and Parkes, NeurIPS 2025) for menus of bundles
+(docs/menus.md#menus-at-the-scale-of-the-combinatorial-benchmark).
 
 **Exact best response of an XOR buyer.** Every parameter is kept ≥ 0 (projection after each
 step), so P is monotone in set inclusion (S ⊆ S' ⇒ P(S) ≤ P(S')).  An XOR buyer with atoms

@@ -170,6 +170,7 @@ def test_a_priced_file_without_its_price_function_is_refused(tmp_path):
 @pytest.mark.parametrize(("changes", "message"), [
     (dict(valuation="additive"), "priced menus need XOR buyers"),
     (dict(relaxation="reinforce"), "not reinforce"),
+    (dict(price_cap=True), "use max_price"),
 ])
 def test_bad_settings_are_one_line_errors(changes, message):
     with pytest.raises(InputError, match=message):

@@ -257,6 +257,9 @@ class MenuConfig:
         if self.kind == "priced" and self.valuation not in ("xor", "generated"):
             raise InputError(f"priced menus need XOR buyers (valuation xor or generated), got "
                              f"valuation {self.valuation!r}")
+        if self.kind == "priced" and self.price_cap:
+            raise InputError("price_cap caps one price per menu element; a priced menu's prices "
+                             "differ per buyer (use max_price)")
         if self.kind == "priced" and self.relaxation == "reinforce":
             raise InputError("priced menus train with softmax, bundleflow, rochetnet or gumbel, "
                              "not reinforce (their prices differ per buyer)")

@@ -25,8 +25,8 @@ menu parameters learned by gradient ascent) is RochetNet's (Dütting et al., ICM
 used by BundleFlow (Wang, Jiang and Parkes, NeurIPS 2025) for menus of bundles
 (docs/menus.md#menus-at-the-scale-of-the-combinatorial-benchmark).
 
-**Exact best response of an XOR buyer.** Every parameter is kept ≥ 0 (projection after each
-step), so P is monotone in set inclusion (S ⊆ S' ⇒ P(S) ≤ P(S')).  An XOR buyer with atoms
+**Exact best response of an XOR buyer.** Every parameter of P (p, s, r) is kept ≥ 0
+(projection after each step, :meth:`PricedMenu.project_`), so P is monotone in set inclusion (S ⊆ S' ⇒ P(S) ≤ P(S')).  An XOR buyer with atoms
 (S_j, v_j) values a bundle S at v(S) = max{v_j : S_j ⊆ S}; if that maximum is reached at atom
 j then v(S) − P(S) ≤ v_j − P(S_j).  So the buyer's best purchase from the price function is
 one of its atoms (or nothing), and its best purchase overall is the best of its atoms at

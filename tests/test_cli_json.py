@@ -115,6 +115,9 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
     "menus train": [
         ("success", TINY_MENU, {0}),
         ("error", (*TINY_MENU, "--init-price", "1e38"), {1}),  # diverges at step 0
+        ("success", (*TINY_MENU, "--valuation", "xor", "--items", "6", "--kind", "priced", "--relaxation", "softmax",
+                     "--milp-buyers", "0"), {0}),
+        ("error", (*TINY_MENU, "--kind", "priced"), {1}),  # priced menus need XOR buyers
     ],
     "menus evaluate": [
         ("success", (MENU, "--test-size", "32", "--device", "cpu"), {0}),
@@ -149,6 +152,10 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], set[int]]]] = {
                      "--batch-size", "8", "--train-pool", "16", "--val-size", "16", "--test-size", "16",
                      "--milp-buyers", "4", "--milp-time-limit", "5"), {0}),
         ("usage", ("--distributions", "nope", "--items", "4", "--seeds", "1"), {2}),
+        ("success", ("--distributions", "L1", "--items", "4", "--kinds", "priced", "--seeds", "1", "--batch-size", "8",
+                     "--train-pool", "16", "--val-size", "16", "--test-size", "16", "--milp-buyers", "0",
+                     "--priced-steps", "2", "--priced-offers", "2"), {0}),
+        ("usage", ("--kinds", "mixture,nope", "--items", "4", "--seeds", "1"), {2}),
     ],
     "bench menus-device": [
         ("success", ("--device", "cpu", "--items", "4", "--menu-size", "2", "--batch-size", "8", "--steps", "1"),

@@ -2,9 +2,12 @@
 
 :func:`cats_rows` / :func:`run_cats`: one buyer whose XOR valuation comes from the CATS-style
 ``arbitrary`` and ``regions`` generators (:mod:`mechopt.generators`) with m = 50, 100, 150
-items; a mixture menu (:mod:`mechopt.menus.mixture`) is trained and its hard and soft revenue
-on held-out test buyers are reported next to the baselines of :mod:`mechopt.menus.baselines`,
-evaluated on the same test buyers.  ``mechopt bench menus-cats`` prints them.
+items; a mixture menu (:mod:`mechopt.menus.mixture`) and/or a priced menu
+(:mod:`mechopt.menus.priced`: item pricing plus a monotone price function and offers) is
+trained and its hard and soft revenue on held-out test buyers are reported next to the
+baselines of :mod:`mechopt.menus.baselines`, evaluated on the same test buyers (every kind of
+one run trains on the same training, validation and test buyers).  ``mechopt bench
+menus-cats`` prints them.
 
 :func:`device_throughput`: training buyers per second of a mixture menu on one device
 (``mechopt bench menus-device`` runs it on the CPU and, when present, on CUDA).
@@ -17,10 +20,22 @@ import time
 import warnings
 from typing import Any
 
+from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig
 from mechopt.parallel import Executor
 
-__all__ = ["cats_config", "run_cats_once", "run_cats", "summarize", "device_throughput"]
+__all__ = ["CATS_KINDS", "cats_config", "run_cats_once", "run_cats", "summarize", "device_throughput"]
+
+#: menu kinds the benchmark trains (``--kinds``)
+CATS_KINDS: tuple[str, ...] = ("mixture", "priced")
+
+#: a priced menu's own settings in the benchmark (``--priced-offers``, ``--priced-steps``,
+#: ``--priced-lr``; ``--menu-size``, ``--steps`` and ``--lr`` are the mixture menu's): K = 64
+#: offers, 1000 steps (a step costs ~10 ms at m = 50), lr 0.01 (0.03 overshot in pilot runs),
+#: the softmax relaxation, validation every 25 steps
+PRICED_OFFERS = 64
+PRICED_STEPS = 1000
+PRICED_LR = 0.01
 
 
 def cats_config(distribution: str, n_items: int, *, seed: int = 0, steps: int = 300,
@@ -30,50 +45,80 @@ def cats_config(distribution: str, n_items: int, *, seed: int = 0, steps: int = 
     """The settings of one benchmark run (generated buyers are drawn in Python at ~4 ms each,
     so the samples are modest: 16384 training, 2048 validation, 4096 test buyers).  C = 1
     (deterministic bundles through the mixture parameterization) is the default because it
-    did better than C = 2 in the pilot runs of README.md; ``--mixture-bundles`` changes it."""
+    did better than C = 2 in the pilot runs of README.md; ``--mixture-bundles`` changes it.
+    ``changes`` override the rest (``kind``, ``relaxation``, ``eval_every`` …)."""
+    settings: dict[str, Any] = dict(kind="mixture", eval_every=max(1, steps // 12))
+    settings.update(changes)
     return MenuConfig(valuation="generated", distribution=distribution, n_items=n_items,
-                      kind="mixture", menu_size=menu_size, mixture_bundles=mixture_bundles,
+                      menu_size=menu_size, mixture_bundles=mixture_bundles,
                       steps=steps, batch_size=batch_size, train_pool=train_pool,
-                      val_size=val_size, test_size=test_size, eval_every=max(1, steps // 12),
-                      lr=lr, seed=seed, device=device, **changes)
+                      val_size=val_size, test_size=test_size, lr=lr, seed=seed, device=device,
+                      **settings)
 
 
-def run_cats_once(config_dict: dict[str, Any], milp_buyers: int = 64,
-                  milp_time_limit: float = 30.0) -> dict[str, Any]:
-    """Train one config; its test metrics and baselines on the same test buyers."""
+def run_cats_once(config_dicts: list[dict[str, Any]], milp_buyers: int = 64,
+                  milp_time_limit: float = 30.0) -> list[dict[str, Any]]:
+    """Train each config (one per menu kind; same valuation, seed and sample sizes) on the same
+    buyers; each one's test metrics and the baselines on the same test buyers."""
     from mechopt.menus.baselines import compute_baselines
     from mechopt.menus.trainer import train_menu
     from mechopt.menus.valuations import make_valuation
 
-    config = MenuConfig.from_dict(config_dict)
     wall = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        trained = train_menu(config)
+    samples = None
+    trained_runs = []
+    for config_dict in config_dicts:
+        config = MenuConfig.from_dict(config_dict)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trained = train_menu(config, samples=samples)
+        samples = trained.samples
+        trained_runs.append(trained)
+    first = trained_runs[0]
     start = time.perf_counter()
-    base = compute_baselines(make_valuation(config, trained.device), trained.fit_buyers,
-                             trained.test_buyers, menu_size=config.menu_size,
+    base = compute_baselines(make_valuation(first.config, first.device), first.fit_buyers,
+                             first.test_buyers, menu_size=first.config.menu_size,
                              milp_buyers=milp_buyers, milp_time_limit=milp_time_limit)
-    m = trained.metrics
-    return {
-        "distribution": config.distribution, "n_items": config.n_items, "seed": config.seed,
-        "hard_revenue": m.hard_revenue, "hard_revenue_se": m.hard_revenue_se,
-        "soft_revenue": m.soft_revenue, "relative_gap": m.relative_gap,
-        "training_seconds": trained.seconds, "baseline_seconds": time.perf_counter() - start,
-        "total_seconds": time.perf_counter() - wall,
-        "baselines": base.to_dict(), "ratio_to_best_baseline": base.ratio(m.hard_revenue),
-        "config": config.to_dict(),
-    }
+    baseline_seconds = time.perf_counter() - start
+    out = []
+    for trained in trained_runs:
+        config, m = trained.config, trained.metrics
+        out.append({
+            "distribution": config.distribution, "n_items": config.n_items, "seed": config.seed,
+            "kind": config.kind, "hard_revenue": m.hard_revenue, "hard_revenue_se": m.hard_revenue_se,
+            "soft_revenue": m.soft_revenue, "relative_gap": m.relative_gap,
+            "training_seconds": trained.seconds, "baseline_seconds": baseline_seconds,
+            "total_seconds": time.perf_counter() - wall, "kept_step": trained.kept_step,
+            "baselines": base.to_dict(), "ratio_to_best_baseline": base.ratio(m.hard_revenue),
+            "config": config.to_dict(),
+        })
+    return out
 
 
 def run_cats(distributions: tuple[str, ...], items: tuple[int, ...], seeds: tuple[int, ...], *,
-             executor: Executor | None = None, progress: str | None = None,
-             milp_buyers: int = 64, milp_time_limit: float = 30.0, **settings: Any) -> list[dict[str, Any]]:
-    """Every (distribution, m, seed) run (in parallel through ``executor``)."""
+             kinds: tuple[str, ...] = ("mixture",), executor: Executor | None = None,
+             progress: str | None = None, milp_buyers: int = 64, milp_time_limit: float = 30.0,
+             priced_offers: int = PRICED_OFFERS, priced_steps: int = PRICED_STEPS,
+             priced_lr: float = PRICED_LR, **settings: Any) -> list[dict[str, Any]]:
+    """Every (distribution, m, seed) run (in parallel through ``executor``), each training every
+    menu kind of ``kinds`` on the same buyers (a priced menu with its own offers, steps and
+    learning rate, :data:`PRICED_OFFERS`; its other settings are the mixture's)."""
     executor = executor or Executor()
-    tasks = [(cats_config(d, m, seed=s, **settings).to_dict(), milp_buyers, milp_time_limit)
+    bad = [k for k in kinds if k not in CATS_KINDS]
+    if bad or not kinds:
+        raise InputError(f"unknown menu kind(s) {', '.join(bad) or '(none)'} for menus-cats "
+                         f"(choose from {', '.join(CATS_KINDS)})")
+
+    def config(d: str, m: int, s: int, kind: str) -> dict[str, Any]:
+        if kind == "priced":
+            changes = dict(settings, menu_size=priced_offers, steps=priced_steps, lr=priced_lr)
+            return cats_config(d, m, seed=s, kind="priced", relaxation="softmax",
+                               eval_every=max(1, priced_steps // 40), **changes).to_dict()
+        return cats_config(d, m, seed=s, **settings).to_dict()
+
+    tasks = [([config(d, m, s, k) for k in kinds], milp_buyers, milp_time_limit)
              for d in distributions for m in items for s in seeds]
-    return executor.map(run_cats_once, tasks, progress=progress)
+    return [run for runs in executor.map(run_cats_once, tasks, progress=progress) for run in runs]
 
 
 def _baseline(run: dict[str, Any], name: str) -> float | None:
@@ -84,12 +129,12 @@ def _baseline(run: dict[str, Any], name: str) -> float | None:
 
 
 def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Runs grouped by (distribution, m): means over seeds (and the per-seed ratios)."""
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    """Runs grouped by (distribution, m, kind): means over seeds (and the per-seed ratios)."""
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for r in runs:
-        groups.setdefault((r["distribution"], r["n_items"]), []).append(r)
+        groups.setdefault((r["distribution"], r["n_items"], r.get("kind", "mixture")), []).append(r)
     rows = []
-    for (dist, m), rs in groups.items():
+    for (dist, m, kind), rs in groups.items():
         def mean(key, rs=rs):
             vals = [r[key] for r in rs if r[key] is not None]
             return statistics.fmean(vals) if vals else None
@@ -102,7 +147,7 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         certified = [b["certified"] for r in rs for b in r["baselines"]["entries"]
                      if b["name"] == "bundle menu (MILP)"]
         rows.append({
-            "distribution": dist, "n_items": m, "seeds": [r["seed"] for r in rs],
+            "distribution": dist, "n_items": m, "kind": kind, "seeds": [r["seed"] for r in rs],
             "hard_revenue": mean("hard_revenue"), "soft_revenue": mean("soft_revenue"),
             "relative_gap": mean("relative_gap"),
             "grand_bundle": mean_base("grand bundle"), "item_pricing": mean_base("item pricing"),
@@ -125,7 +170,7 @@ def device_throughput(device: str, *, n_items: int = 50, n_atoms: int = 5, menu_
     import torch
 
     from mechopt.benchmarks.menus import training_step
-    from mechopt.menus.evaluate import hard_choice, menu_values
+    from mechopt.menus.evaluate import hard_choice, menu_options
     from mechopt.menus.mixture import make_menu
     from mechopt.menus.trainer import make_generators, resolve_device
     from mechopt.menus.valuations import make_valuation
@@ -160,7 +205,7 @@ def device_throughput(device: str, *, n_items: int = 50, n_atoms: int = 5, menu_
             sync()
             t = time.perf_counter()
             for _ in range(steps):
-                hard_choice(menu_values(menu, val, batch, hard=True), menu.prices)
+                hard_choice(*menu_options(menu, val, batch, hard=True))
             sync()
             eval_s = time.perf_counter() - t
     finally:

@@ -120,12 +120,14 @@ def _settings_options(fn):
         click.option("--menu-size", "menu_size", type=int, default=None,
                      help=f"Menu elements K [default: {DEFAULT_CONFIG.menu_size}]."),
         click.option("--kind", type=click.Choice(KINDS), default=None,
-                     help=f"Deterministic bundles or lotteries [default: {DEFAULT_CONFIG.kind}]."),
+                     help=f"Deterministic bundles, lotteries, mixtures of bundles, or priced (XOR "
+                          f"buyers: item prices + monotone price function + --menu-size offers, "
+                          f"starting at item pricing) [default: {DEFAULT_CONFIG.kind}]."),
         click.option("--mixture-bundles", "mixture_bundles", type=int, default=None,
                      help=f"--kind mixture: candidate bundles per element "
                           f"[default: {DEFAULT_CONFIG.mixture_bundles}]."),
         click.option("--mixture-init-fill", "mixture_init_fill", type=float, default=None,
-                     help=f"--kind mixture: initial bundles add each item with probability "
+                     help=f"--kind mixture/priced: initial bundles/offers add each item with probability "
                           f"U[0, this] [default: {DEFAULT_CONFIG.mixture_init_fill}]."),
         click.option("--straight-through/--no-straight-through", "straight_through", default=None,
                      help="Bundle menus: train on rounded bundles with relaxed gradients "
@@ -435,7 +437,7 @@ def print_menu_table(rows: list[dict[str, Any]], kind: str, top: int | None = No
         shown = sorted(shown, key=lambda r: -r["buyers"])[:top]
     table = Table(show_edge=False, header_style="bold")
     table.add_column("element", justify="right")
-    table.add_column("bundle (items)" if kind == "bundle" else "lottery (item: probability)")
+    table.add_column("bundle (items)" if kind in ("bundle", "priced") else "lottery (item: probability)")
     for col in ("price", "buyers", "revenue"):
         table.add_column(col, justify="right")
     for r in [*shown, rows[-1]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from mechopt.benchmarks.menus_cats import CATS_KINDS, PRICED_LR, PRICED_OFFERS, PRICED_STEPS
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
     CommaList,
@@ -72,7 +73,7 @@ def _fmt(x: float | None, spec: str = ".4f") -> str:
 
 def cats_table(rows: list[dict[str, Any]]) -> str:
     """The rows of :func:`mechopt.benchmarks.menus_cats.summarize` as a Markdown table."""
-    head = ["distribution", "m", "hard revenue", "soft revenue", "gap", "grand bundle", "item pricing",
+    head = ["distribution", "m", "menu", "hard revenue", "soft revenue", "gap", "grand bundle", "item pricing",
             "bundle menu (MILP)", "welfare", "× best baseline", "train s", "s/run"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -81,7 +82,7 @@ def cats_table(rows: list[dict[str, Any]]) -> str:
             milp += " NOT PROVEN"
         ratios = ", ".join(_fmt(x, ".3f") for x in r["ratios"])
         lines.append("| " + " | ".join([
-            r["distribution"], str(r["n_items"]), _fmt(r["hard_revenue"]), _fmt(r["soft_revenue"]),
+            r["distribution"], str(r["n_items"]), r.get("kind", "mixture"), _fmt(r["hard_revenue"]), _fmt(r["soft_revenue"]),
             _fmt(r["relative_gap"], ".2%"), _fmt(r["grand_bundle"]), _fmt(r["item_pricing"]), milp,
             _fmt(r["welfare"]), f"{_fmt(r['ratio_to_best_baseline'], '.3f')} ({ratios})",
             _fmt(r["training_seconds"], ".0f"), _fmt(r["total_seconds"], ".0f")]) + " |")
@@ -93,6 +94,9 @@ def cats_table(rows: list[dict[str, Any]]) -> str:
               help="Single-buyer XOR valuation distributions (comma-separated).")
 @click.option("--items", type=CommaList(int), default="50,100,150", show_default=True,
               help="Comma-separated numbers of items m.")
+@click.option("--kinds", type=CommaList(str, CATS_KINDS), default="mixture", show_default=True,
+              help="Menu kinds to train on the same buyers (comma-separated): mixture (K bundles/"
+                   "lotteries) and/or priced (item pricing + monotone price function + offers).")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Runs per row (seeds 0..N-1).")
 @click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True,
@@ -113,13 +117,20 @@ def cats_table(rows: list[dict[str, Any]]) -> str:
               help="Buyers of the bundle-menu MILP baseline (0: skip it).")
 @click.option("--milp-time-limit", type=click.FloatRange(min=0, min_open=True), default=30.0,
               show_default=True, help="Seconds for the bundle-menu MILP baseline (NOT PROVEN if it stops).")
+@click.option("--priced-offers", type=click.IntRange(min=1), default=PRICED_OFFERS, show_default=True,
+              help="--kinds priced: explicit offers K next to the price function.")
+@click.option("--priced-steps", type=click.IntRange(min=1), default=PRICED_STEPS, show_default=True,
+              help="--kinds priced: training steps (--steps is the mixture menu's).")
+@click.option("--priced-lr", type=click.FloatRange(min=0, min_open=True), default=PRICED_LR, show_default=True,
+              help="--kinds priced: learning rate (the mixture menu uses 0.03).")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
 @executor_options
 @json_option
-def bench_menus_cats(distributions, items, seeds, steps, menu_size, mixture_bundles, batch_size,
-                     train_pool, val_size, test_size, milp_buyers, milp_time_limit, markdown, jobs, scheduler,
-                     as_json):
-    """Mixture menus for CATS-style XOR buyers (m = 50-150) against exact/optimized baselines."""
+def bench_menus_cats(distributions, items, kinds, seeds, steps, menu_size, mixture_bundles, batch_size,
+                     train_pool, val_size, test_size, milp_buyers, milp_time_limit, priced_offers,
+                     priced_steps, priced_lr, markdown, jobs, scheduler, as_json):
+    """Mixture and priced menus for CATS-style XOR buyers (m = 50-150) against exact/optimized
+    baselines on the same test buyers."""
     from mechopt.generators import DISTRIBUTIONS
 
     for d in distributions:
@@ -130,16 +141,21 @@ def bench_menus_cats(distributions, items, seeds, steps, menu_size, mixture_bund
     from mechopt.benchmarks.menus_cats import run_cats, summarize
 
     with make_executor(jobs, scheduler) as executor:
-        runs = run_cats(tuple(distributions), tuple(items), tuple(range(seeds)), executor=executor,
+        runs = run_cats(tuple(distributions), tuple(items), tuple(range(seeds)), kinds=tuple(kinds),
+                        priced_offers=priced_offers, priced_steps=priced_steps, priced_lr=priced_lr,
+                        executor=executor,
                         progress=progress_label("runs", as_json), milp_buyers=milp_buyers,
                         milp_time_limit=milp_time_limit, steps=steps, menu_size=menu_size,
                         mixture_bundles=mixture_bundles, batch_size=batch_size,
                         train_pool=train_pool, val_size=val_size, test_size=test_size)
     rows = summarize(runs)
     command = (f"mechopt bench menus-cats --distributions {','.join(distributions)} "
-               f"--items {','.join(map(str, items))} --seeds {seeds} --steps {steps} "
-               f"--menu-size {menu_size} --mixture-bundles {mixture_bundles} --train-pool {train_pool} "
-               f"--val-size {val_size} --test-size {test_size} --milp-time-limit {milp_time_limit:g}")
+               f"--items {','.join(map(str, items))} --kinds {','.join(kinds)} --seeds {seeds} --steps {steps} "
+               f"--menu-size {menu_size} --mixture-bundles {mixture_bundles} --batch-size {batch_size} "
+               f"--train-pool {train_pool} --val-size {val_size} --test-size {test_size} "
+               f"--milp-buyers {milp_buyers} --milp-time-limit {milp_time_limit:g}")
+    if "priced" in kinds:
+        command += f" --priced-offers {priced_offers} --priced-steps {priced_steps} --priced-lr {priced_lr:g}"
     if as_json:
         print_json({"command": command, "rows": rows, "runs": runs})
         return

@@ -8,6 +8,8 @@ Modules: :mod:`~mechopt.menus.config` (settings, no torch),
 :mod:`~mechopt.menus.evaluate`, :mod:`~mechopt.menus.store` (save/load, new menus under ``runs/menus/``),
 :mod:`~mechopt.menus.reference` (the exact MILP comparison),
 :mod:`~mechopt.menus.mixture` (elements that are lotteries over a few bundles, any m),
+:mod:`~mechopt.menus.priced` (every bundle at a learned monotone price function plus offers;
+item pricing is its start),
 :mod:`~mechopt.menus.baselines` (grand bundle, item pricing, MILP bundle menu, welfare).
 
 Importing this package does not import torch; the torch-based names below are loaded on
@@ -29,6 +31,7 @@ from mechopt.menus.config import (
 
 _LAZY = {
     "Menu": "mechopt.menus.menu",
+    "PricedMenu": "mechopt.menus.priced",
     "MenuMetrics": "mechopt.menus.evaluate",
     "evaluate_menu": "mechopt.menus.evaluate",
     "hard_choice": "mechopt.menus.evaluate",

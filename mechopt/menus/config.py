@@ -44,8 +44,10 @@ VALUATIONS: tuple[str, ...] = ("additive", "unit-demand", "triangle", "xor", "ge
 
 #: menu element kinds: a deterministic bundle (relaxed in training, rounded at test), a
 #: lottery (independent allocation probability per item), or a mixture of a few bundles
-#: (``mechopt.menus.mixture``: exact expected value for any m)
-KINDS: tuple[str, ...] = ("bundle", "lottery", "mixture")
+#: (``mechopt.menus.mixture``: exact expected value for any m), or every bundle at a learned
+#: monotone price function (item prices, volume discount/surcharge, size surcharge) plus
+#: explicit offers (``mechopt.menus.priced``: XOR buyers; item pricing is its starting point)
+KINDS: tuple[str, ...] = ("bundle", "lottery", "mixture", "priced")
 
 #: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``);
 #: ``bundleflow`` is ``softmax`` under BundleFlow's temperature convention (the ``bundleflow``
@@ -138,7 +140,8 @@ class MenuConfig:
     """``kind="mixture"``: candidate bundles per element (the element is a lottery over them)."""
     mixture_init_fill: float = 0.9
     """``kind="mixture"``, XOR buyers: initial candidate bundles are a training buyer's atom
-    plus every other item with probability ρ ~ U[0, this] (``mechopt.menus.mixture``)."""
+    plus every other item with probability ρ ~ U[0, this] (``mechopt.menus.mixture``);
+    ``kind="priced"``: the same for the initial offers (``mechopt.menus.priced``)."""
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None
@@ -251,6 +254,15 @@ class MenuConfig:
                 f"{MAX_LOTTERY_XOR_ITEMS} items (got {self.n_items}); use --kind mixture (lotteries "
                 f"over a few bundles, any m) or --kind bundle"
             )
+        if self.kind == "priced" and self.valuation not in ("xor", "generated"):
+            raise InputError(f"priced menus need XOR buyers (valuation xor or generated), got "
+                             f"valuation {self.valuation!r}")
+        if self.kind == "priced" and self.price_cap:
+            raise InputError("price_cap caps one price per menu element; a priced menu's prices "
+                             "differ per buyer (use max_price)")
+        if self.kind == "priced" and self.relaxation == "reinforce":
+            raise InputError("priced menus train with softmax, bundleflow, rochetnet or gumbel, "
+                             "not reinforce (their prices differ per buyer)")
         if self.valuation == "generated":
             from mechopt.generators import DISTRIBUTIONS
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor
@@ -27,12 +27,13 @@ from torch import Tensor
 from mechopt.errors import InputError
 from mechopt.menus.menu import Menu
 
-if TYPE_CHECKING:  # mixture imports baselines, which imports this module
+if TYPE_CHECKING:  # mixture and priced import baselines, which imports this module
     from mechopt.menus.mixture import MixtureMenu
+    from mechopt.menus.priced import PricedMenu
 from mechopt.menus.relaxations import choice_probabilities, soft_revenue
 from mechopt.menus.valuations import Buyers, Valuation
 
-__all__ = ["MenuMetrics", "hard_choice", "menu_values", "evaluate_menu", "RevenueGapWarning"]
+__all__ = ["MenuMetrics", "hard_choice", "menu_values", "menu_options", "evaluate_menu", "RevenueGapWarning"]
 
 #: buyers per evaluation chunk (bounds memory for large K or 2^m)
 CHUNK = 8192
@@ -71,17 +72,19 @@ def hard_choice(values: Tensor, prices: Tensor) -> tuple[Tensor, Tensor]:
     """The choice of buyers who maximize utility: ``(choice (N,), paid (N,))``.
 
     ``choice`` is an element index, or K for the null option.  Ties go to the higher price;
-    a buyer at utility exactly 0 buys (see the module docstring).
+    a buyer at utility exactly 0 buys (see the module docstring).  ``prices`` is ``(K,)``, or
+    ``(N, K)`` when every buyer faces its own options (:mod:`mechopt.menus.priced`).
     """
     utilities = values - prices
     n, k = utilities.shape
+    per_buyer = prices.expand(n, k)
     best, _ = utilities.max(dim=1)
     tied = utilities >= best.unsqueeze(1)
-    price_if_tied = torch.where(tied, prices.expand(n, k), torch.full_like(utilities, -math.inf))
+    price_if_tied = torch.where(tied, per_buyer, torch.full_like(utilities, -math.inf))
     pick = price_if_tied.argmax(dim=1)
     buys = best >= 0
     choice = torch.where(buys, pick, torch.full_like(pick, k))
-    paid = torch.where(buys, prices[pick], torch.zeros_like(best))
+    paid = torch.where(buys, per_buyer.gather(1, pick.unsqueeze(1)).squeeze(1), torch.zeros_like(best))
     return choice, paid
 
 
@@ -107,30 +110,41 @@ def menu_values(menu: Menu | MixtureMenu, valuation: Valuation, buyers: Buyers, 
     return relaxed + st_weight * (rounded - relaxed).detach()
 
 
+def menu_options(menu: Menu | MixtureMenu | PricedMenu, valuation: Valuation, buyers: Buyers, *,
+                 hard: bool, st_weight: float = 1.0) -> tuple[Tensor, Tensor]:
+    """``(values (N, K'), prices)`` of what each buyer can choose besides the null option:
+    the K elements at prices ``(K,)`` (:func:`menu_values`), or for a priced menu its atoms
+    and offers at per-buyer prices ``(N, K')`` (:meth:`mechopt.menus.priced.PricedMenu.options`)."""
+    if menu.kind == "priced":
+        return cast("PricedMenu", menu).options(valuation, buyers, hard=hard, st_weight=st_weight)
+    return menu_values(cast("Menu | MixtureMenu", menu), valuation, buyers, hard=hard, st_weight=st_weight), menu.prices
+
+
 @torch.no_grad()
-def evaluate_menu(menu: Menu | MixtureMenu, valuation: Valuation, buyers: Buyers,
+def evaluate_menu(menu: Menu | MixtureMenu | PricedMenu, valuation: Valuation, buyers: Buyers,
                   inverse_temperature: float) -> MenuMetrics:
     """Hard and soft revenue and the diagnostics of :class:`MenuMetrics` on ``buyers``."""
     sums = dict(hard=0.0, hard_sq=0.0, soft=0.0, buy=0.0, viol=0.0, phantom=0.0)
     n = buyers.n
     if n == 0:
         raise InputError("cannot evaluate a menu on an empty sample")
-    _, prices = menu(hard=True)
+    device = menu.prices.device
     for start in range(0, n, CHUNK):
-        chunk = buyers.take(torch.arange(start, min(n, start + CHUNK), device=prices.device))
-        hard_values = menu_values(menu, valuation, chunk, hard=True)
+        chunk = buyers.take(torch.arange(start, min(n, start + CHUNK), device=device))
+        hard_values, prices = menu_options(menu, valuation, chunk, hard=True)
         choice, paid = hard_choice(hard_values, prices)
         sums["hard"] += float(paid.sum())
         sums["hard_sq"] += float(paid.double().square().sum())
-        sums["buy"] += float((choice < menu.size).sum())
+        sums["buy"] += float((choice < hard_values.shape[1]).sum())
         soft_values = (hard_values if menu.kind == "lottery"
-                       else menu_values(menu, valuation, chunk, hard=False))
+                       else menu_options(menu, valuation, chunk, hard=False)[0])
         utilities = soft_values - prices
         probs = choice_probabilities(utilities, inverse_temperature)
         sums["soft"] += float(soft_revenue(probs, prices).sum())
         negative = (utilities < 0).to(probs.dtype)
         sums["viol"] += float((probs[:, :-1] * negative).sum())
-        sums["phantom"] += float(((probs[:, :-1] * negative) @ prices).sum())
+        sums["phantom"] += float(soft_revenue(torch.cat([probs[:, :-1] * negative, probs[:, -1:]], dim=1),
+                                              prices).sum())
     hard = sums["hard"] / n
     soft = sums["soft"] / n
     var = max(sums["hard_sq"] / n - hard * hard, 0.0)

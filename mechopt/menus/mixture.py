@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig
 from mechopt.menus.menu import Menu, project_prices_
+from mechopt.menus.priced import PricedMenu
 
 __all__ = ["MixtureMenu", "make_menu", "menu_width", "mixture_values", "initialize_from_buyers_"]
 
@@ -121,14 +122,17 @@ def mixture_values(menu: MixtureMenu, valuation, buyers, *, hard: bool, st_weigh
 
 
 def menu_width(config: MenuConfig) -> int:
-    """Columns of the menu's ``logits`` matrix for ``config`` (m, or C·m + C for mixtures)."""
+    """Columns of the menu's ``logits`` matrix for ``config`` (m, or C·m + C for mixtures;
+    a priced menu's offers have m)."""
     if config.kind == "mixture":
         return config.mixture_bundles * (config.n_items + 1)
     return config.n_items
 
 
-def make_menu(config: MenuConfig) -> Menu | MixtureMenu:
-    """The (untrained, zero) menu module ``config`` names."""
+def make_menu(config: MenuConfig) -> Menu | MixtureMenu | PricedMenu:
+    """The (untrained, zero) menu module ``config`` names (``menu_size`` offers for a priced menu)."""
+    if config.kind == "priced":
+        return PricedMenu(config.n_items, config.menu_size, straight_through=config.straight_through)
     if config.kind == "mixture":
         return MixtureMenu(config.n_items, config.menu_size, config.mixture_bundles,
                            config.straight_through)

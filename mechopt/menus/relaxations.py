@@ -76,7 +76,10 @@ def choice_probabilities(utilities: Tensor, inv_temp: float | Tensor) -> Tensor:
 
 
 def soft_revenue(probs: Tensor, prices: Tensor) -> Tensor:
-    """Σ_k Z_k β_k per buyer ``(N,)`` (the null option pays nothing)."""
+    """Σ_k Z_k β_k per buyer ``(N,)`` (the null option pays nothing); ``prices`` ``(K,)``
+    or per buyer ``(N, K)`` (priced menus, :mod:`mechopt.menus.priced`)."""
+    if prices.dim() == 2:
+        return (probs[:, :-1] * prices).sum(dim=1)
     return probs[:, :-1] @ prices
 
 
@@ -165,7 +168,8 @@ def relaxed_objective(
     ir_weight: float | Tensor = 0.0,
     generator: torch.Generator | None = None,
 ) -> Relaxed:
-    """The training objective of ``relaxation`` for values ``(N, K)`` and prices ``(K,)``."""
+    """The training objective of ``relaxation`` for values ``(N, K)`` and prices ``(K,)``
+    (or ``(N, K)`` per buyer, except for ``reinforce``)."""
     utilities = values - prices
     probs = choice_probabilities(utilities, inv_temp)
     soft = soft_revenue(probs, prices)
@@ -177,6 +181,8 @@ def relaxed_objective(
         choice = gumbel_straight_through(utilities, inv_temp, generator)
         revenue = soft_revenue(choice, prices)
     elif relaxation == "reinforce":
+        if prices.dim() != 1:
+            raise InputError("relaxation reinforce needs one price per menu element (not priced menus)")
         revenue, _ = reinforce_surrogate(utilities, prices, inv_temp, generator)
     else:
         raise InputError(f"unknown relaxation {relaxation!r}")

@@ -41,6 +41,7 @@ from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
 from mechopt.menus.config import MenuConfig, upgrade_settings
 from mechopt.menus.menu import Menu
 from mechopt.menus.mixture import MixtureMenu, make_menu, menu_width
+from mechopt.menus.priced import PricedMenu
 from mechopt.menus.trainer import TrainedMenu
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MenuFileError", "StoredMenu", "save_menu", "load_menu",
@@ -66,7 +67,7 @@ class StoredMenu:
 
     path: Path
     config: MenuConfig
-    menu: Menu | MixtureMenu
+    menu: Menu | MixtureMenu | PricedMenu
     inverse_temperature: float
     manifest: dict[str, Any]
 
@@ -88,7 +89,17 @@ def default_menu_path(config: MenuConfig, directory: str | os.PathLike = DEFAULT
     return Path(directory) / f"{name}.json"
 
 
-def _menu_payload(menu: Menu | MixtureMenu) -> dict[str, Any]:
+def _menu_payload(menu: Menu | MixtureMenu | PricedMenu) -> dict[str, Any]:
+    if isinstance(menu, PricedMenu):  # prices: the offers'; the price function on its own
+        return {
+            "kind": menu.kind,
+            "n_items": menu.n_items,
+            "size": menu.size,
+            "dtype": str(menu.prices.dtype).removeprefix("torch."),
+            "logits": menu.logits.detach().cpu().double().tolist(),
+            "prices": menu.offer_prices.detach().cpu().double().tolist(),
+            "price_function": menu.function_state(),
+        }
     return {
         "kind": menu.kind,
         "n_items": menu.n_items,
@@ -248,7 +259,22 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
     menu = make_menu(config).to(dtype)
     with torch.no_grad():
         menu.logits.copy_(torch.tensor(logits, dtype=dtype))
-        menu.prices.copy_(torch.tensor(prices, dtype=dtype))
+        if isinstance(menu, PricedMenu):
+            menu.offer_prices.copy_(torch.tensor(prices, dtype=dtype))
+            function = payload.get("price_function")
+            if not isinstance(function, dict):
+                raise _lacks(p, "menu.price_function")
+            for name, param, width in (("item_prices", menu.prices, config.n_items),
+                                       ("slopes", menu.slopes, menu.segments),
+                                       ("size_surcharge", menu.size_surcharge, config.n_items)):
+                if name not in function:
+                    raise _lacks(p, f"menu.price_function.{name}")
+                row = _matrix(p, [function[name]], 1, width, f"price_function.{name}")[0]
+                if min(row) < 0:
+                    raise _fail(p, f"menu price_function.{name} holds a negative number")
+                param.copy_(torch.tensor(row, dtype=dtype))
+        else:
+            menu.prices.copy_(torch.tensor(prices, dtype=dtype))
     return StoredMenu(path=p, config=config, menu=menu, inverse_temperature=float(kappa), manifest=doc)
 
 

@@ -14,7 +14,9 @@
    over the first half of the run (relaxed bundles explore, rounded ones are what buyers
    get);
 4. every ``eval_every`` steps the validation hard and soft revenue are logged; the menu with
-   the best validation hard revenue is kept (``keep="best"``) or the last one;
+   the best validation hard revenue is kept (``keep="best"``) or the last one.  A priced
+   menu (:mod:`mechopt.menus.priced`) is also evaluated before the first step (logged as
+   step −1), so the kept menu is never below its item-pricing start on validation;
 5. the kept menu is evaluated once on a fresh test sample that nothing else has seen.
 
 A :class:`~mechopt.menus.evaluate.RevenueGapWarning` is issued when the relative gap
@@ -37,9 +39,10 @@ import torch
 
 from mechopt.errors import InputError
 from mechopt.menus.config import MenuConfig
-from mechopt.menus.evaluate import MenuMetrics, RevenueGapWarning, evaluate_menu, menu_values
+from mechopt.menus.evaluate import MenuMetrics, RevenueGapWarning, evaluate_menu, menu_options
 from mechopt.menus.menu import Menu
 from mechopt.menus.mixture import MixtureMenu, initialize_from_buyers_, make_menu
+from mechopt.menus.priced import PricedMenu, initialize_priced_
 from mechopt.menus.relaxations import inverse_temperature, relaxed_objective
 from mechopt.menus.valuations import make_valuation
 
@@ -50,6 +53,7 @@ __all__ = [
     "resolve_device",
     "train_menu",
     "make_generators",
+    "Samples",
     "evaluate_on_fresh_sample",
 ]
 
@@ -61,7 +65,8 @@ class HistoryPoint:
     step: int
     seconds: float
     objective: float
-    """The relaxed training objective on the step's batch."""
+    """The relaxed training objective on the step's batch (step −1, the initial priced menu:
+    the validation soft revenue)."""
     hard_revenue: float
     soft_revenue: float
     ir_violation_rate: float
@@ -82,7 +87,7 @@ class TrainedMenu:
     """The result of :func:`train_menu`: the kept menu, its test metrics and the log."""
 
     config: MenuConfig
-    menu: Menu | MixtureMenu
+    menu: Menu | MixtureMenu | PricedMenu
     metrics: MenuMetrics
     """On the fresh test sample (never used for training or selection)."""
     validation: MenuMetrics
@@ -101,6 +106,18 @@ class TrainedMenu:
     """The test sample of :attr:`metrics` (for baselines on the same buyers; not stored)."""
     fit_buyers: Any = field(default=None, repr=False)
     """The training pool, else the validation sample (where baselines are fitted)."""
+    samples: Any = field(default=None, repr=False)
+    """The :class:`Samples` drawn for this run (pass them to another :func:`train_menu` with
+    the same valuation, seed and sizes to train on the very same buyers; not stored)."""
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The buyers of one run: ``validation``, ``pool`` (None: fresh batches) and ``test``."""
+
+    validation: Any
+    pool: Any
+    test: Any
 
 
 class NonFiniteTrainingError(InputError):
@@ -144,11 +161,14 @@ def make_generators(seed: int, device: torch.device) -> dict[str, torch.Generato
 ProgressFn = Callable[[int, int, "HistoryPoint | None"], None]
 
 
-def train_menu(config: MenuConfig, *, progress: ProgressFn | None = None) -> TrainedMenu:
+def train_menu(config: MenuConfig, *, progress: ProgressFn | None = None,
+               samples: Samples | None = None) -> TrainedMenu:
     """Train one menu as ``config`` says (see the module docstring).
 
     ``progress(step, total, point)`` is called after every step; ``point`` is the newest
-    validation log entry (None before the first).
+    validation log entry (None before the first).  ``samples`` (another run's
+    :attr:`TrainedMenu.samples`) reuses its validation, pool and test buyers instead of
+    drawing them: e.g. two menu kinds on the same buyers without drawing them twice.
     """
     device = resolve_device(config.device)
     threads = torch.get_num_threads()
@@ -157,25 +177,28 @@ def train_menu(config: MenuConfig, *, progress: ProgressFn | None = None) -> Tra
     # softmax tails at low temperature are denormal floats, which are slow on CPUs
     torch.set_flush_denormal(True)
     try:
-        return _train(config, device, progress)
+        return _train(config, device, progress, samples)
     finally:
         torch.set_num_threads(threads)
         torch.set_flush_denormal(False)
 
 
-def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None) -> TrainedMenu:
+def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None,
+           samples: Samples | None) -> TrainedMenu:
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
     gens = make_generators(config.seed, device)
     valuation = make_valuation(config, device)
     start = time.perf_counter()
 
-    val_buyers = valuation.sample(config.val_size, gens["validation"])
+    val_buyers = samples.validation if samples is not None else valuation.sample(config.val_size, gens["validation"])
     scale = float(valuation.grand_values(val_buyers).mean())
     if not (scale > 0):
         raise InputError("the validation buyers value the grand bundle at 0 on average")
     pool = None
     pool_size = config.effective_train_pool
-    if pool_size:
+    if samples is not None:
+        pool = samples.pool
+    elif pool_size:
         pool = valuation.sample(pool_size, gens["train"])
 
     menu = make_menu(config).to(device=device, dtype=dtype)
@@ -183,6 +206,9 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     if isinstance(menu, MixtureMenu):  # candidate bundles start at training buyers' atoms
         initialize_from_buyers_(menu, pool if pool is not None else val_buyers, valuation, gens["init"],
                                 fill=config.mixture_init_fill)
+    if isinstance(menu, PricedMenu):  # item pricing fitted on the training buyers, inert offers
+        initialize_priced_(menu, pool if pool is not None else val_buyers, gens["init"],
+                           fill=config.mixture_init_fill)
     menu.project_(config.max_price)
     _require_finite(0, "an initial price", menu.prices.detach())
     optimizer = torch.optim.Adam(menu.parameters(), lr=config.lr)
@@ -210,7 +236,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
         point = HistoryPoint(
             step=step,
             seconds=time.perf_counter() - start,
-            objective=objective_value,
+            objective=objective_value if math.isfinite(objective_value) else metrics.soft_revenue,
             hard_revenue=metrics.hard_revenue,
             soft_revenue=metrics.soft_revenue,
             ir_violation_rate=metrics.ir_violation_rate,
@@ -231,6 +257,8 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
             reached_at = point.seconds
         return point
 
+    if isinstance(menu, PricedMenu):  # the start (item pricing) competes for "best" too
+        last_point = log(-1)
     for step in range(total):
         kappa = inverse_temperature(config, step, scale)
         for group in optimizer.param_groups:
@@ -241,16 +269,16 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
             index = torch.randint(0, pool.n, (config.batch_size,), generator=gens["train"],
                                   device=device)
             batch = pool.take(index)
-        values = menu_values(menu, valuation, batch, hard=False,
-                             st_weight=min(1.0, 2.0 * step / max(total - 1, 1)))
-        relaxed = relaxed_objective(config.relaxation, values, menu.prices, kappa,
+        values, prices = menu_options(menu, valuation, batch, hard=False,
+                                      st_weight=min(1.0, 2.0 * step / max(total - 1, 1)))
+        relaxed = relaxed_objective(config.relaxation, values, prices, kappa,
                                     ir_weight=ir_weight, generator=gens["train"])
         _require_finite(step, "the relaxed objective", float(relaxed.objective.detach()))
         optimizer.zero_grad(set_to_none=True)
         (-relaxed.objective).backward()
         optimizer.step()
         upper: torch.Tensor | float | None = config.max_price
-        if config.price_cap:
+        if config.price_cap and prices.dim() == 1:
             seen = values.detach().amax(dim=0)
             upper = seen if upper is None else seen.clamp(max=upper)
         menu.project_(upper)
@@ -274,7 +302,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
     assert state is not None  # log() ran at least once and kept its menu
     menu.load_state_dict(state)
     validation = evaluate_menu(menu, valuation, val_buyers, kappa)
-    test_buyers = valuation.sample(config.test_size, gens["test"])
+    test_buyers = samples.test if samples is not None else valuation.sample(config.test_size, gens["test"])
     metrics = evaluate_menu(menu, valuation, test_buyers, kappa)
     if metrics.relative_gap > config.gap_warning:
         text = _gap_message("test", kept_step, metrics)
@@ -295,6 +323,7 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
         warnings=messages,
         test_buyers=test_buyers,
         fit_buyers=pool if pool is not None else val_buyers,
+        samples=Samples(val_buyers, pool, test_buyers),
     )
 
 

@@ -90,24 +90,20 @@ def default_menu_path(config: MenuConfig, directory: str | os.PathLike = DEFAULT
 
 
 def _menu_payload(menu: Menu | MixtureMenu | PricedMenu) -> dict[str, Any]:
-    if isinstance(menu, PricedMenu):  # prices: the offers'; the price function on its own
-        return {
-            "kind": menu.kind,
-            "n_items": menu.n_items,
-            "size": menu.size,
-            "dtype": str(menu.prices.dtype).removeprefix("torch."),
-            "logits": menu.logits.detach().cpu().double().tolist(),
-            "prices": menu.offer_prices.detach().cpu().double().tolist(),
-            "price_function": menu.function_state(),
-        }
-    return {
+    priced = isinstance(menu, PricedMenu)  # prices: the offers'; the price function on its own
+    prices = menu.offer_prices if isinstance(menu, PricedMenu) else menu.prices
+    payload = {
         "kind": menu.kind,
         "n_items": menu.n_items,
         "size": menu.size,
         "dtype": str(menu.prices.dtype).removeprefix("torch."),
         "logits": menu.logits.detach().cpu().double().tolist(),
-        "prices": menu.prices.detach().cpu().double().tolist(),
+        "prices": prices.detach().cpu().double().tolist(),
     }
+    if priced:
+        assert isinstance(menu, PricedMenu)
+        payload["price_function"] = menu.function_state()
+    return payload
 
 
 def _checksum(payload: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ every seam here re-raises it as :class:`KeyboardInterrupt`.
 from __future__ import annotations
 
 import enum
+import logging
 import math
 import signal
 import threading
@@ -416,6 +417,8 @@ def get_solver(name: str = DEFAULT_SOLVER) -> Any:
     if missing is not None:
         raise missing
     interface = pyomo_name(name)
+    if backend is not None and backend.name == "gurobi":
+        _quiet_gurobi_release()
     factory = _contrib_factory()
     if interface in factory:
         solver = factory(interface)
@@ -447,6 +450,25 @@ def get_solver(name: str = DEFAULT_SOLVER) -> Any:
         raise SolverNotFound(f"solver {name!r} is not installed or not known to Pyomo{hint}")
     solver.mechopt_name = interface
     return solver
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+def _quiet_gurobi_release() -> None:
+    """Pyomo 6.10's Gurobi interfaces count their environment's clients down past zero and
+    then log "release_license() with -1 remaining environment clients" — on stdout, at the
+    end of a run, after mechopt's output.  The count is Pyomo's bookkeeping only (the
+    licence is released either way), so that one message is dropped."""
+    logger = logging.getLogger("pyomo.contrib.solver.solvers.gurobi.gurobi_direct_base")
+    if not any(isinstance(f, _DropMessage) for f in logger.filters):
+        logger.addFilter(_DropMessage("remaining environment clients"))
 
 
 def _is_contrib(solver: Any) -> bool:

@@ -212,3 +212,20 @@ def test_resolves_on_one_model_equal_fresh_models(solver, warm):
         assert again.is_optimal and fresh.is_optimal, again.solve.message
         assert again.welfare == pytest.approx(fresh.welfare, rel=1e-12)
         assert not set(excluded) & set(again.bids)
+
+
+def test_pyomos_gurobi_release_warning_is_dropped(caplog):
+    """Pyomo 6.10 counts Gurobi environment clients below zero and logs it at exit."""
+    pytest.importorskip("gurobipy")
+    import logging
+
+    from mechopt.solve import get_solver
+
+    get_solver("gurobi")
+    name = "pyomo.contrib.solver.solvers.gurobi.gurobi_direct_base"
+    with caplog.at_level(logging.WARNING, logger=name):
+        logging.getLogger(name).warning(
+            "Call to GurobiDirectBase.release_license() with -1 remaining environment clients."
+        )
+        logging.getLogger(name).warning("another warning")
+    assert [r.getMessage() for r in caplog.records] == ["another warning"]

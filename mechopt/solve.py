@@ -471,6 +471,14 @@ def _quiet_gurobi_release() -> None:
         logger.addFilter(_DropMessage("remaining environment clients"))
 
 
+#: options every solve of a backend gets (explicit ``options`` override them).  SCIP: no
+#: log.  Pyomo captures a solver's output through a pipe drained by a Python thread, while
+#: pyscipopt's ``optimize`` holds the GIL; a log longer than the pipe's buffer (64 KB, reached
+#: by the audit's harder MILPs on medium L4) blocks SCIP's write forever — a deadlock seen in
+#: ``mechopt bench wdp --solver scip``.
+SOLVER_DEFAULTS: dict[str, dict[str, Any]] = {"scip": {"display/verblevel": 0}}
+
+
 def _is_contrib(solver: Any) -> bool:
     from pyomo.contrib.solver.common.base import SolverBase
 
@@ -556,6 +564,7 @@ def solve_model(
         # always send them.  0 threads is "automatic" for HiGHS, Gurobi, CPLEX and SCIP's LP.
         time_limit = NO_TIME_LIMIT if time_limit is None else time_limit
         threads = 0 if threads is None else threads
+    options = with_defaults(opt, SOLVER_DEFAULTS, options)
     if _is_contrib(opt):
         return _solve_contrib(opt, str(name), model, time_limit, mip_gap, threads, options,
                               load_solutions, warm_start)

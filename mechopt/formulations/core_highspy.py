@@ -26,9 +26,11 @@ import math
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
+import numpy.typing as npt
 
 from mechopt.auction import Bid, CombinatorialAuction, combine_bids
 from mechopt.formulations.wdp import objective_scale
@@ -133,7 +135,7 @@ class HighsSeparation:
         for key, val in SEPARATION_OPTIONS.items():
             self.h.setOptionValue(key, val)
         self._collect_above = math.inf
-        self._found: dict[bytes, np.ndarray] = {}
+        self._found: dict[bytes, npt.NDArray[np.bool_]] = {}
         self.h.cbMipSolution.subscribe(self._solution)
         self.h.enableCallbacks()
 
@@ -151,7 +153,7 @@ class HighsSeparation:
             if len(x) == len(self.base):
                 self._found.setdefault(np.packbits(x).tobytes(), x)
 
-    def allocation(self, x: np.ndarray | list[float]) -> dict[str, Bid]:
+    def allocation(self, x: npt.NDArray[Any] | list[float]) -> dict[str, Bid]:
         """The allocation (bidder -> bid, OR bids combined) of a 0/1 column vector."""
         chosen: dict[str, list[Bid]] = {}
         sold: set[str] = set()

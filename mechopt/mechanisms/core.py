@@ -361,11 +361,15 @@ def core_payments(
         """The payments nearest the reference over the cuts with Σ p ≤ cap."""
         counts["qp"] += 1
         if hpay is not None:
-            status, x = hpay.solve_qp(ref, cap, time_limit, threads)
-            if status.is_optimal:
-                statuses.append(status)
-                return clip(x)
-            failed = status
+            # not HiGHS' QP solver: on the thin feasible sets of this QP (Σ p ≤ R* + 1e-9·W
+            # against cuts at R*) highspy 1.16 can die of a floating point exception (SIGFPE,
+            # the whole process) — found by the brute-force property test; Clarabel solves it
+            fallback = _nearest_point_cvxpy(winners, lower, values, ref, cuts, cap, scale, time_limit)
+            if fallback is None:
+                statuses.append(SolveStatus.ERROR)
+                raise SolverError("core payment QP returned no solution (Clarabel)")
+            statuses.append(fallback[1].status)
+            return fallback[0]
         else:
             pay.revenue.deactivate()
             pay.revenue_cap.activate()

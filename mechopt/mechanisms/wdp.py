@@ -184,6 +184,15 @@ class EconomySolver:
             for v in changed:  # the classic persistent interfaces need each change announced
                 self.solver.update_var(v)
 
+    def _forget_history(self) -> None:
+        """Start HiGHS from scratch on the kept model: its basis and incumbent from the
+        previous economy would otherwise pick among tied optima, so that the same economy
+        could get another optimal allocation depending on what was solved before in the
+        process (seen in an audit: 3 winners instead of 2 at equal welfare)."""
+        highs = getattr(self.solver, "_solver_model", None)
+        if highs is not None and hasattr(highs, "clearSolver"):
+            highs.clearSolver()
+
     def solve(
         self,
         exclude: Iterable[str] = (),
@@ -206,6 +215,7 @@ class EconomySolver:
         # fixing, solving and reading back is one step
         with _SOLVE_LOCK:
             self._exclude(excluded)
+            self._forget_history()
             if warm_start and incumbent is not None:
                 chosen = {bid.id for b, bid in incumbent.items() if b not in excluded}
                 for bid_id in self.model.BIDS:

@@ -16,7 +16,9 @@ persistent ``highspy.Highs`` (same rows and columns as the Pyomo model: the WDP 
 only (3-7 per MILP on L4); the callback gives every solution (up to ~40 distinct), and
 more of them block.
 
-:class:`HighsPayments` holds the payment LP and QP the same way.
+:class:`HighsPayments` holds the payment LP the same way (the nearest-point QP goes to
+CVXPY + Clarabel: HiGHS' QP solver can die of a floating point exception on its thin
+feasible set, see :mod:`mechopt.mechanisms.core`).
 ``tests/test_core.py`` checks it against the Pyomo model and against enumeration.
 """
 
@@ -202,9 +204,9 @@ class HighsSeparation:
 
 
 class HighsPayments:
-    """The payment LP and QP of :func:`mechopt.formulations.core.build_payment_model` in two
-    persistent ``highspy.Highs`` objects (the LP min Σ p; the QP min Σ (p − ref)² with
-    Σ p ≤ cap), with the same scaled variables p / s and cuts Σ_{i ∈ outside} p_i ≥ rhs / s."""
+    """The payment LP of :func:`mechopt.formulations.core.build_payment_model` (min Σ p) in
+    a persistent ``highspy.Highs`` object, with the same scaled variables p / s and cuts
+    Σ_{i ∈ outside} p_i ≥ rhs / s."""
 
     def __init__(self, winners: list[str], lower: Mapping[str, float], upper: Mapping[str, float],
                  scale: float) -> None:
@@ -216,26 +218,14 @@ class HighsPayments:
         lo = np.minimum(np.array([lower[w] / scale for w in self.winners]), hi)
         quiet_highs()
         self.lp = highspy.Highs()
-        self.qp = highspy.Highs()
-        for h in (self.lp, self.qp):
-            h.setOptionValue("output_flag", False)
-            h.addVars(n, lo, hi)
+        self.lp.setOptionValue("output_flag", False)
+        self.lp.addVars(n, lo, hi)
         self.lp.changeColsCost(n, np.arange(n, dtype=np.int32), np.ones(n))
         self.lp.changeObjectiveSense(highspy.ObjSense.kMinimize)
-        # the revenue cap, row 0 of the QP
-        self.qp.addRow(-highspy.kHighsInf, highspy.kHighsInf, n, np.arange(n, dtype=np.int32), np.ones(n))
-        hessian = highspy.HighsHessian()
-        hessian.dim_ = n
-        hessian.format_ = highspy.HessianFormat.kTriangular
-        hessian.start_ = np.arange(n + 1, dtype=np.int32)
-        hessian.index_ = np.arange(n, dtype=np.int32)
-        hessian.value_ = np.full(n, 2.0)
-        self.qp.passHessian(hessian)
 
     def add_cut(self, outside: list[str], rhs: float) -> None:
         idx = np.array(sorted(self.index[w] for w in outside), dtype=np.int32)
-        for h in (self.lp, self.qp):
-            h.addRow(rhs / self.scale, highspy.kHighsInf, len(idx), idx, np.ones(len(idx)))
+        self.lp.addRow(rhs / self.scale, highspy.kHighsInf, len(idx), idx, np.ones(len(idx)))
 
     def _run(self, h: highspy.Highs, time_limit: float | None, threads: int | None) -> tuple[SolveStatus, float]:
         h.setOptionValue("time_limit", NO_TIME_LIMIT if time_limit is None else float(time_limit))
@@ -263,15 +253,3 @@ class HighsPayments:
         if not status.has_solution:
             return status, {}, math.nan
         return status, self.payments(self.lp), self.lp.getInfo().objective_function_value * self.scale
-
-    def solve_qp(self, ref: Mapping[str, float], cap: float, time_limit: float | None = None,
-                 threads: int | None = None) -> tuple[SolveStatus, dict[str, float]]:
-        """(status, payments) of min Σ (p − ref)² over the cuts and Σ p ≤ cap."""
-        n = len(self.winners)
-        self.qp.changeColsCost(n, np.arange(n, dtype=np.int32),
-                               np.array([-2.0 * ref[w] / self.scale for w in self.winners]))
-        self.qp.changeRowBounds(0, -highspy.kHighsInf, cap / self.scale)
-        status, _ = self._run(self.qp, time_limit, threads)
-        if not status.has_solution:
-            return status, {}
-        return status, self.payments(self.qp)

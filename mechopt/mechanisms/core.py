@@ -38,7 +38,7 @@ halved the MILPs on L4 (23 to 12-13).  Only the last MILP, which finds nothing b
 has to be solved to proven optimality; every MILP is solved at gap 0 anyway (stopping one
 early once an incumbent blocked by a margin gave more, not fewer, MILPs and no saving).
 
-With HiGHS (the default) the MILPs, LPs and QPs run on highspy objects built from the same
+With HiGHS (the default) the MILPs and LPs run on highspy objects built from the same
 rows (:mod:`mechopt.formulations.core_highspy`): only the winners' costs change between
 separations; HiGHS' restarts after root reductions are off and the MILPs use one thread
 (:data:`~mechopt.formulations.core_highspy.SEPARATION_OPTIONS`), which took a recorded
@@ -59,8 +59,9 @@ each for free (the coalition of the bidders they serve), added before the first 
 (seeding as in Bünz, Seuken, Lubin, "A faster core constraint generation algorithm for
 combinatorial auctions", AAAI 2015).  The separation MILPs form a sequence (each depends on
 the payments of the previous QP) and run one at a time on one persistent model.  The
-nearest-point QP goes to HiGHS and, should HiGHS' QP solver stop with an error, to CVXPY +
-Clarabel (said in the notes).
+nearest-point QP goes to CVXPY + Clarabel with HiGHS (HiGHS' QP solver can die of a
+floating point exception on its thin feasible set), and through Pyomo to other solvers,
+with Clarabel as the fallback should they stop with an error (said in the notes).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ REVENUE_RTOL = 1e-9
 REFERENCES = ("vcg", "zero")
 #: safety net against cycling: at most this many separation MILPs
 MAX_SEPARATIONS = 10_000
-#: with HiGHS, solve the separation MILPs and the payment LP/QP on highspy objects
+#: with HiGHS, solve the separation MILPs and the payment LP on highspy objects
 #: (:mod:`mechopt.formulations.core_highspy`); False: through Pyomo, as for other solvers
 RAW_HIGHS = True
 #: a HiGHS separation adds the cut of every solution it met that blocks (False: only the

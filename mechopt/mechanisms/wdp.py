@@ -28,13 +28,27 @@ from mechopt.solve import (
 __all__ = ["solve_wdp", "EconomySolver", "economy_solver", "WDP_OPTIONS"]
 
 #: solver options for the set-packing MILPs of winner determination, by backend (explicit
-#: ``options`` override them).  HiGHS restarts its branch and bound once root reductions
-#: have fixed enough columns; on these MILPs the restart costs more than it saves: six
-#: marginal economies each, threads=1, alternating runs (load noise ~±30 %), took regions
-#: 7.7/9.4 s → 3.7/3.9 s, L3 17.8/16.9 s → 8.3/8.9 s, arbitrary 123/57 s → 46/54 s, and L4,
-#: paths, matching (< 0.7 s) were unchanged; the marginal economies of medium L4 without its
-#: 39 winners (the audit's exclusion remedy) 10.4 s → 6.2 s.
-WDP_OPTIONS: dict[str, dict[str, Any]] = {"highs": {"mip_allow_restart": False}}
+#: ``options`` override them).  Both HiGHS options were measured on marginal economies of the
+#: medium CATS files (threads=1, gap 0, same optima):
+#:
+#: * no restart of the branch and bound once root reductions have fixed enough columns: six
+#:   marginal economies each, alternating runs (load noise ~±30 %), took regions 7.7/9.4 s →
+#:   3.7/3.9 s, L3 17.8/16.9 s → 8.3/8.9 s, arbitrary 123/57 s → 46/54 s; L4, paths, matching
+#:   (< 0.7 s) unchanged;
+#: * no sub-MIP heuristics (RINS, RENS, root reduced cost): most of these MILPs close at the
+#:   root or after a few nodes, and the nested sub-MIPs cost more than their incumbents
+#:   save.  The full auction and six marginals (two on L7, arbitrary): L3 5.3 → 3.2 s, L6
+#:   2.7 → 1.5 s, regions 1.9 → 1.1 s, L7 1.7 → 0.9 s, arbitrary 16.9 → 10.9 s, paths,
+#:   matching, scheduling, L2 unchanged (< 0.3 s); the audit's remedy economies of medium L4
+#:   (without its 39 suspects; the grouped auction) 3.9 → 2.9 s and 4.1 → 3.2 s for ten.
+WDP_OPTIONS: dict[str, dict[str, Any]] = {
+    "highs": {
+        "mip_allow_restart": False,
+        "mip_heuristic_run_rins": False,
+        "mip_heuristic_run_rens": False,
+        "mip_heuristic_run_root_reduced_cost": False,
+    }
+}
 
 
 def solve_wdp(

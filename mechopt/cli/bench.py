@@ -96,7 +96,7 @@ def _bench_solvers(paths, names, repeats, vcg2, audit, as_json, markdown) -> Non
         print_json([r.to_dict() for r in rows])
         return
     columns = ("file", "solver", "winners", "raw WDP s", "WDP s", "raw seq. VCG s", "VCG 1 job s",
-               "VCG/raw", "VCG 2 jobs s", "speed-up", "groups s (MILPs)", "groups/VCG",
+               "VCG/raw", "VCG 2 jobs s", "speed-up", "pool s", "groups s (MILPs)", "groups/VCG",
                "audit s (MILPs)", "audit/VCG")
 
     def num(x, fmt):
@@ -106,7 +106,7 @@ def _bench_solvers(paths, names, repeats, vcg2, audit, as_json, markdown) -> Non
         [
             str(r.file), r.solver, str(r.winners), f"{r.raw_wdp_s:.3f}", f"{r.wdp_s:.3f}",
             f"{r.raw_vcg_s:.2f}", f"{r.vcg_1:.2f}", f"{r.vcg_vs_raw:.2f}x", num(r.vcg_2, ".2f"),
-            num(r.vcg_speedup, ".2f") + ("x" if r.vcg_speedup else ""),
+            num(r.vcg_speedup, ".2f") + ("x" if r.vcg_speedup else ""), num(r.pool_s, ".2f"),
             _with_count(r.groups_s, r.groups_solves),
             num(r.groups_vs_vcg, ".1f") + ("x" if r.groups_vs_vcg else ""),
             _with_count(r.audit_s, r.audit_solves),

@@ -68,6 +68,7 @@ __all__ = [
     "not_optimal_error",
     "solve_cvxpy",
     "solve_linprog",
+    "highspy_termination",
 ]
 
 DEFAULT_SOLVER = "highs"
@@ -639,6 +640,33 @@ _LEGACY_TERMINATION = {
     # locallyOptimal (not proven globally), feasible, intermediateNonInteger, noSolution
     # and other say nothing about why the solver stopped: UNKNOWN
 }
+
+
+#: ``highspy.HighsModelStatus`` names (for models solved through highspy directly)
+_HIGHSPY_TERMINATION = {
+    "kOptimal": Termination.OPTIMAL,
+    "kTimeLimit": Termination.TIME_LIMIT,
+    "kIterationLimit": Termination.ITERATION_LIMIT,
+    "kSolutionLimit": Termination.ITERATION_LIMIT,
+    "kInterrupt": Termination.INTERRUPTED,
+    "kHighsInterrupt": Termination.INTERRUPTED,
+    "kInfeasible": Termination.INFEASIBLE,
+    "kUnbounded": Termination.UNBOUNDED,
+    "kUnboundedOrInfeasible": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "kSolveError": Termination.ERROR,
+    "kLoadError": Termination.ERROR,
+    "kModelError": Termination.ERROR,
+    "kPresolveError": Termination.ERROR,
+    "kPostsolveError": Termination.ERROR,
+    "kMemoryLimit": Termination.ERROR,
+    "kObjectiveBound": Termination.OBJECTIVE_LIMIT,
+    "kObjectiveTarget": Termination.OBJECTIVE_LIMIT,
+}
+
+
+def highspy_termination(model_status: Any) -> Termination:
+    """The :class:`Termination` of a ``highspy.HighsModelStatus`` (unlisted: UNKNOWN)."""
+    return _HIGHSPY_TERMINATION.get(getattr(model_status, "name", str(model_status)), Termination.UNKNOWN)
 
 
 def _status(termination: Termination, has_solution: bool) -> SolveStatus:

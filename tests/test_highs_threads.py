@@ -47,7 +47,7 @@ def test_thread_counts_change_freely_on_every_highs_path(data_dir):
             h.setOptionValue("threads", threads)
         h.run()
         assert h.getModelStatus() == h.getModelStatus().kOptimal
-        raw = sum(b.value for b in read_highspy_allocation(h, columns).values())
+        raw = sum(b.value for b in read_highspy_allocation(h, columns, auction).values())
 
         learner = CuttingPlaneSSVM(CombinatorialModel(), RBFKernel(gamma=0.5), C=10.0,
                                    formulation="dual").fit(profiles, labels.outcomes)

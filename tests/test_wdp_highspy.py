@@ -54,5 +54,5 @@ def test_raw_highspy_solves_to_the_same_welfare():
     h.setOptionValue("mip_rel_gap", 0.0)
     h.run()
     assert h.getModelStatus() == h.getModelStatus().kOptimal
-    raw = read_highspy_allocation(h, columns)
+    raw = read_highspy_allocation(h, columns, auction)
     assert sum(b.value for b in raw.values()) == pytest.approx(solve_wdp(auction, exclude=["b3"]).welfare)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.errors import InputError
 from mechopt.mechanisms.outcome import Allocation
+from mechopt.mechanisms.resolve import economy_solver
 from mechopt.mechanisms.vcg import _warm_start_pays
-from mechopt.mechanisms.wdp import economy_solver
 from mechopt.solve import DEFAULT_SOLVER, SolverError, SolveResult, SolverNotFound, SolveStatus
 
 __all__ = ["SolveSettings", "EconomyResult", "solve_economy", "pair_lp_bounds", "welfare_tolerance"]
@@ -95,7 +95,7 @@ def solve_economy(
 ) -> EconomyResult:
     """Solve the winner determination problem of ``auction`` without ``exclude`` (a task).
 
-    Solved on this process's kept model of ``auction`` (:func:`~mechopt.mechanisms.wdp.economy_solver`:
+    Solved on this process's kept model of ``auction`` (:func:`~mechopt.mechanisms.resolve.economy_solver`:
     the excluded bidders' variables fixed to 0), not on a model built for this economy;
     ``incumbent`` is a feasible allocation handed over as a MIP start where that pays
     (:data:`mechopt.mechanisms.vcg.WARM_START`).

@@ -22,7 +22,7 @@ jobs, receives their results, and finally returns an :class:`AuditReport`.  Its 
 ``solver_seconds``.
 
 Each economy is solved on the worker's kept model of the auction (bidders left out by fixing
-their variables, :class:`mechopt.mechanisms.wdp.EconomySolver`) and gets a feasible
+their bids' columns, :mod:`mechopt.mechanisms.resolve`) and gets a feasible
 allocation as its MIP start where that pays (the full allocation without the excluded).
 
 :func:`run_procedures` drives any number of procedures in lockstep and flattens each

@@ -82,7 +82,7 @@ def _time_raw(auction) -> tuple[float, float, float]:
     t1 = time.perf_counter()
     prepare_highs_threads(None)
     h.run()
-    welfare = exact_sum(b.value for b in read_highspy_allocation(h, columns).values())
+    welfare = exact_sum(b.value for b in read_highspy_allocation(h, columns, auction).values())
     t2 = time.perf_counter()
     if h.getModelStatus() != h.getModelStatus().kOptimal:
         raise RuntimeError("raw highspy solve not optimal")
@@ -212,9 +212,9 @@ class SolverBenchRow:
 
 def _forget_models(k: int = 0) -> int:
     """Drop this process's kept economy models (so that each timed run builds its own)."""
-    from mechopt.mechanisms.wdp import _ECONOMY_SOLVERS
+    from mechopt.mechanisms.resolve import forget_kept_models
 
-    _ECONOMY_SOLVERS.clear()
+    forget_kept_models()
     return k
 
 

@@ -38,7 +38,13 @@ from mechopt.auction import Bid, CombinatorialAuction, combine_bids
 from mechopt.formulations.wdp import objective_scale
 from mechopt.formulations.wdp_highspy import wdp_columns_and_rows
 from mechopt.quiet import quiet_highs
-from mechopt.solve import NO_TIME_LIMIT, SolveStatus, Termination, prepare_highs_threads
+from mechopt.solve import (
+    NO_TIME_LIMIT,
+    SolveStatus,
+    Termination,
+    highspy_termination,
+    prepare_highs_threads,
+)
 
 __all__ = ["HighsSeparation", "HighsPayments", "SeparationSolve", "SEPARATION_OPTIONS"]
 
@@ -56,18 +62,6 @@ SEPARATION_OPTIONS: dict[str, float | bool] = {
 #: (HiGHS' automatic choice, 2 here, was slower on every medium CATS file: the MILPs are
 #: too small to share)
 SEPARATION_THREADS = 1
-
-_STATUS = {
-    highspy.HighsModelStatus.kOptimal: Termination.OPTIMAL,
-    highspy.HighsModelStatus.kTimeLimit: Termination.TIME_LIMIT,
-    highspy.HighsModelStatus.kIterationLimit: Termination.ITERATION_LIMIT,
-    highspy.HighsModelStatus.kSolutionLimit: Termination.ITERATION_LIMIT,
-    highspy.HighsModelStatus.kInterrupt: Termination.INTERRUPTED,
-    highspy.HighsModelStatus.kInfeasible: Termination.INFEASIBLE,
-    highspy.HighsModelStatus.kUnbounded: Termination.UNBOUNDED,
-    highspy.HighsModelStatus.kUnboundedOrInfeasible: Termination.INFEASIBLE_OR_UNBOUNDED,
-}
-
 
 @dataclass
 class SeparationSolve:
@@ -192,7 +186,7 @@ class HighsSeparation:
         seconds = time.perf_counter() - start_time
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2
-        status = SolveStatus(_STATUS.get(h.getModelStatus(), Termination.UNKNOWN), has_solution)
+        status = SolveStatus(highspy_termination(h.getModelStatus()), has_solution)
         if not has_solution:
             return SeparationSolve(status, None, seconds)
         best = np.asarray(h.getSolution().col_value) > 0.5
@@ -236,7 +230,7 @@ class HighsPayments:
         start = time.perf_counter()
         h.run()
         seconds = time.perf_counter() - start
-        termination = _STATUS.get(h.getModelStatus(), Termination.UNKNOWN)
+        termination = highspy_termination(h.getModelStatus())
         if h.getModelStatus() == highspy.HighsModelStatus.kSolveError:
             termination = Termination.ERROR
         has_solution = h.getInfo().primal_solution_status == 2

@@ -33,7 +33,9 @@ from mechopt.auction import Bid, CombinatorialAuction, check_value_range, combin
 from mechopt.errors import InputError
 from mechopt.solve import SolveResult
 
-__all__ = ["build_wdp_model", "read_wdp_allocation", "objective_scale", "unscale_result"]
+__all__ = [
+    "build_wdp_model", "read_wdp_allocation", "checked_allocation", "objective_scale", "unscale_result",
+]
 
 
 def objective_scale(auction: CombinatorialAuction) -> float:
@@ -160,27 +162,38 @@ def build_wdp_model(
 def read_wdp_allocation(model: pyo.ConcreteModel) -> Mapping[str, Bid]:
     """The accepted bid of each winning bidder in a solved WDP model.
 
-    Values are rounded to 0/1; the rounded allocation is checked (each item sold at most
-    once, one bid per XOR bidder) so that a solver tolerance can never produce an infeasible
-    allocation silently.  The accepted bids of an OR bidder are combined into one
-    (:func:`~mechopt.auction.combine_bids`; ``Bid.components`` lists them).
+    Values are rounded to 0/1 and checked by :func:`checked_allocation`.
     """
     auction: CombinatorialAuction = model.auction
     owner: Mapping[str, str] = model.bid_owner
-    chosen: dict[str, list[Bid]] = {}
-    sold: dict[str, str] = {}
+    bids = {bid.id: bid for _, bid in auction.iter_bids()}
+    accepted = []
     for bid_id in model.BIDS:
         val = model.x[bid_id].value
-        if val is None or val < 0.5:
-            continue
-        bidder_id = owner[bid_id]
+        if val is not None and val >= 0.5:
+            accepted.append((owner[bid_id], bids[bid_id]))
+    return checked_allocation(auction, accepted)
+
+
+def checked_allocation(
+    auction: CombinatorialAuction, accepted: Iterable[tuple[str, Bid]]
+) -> Mapping[str, Bid]:
+    """The accepted ``(bidder id, bid)`` pairs of a solve as one bid per winner.
+
+    The allocation is checked (each item sold at most once, one bid per XOR bidder) so that
+    a solver tolerance can never produce an infeasible allocation silently (``ValueError``).
+    The accepted bids of an OR bidder are combined into one
+    (:func:`~mechopt.auction.combine_bids`; ``Bid.components`` lists them).
+    """
+    chosen: dict[str, list[Bid]] = {}
+    sold: dict[str, str] = {}
+    for bidder_id, bid in accepted:
         bidder = auction.bidder(bidder_id)
-        bid = next(b for b in bidder.bids if b.id == bid_id)
         if bidder_id in chosen and not bidder.is_or:
             raise ValueError(f"solver accepted two bids of bidder {bidder_id!r}")
         for g in bid.items:
             if g in sold:
-                raise ValueError(f"solver sold item {g!r} twice (bids {sold[g]!r}, {bid_id!r})")
-            sold[g] = bid_id
+                raise ValueError(f"solver sold item {g!r} twice (bids {sold[g]!r}, {bid.id!r})")
+            sold[g] = bid.id
         chosen.setdefault(bidder_id, []).append(bid)
     return {b: combine_bids(bids) for b, bids in chosen.items()}

@@ -1,22 +1,25 @@
 """The winner-determination MILP of :mod:`mechopt.formulations.wdp`, built directly in highspy.
 
-This is the reference for ``mechopt bench wdp``: it passes HiGHS exactly the MILP that
-Pyomo's persistent HiGHS interface passes for :func:`build_wdp_model` — same rows, same
-columns in the same order (columns numbered by first appearance in the rows, as Pyomo adds
-them), same bounds and sense — so the two solves do the same work and any difference in
-wall time is modelling-layer overhead.  ``tests/test_wdp_highspy.py`` checks the two LPs are
+It passes HiGHS exactly the MILP that Pyomo's persistent HiGHS interface passes for
+:func:`build_wdp_model` — same rows, same columns in the same order (columns numbered by
+first appearance in the rows, as Pyomo adds them), same bounds, objective (reserve prices
+included) and sense — so the two solves do the same work and reach the same allocation.
+It is the reference of ``mechopt bench wdp`` (any difference in wall time is
+modelling-layer overhead) and the kept model that HiGHS re-solves for every economy of an
+auction (:class:`mechopt.mechanisms.resolve.HighsEconomySolver`).  ``tests/test_wdp_highspy.py`` checks the two LPs are
 identical.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 
 import highspy
 import numpy as np
 
 from mechopt.auction import Bid, CombinatorialAuction, id_list
-from mechopt.formulations.wdp import objective_scale
+from mechopt.formulations.wdp import checked_allocation, objective_scale
 from mechopt.quiet import quiet_highs
 
 __all__ = ["build_wdp_highspy", "read_highspy_allocation", "wdp_columns_and_rows"]
@@ -63,7 +66,12 @@ def build_wdp_highspy(
     lp.num_col_ = n
     lp.num_row_ = len(rows)
     scale = objective_scale(auction)  # the same power of two as build_wdp_model
-    lp.col_cost_ = np.array([bids[k][1].value / scale for k in order], dtype=float)
+    # with reserve prices, a bid earns its value minus its items' reserves and the seller
+    # keeps every reserve when nothing sells (the objective of build_wdp_model)
+    net = [bids[k][1].value - (auction.reserve_of(bids[k][1].items) if auction.reserves else 0.0)
+           for k in order]
+    lp.col_cost_ = np.array([v / scale for v in net], dtype=float)
+    lp.offset_ = math.fsum(price for _, price in auction.reserves) / scale
     lp.col_lower_ = np.zeros(n)
     lp.col_upper_ = np.ones(n)
     lp.row_lower_ = np.full(len(rows), -highspy.kHighsInf)
@@ -91,7 +99,10 @@ def build_wdp_highspy(
     return h, [bids[k] for k in order]
 
 
-def read_highspy_allocation(h: highspy.Highs, columns: list[tuple[str, Bid]]) -> dict[str, Bid]:
-    """The accepted bid of each winner after ``h.run()``."""
+def read_highspy_allocation(
+    h: highspy.Highs, columns: list[tuple[str, Bid]], auction: CombinatorialAuction
+) -> Mapping[str, Bid]:
+    """The accepted bid of each winner of ``auction`` after ``h.run()`` (checked, OR bids
+    combined: :func:`~mechopt.formulations.wdp.checked_allocation`)."""
     x = h.getSolution().col_value
-    return {bidder_id: bid for (bidder_id, bid), v in zip(columns, x, strict=True) if v > 0.5}
+    return checked_allocation(auction, [col for col, v in zip(columns, x, strict=True) if v > 0.5])

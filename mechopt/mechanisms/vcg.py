@@ -31,7 +31,8 @@ from typing import Any, cast
 
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.mechanisms.outcome import Allocation, Outcome
-from mechopt.mechanisms.wdp import economy_solver, solve_wdp
+from mechopt.mechanisms.resolve import economy_solver
+from mechopt.mechanisms.wdp import solve_wdp
 from mechopt.parallel import Executor
 from mechopt.solve import DEFAULT_SOLVER, InfeasibleProblem, SolverError, SolveResult, SolveStatus
 

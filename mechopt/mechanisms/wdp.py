@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +23,7 @@ from mechopt.solve import (
     with_defaults,
 )
 
-__all__ = ["solve_wdp", "EconomySolver", "economy_solver", "WDP_OPTIONS"]
+__all__ = ["solve_wdp", "EconomySolver", "WDP_OPTIONS"]
 
 #: solver options for the set-packing MILPs of winner determination, by backend (explicit
 #: ``options`` override them).  Both HiGHS options were measured on marginal economies of the
@@ -83,25 +81,27 @@ def solve_wdp(
         model, solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
         options=with_defaults(solver, WDP_OPTIONS, options),
     )
-    return _allocation_from(auction, model, result, excluded, required)
+    scaled = unscale_result(result, model.objective_scale.value)
+    return _allocation_from(auction, lambda: read_wdp_allocation(model), scaled, excluded, required)
 
 
 def _empty(auction: CombinatorialAuction, excluded: frozenset[str], solver: Any) -> Allocation:
     from mechopt.solve import SolveResult
 
-    result = SolveResult(SolveStatus.OPTIMAL, 0.0, 0.0, 0.0, str(solver), "no bids")
+    kept = auction.welfare_of(())  # the seller keeps every reserve price
+    result = SolveResult(SolveStatus.OPTIMAL, kept, kept, 0.0, str(solver), "no bids")
     return Allocation(auction, {}, "optimal", result, excluded)
 
 
 def _allocation_from(
     auction: CombinatorialAuction,
-    model: Any,
+    read_bids: Callable[[], Mapping[str, Bid]],
     result: SolveResult,
     excluded: frozenset[str],
     required: tuple[str, ...] = (),
 ) -> Allocation:
-    """The allocation a WDP solve left in ``model`` (see :func:`solve_wdp` for the cases)."""
-    result = unscale_result(result, model.objective_scale.value)
+    """The allocation of a WDP solve (see :func:`solve_wdp` for the cases): ``result`` in
+    welfare units, ``read_bids`` reads the accepted bids once the solve has a solution."""
     if result.is_limit and not result.has_solution and not required:
         # a time or iteration limit stopped the solver before any incumbent: fall back to the
         # LOS greedy allocation, which is feasible, and say loudly that it is not proven optimal
@@ -124,7 +124,7 @@ def _allocation_from(
             text += f" ({result.message})"
         raise not_optimal_error(result.status, text)
     try:
-        bids = read_wdp_allocation(model)
+        bids = read_bids()
     except ValueError as exc:
         raise SolverError(str(exc)) from None
     return Allocation(auction, bids, "optimal", result, excluded)
@@ -240,7 +240,8 @@ class EconomySolver:
                 warm_start=warm_start and incumbent is not None,
                 options=with_defaults(self.solver, WDP_OPTIONS, None),
             )
-            return _allocation_from(self.auction, self.model, result, excluded)
+            scaled = unscale_result(result, self.model.objective_scale.value)
+            return _allocation_from(self.auction, lambda: read_wdp_allocation(self.model), scaled, excluded)
 
 
     def bound(self, exclude: Iterable[str] = (), *, threads: int | None = None) -> SolveResult:
@@ -263,33 +264,3 @@ _UNCHANGING = (
     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
     "update_parameters", "update_named_expressions", "update_objective",
 )
-
-
-#: economy solvers of this process, newest last (a worker keeps the models of the few
-#: auctions it is working on, not of every auction of a long benchmark)
-_ECONOMY_SOLVERS: OrderedDict[tuple[Any, ...], EconomySolver] = OrderedDict()
-_KEEP = 4
-# release the solver models before the interpreter tears down the solvers' modules
-atexit.register(_ECONOMY_SOLVERS.clear)
-
-
-def economy_solver(
-    auction: CombinatorialAuction, solver: str = DEFAULT_SOLVER, relax: bool = False
-) -> EconomySolver:
-    """This process's :class:`EconomySolver` for ``auction`` and ``solver`` (made on first use).
-
-    Tasks reach a worker process as pickled copies of the auction, so the key is the
-    auction's content (it is a frozen dataclass of tuples: equal auctions hash equal), not
-    its identity.
-    """
-    key = (auction, str(solver), relax)
-    with _SOLVE_LOCK:
-        found = _ECONOMY_SOLVERS.get(key)
-        if found is None:
-            found = EconomySolver(auction, solver, relax)
-            _ECONOMY_SOLVERS[key] = found
-            while len(_ECONOMY_SOLVERS) > _KEEP:
-                _ECONOMY_SOLVERS.popitem(last=False)
-        else:
-            _ECONOMY_SOLVERS.move_to_end(key)
-        return found

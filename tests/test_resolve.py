@@ -1,0 +1,131 @@
+"""The kept HiGHS model (mechopt.mechanisms.resolve) answers every economy as a fresh model does."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mechopt.audit import audit_auction
+from mechopt.io import load_auction
+from mechopt.mechanisms import solve_wdp
+from mechopt.mechanisms.resolve import HighsEconomySolver, economy_solver, forget_kept_models
+from mechopt.mechanisms.wdp import EconomySolver
+from mechopt.solve import SolverError, SolveStatus, Termination
+
+from brute import best_welfare
+from strategies import general_auctions
+
+CATS = Path(__file__).resolve().parent.parent / "data" / "cats"
+
+
+def test_highs_gets_the_kept_highspy_model_and_other_names_the_pyomo_one():
+    auction = load_auction(CATS / "L6_s0000.txt")
+    forget_kept_models()
+    assert isinstance(economy_solver(auction), HighsEconomySolver)
+    assert economy_solver(auction) is economy_solver(auction)
+    assert isinstance(economy_solver(auction, "appsi_highs"), EconomySolver)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(general_auctions(max_items=5, max_bidders=5), st.data())
+def test_every_economy_matches_brute_force_and_the_pyomo_model(auction, data):
+    """XOR and OR bidders, reserve prices: the kept model, re-solved for economies in a
+    random order, gives the brute-force optimum and the Pyomo model's welfare each time."""
+    kept = HighsEconomySolver(auction)
+    pyomo = EconomySolver(auction, "highs")
+    ids = list(auction.bidder_ids)
+    economies = [frozenset(c) for r in range(3) for c in itertools.combinations(ids, r)]
+    order = data.draw(st.permutations(economies))
+    for excluded in order[:8]:
+        got = kept.solve(excluded)
+        assert got.is_optimal
+        best = best_welfare(auction, exclude=excluded)
+        welfare = auction.welfare_of(got.bids.values())  # reserves of unsold items included
+        assert welfare == pytest.approx(best, rel=1e-9, abs=1e-9)
+        assert got.solve.objective == pytest.approx(best, rel=1e-9, abs=1e-9)
+        other = pyomo.solve(excluded)
+        assert auction.welfare_of(other.bids.values()) == pytest.approx(welfare, rel=1e-9, abs=1e-9)
+        assert not excluded & set(got.bids)
+
+
+def test_same_allocation_as_a_fresh_pyomo_model_on_cats_files():
+    """Same MILP, same column order, solver state cleared: the same optimal allocation, not
+    just the same welfare (so that results do not depend on the kept model's history)."""
+    for name in ("L6_s0000.txt", "L4_s0000.txt", "paths_s0000.txt", "matching_s0000.txt"):
+        auction = load_auction(CATS / name)
+        kept = HighsEconomySolver(auction)
+        main = kept.solve()
+        for excluded in [*([w] for w in reversed(main.winners)), list(main.winners[:2]), []]:
+            again = kept.solve(excluded)
+            fresh = solve_wdp(auction, exclude=excluded)
+            assert again.welfare == pytest.approx(fresh.welfare, rel=1e-12), (name, excluded)
+            assert {b: bid.id for b, bid in again.bids.items()} == {b: bid.id for b, bid in fresh.bids.items()}
+
+
+def test_lp_bound_matches_the_pyomo_relaxation():
+    auction = load_auction(CATS / "L4_s0000.txt")
+    kept, pyomo = HighsEconomySolver(auction, relax=True), EconomySolver(auction, "highs", relax=True)
+    winners = solve_wdp(auction).winners
+    for excluded in [[], *([w] for w in winners[:4]), list(winners[:2])]:
+        a, b = kept.bound(excluded), pyomo.bound(excluded)
+        assert a.is_optimal and b.is_optimal
+        assert a.objective == pytest.approx(b.objective, rel=1e-9)
+        assert a.objective >= solve_wdp(auction, exclude=excluded).welfare - 1e-9
+    with pytest.raises(ValueError, match="bounds, not allocations"):
+        kept.solve()
+
+
+def test_a_limit_is_labelled_and_does_not_stick():
+    auction = load_auction(CATS / "L6_s0000.txt")
+    kept = HighsEconomySolver(auction)
+    limited = kept.solve(time_limit=1e-6)
+    assert limited.status.termination is Termination.TIME_LIMIT and not limited.is_optimal
+    assert limited.solve.status.has_solution  # the incumbent, or the labelled greedy fallback
+    again = kept.solve()
+    assert again.is_optimal and again.welfare == pytest.approx(solve_wdp(auction).welfare, rel=1e-12)
+    gap = kept.solve(mip_gap=0.5)
+    assert gap.solve.mip_gap == 0.5 and kept.solve().solve.mip_gap == 0.0
+
+
+def test_unknown_bidder_and_everyone_excluded():
+    auction = load_auction(CATS / "L6_s0000.txt")
+    kept = HighsEconomySolver(auction)
+    with pytest.raises(Exception, match="nosuch"):
+        kept.solve(["nosuch"])
+    empty = kept.solve(auction.bidder_ids)
+    assert empty.bids == {} and empty.is_optimal
+
+
+def test_a_solver_error_without_allocation_raises_with_the_cause(monkeypatch):
+    auction = load_auction(CATS / "L6_s0000.txt")
+    kept = HighsEconomySolver(auction)
+
+    def failed(*args, **kwargs):
+        return Termination.ERROR, False, 0.0
+
+    monkeypatch.setattr(kept, "_run", failed)
+    with pytest.raises(SolverError, match="HiGHS error") as info:
+        kept.solve(["b1"])
+    assert info.value.status == SolveStatus(Termination.ERROR)
+
+
+def test_audit_reports_a_failed_economy_instead_of_crashing(monkeypatch):
+    """An economy whose solve fails is recorded with its status; the audit says it."""
+    auction = load_auction(CATS / "L6_s0000.txt")
+    forget_kept_models()
+    real_run = HighsEconomySolver._run
+
+    def flaky(self, time_limit, mip_gap, threads, options):
+        if len(self._excluded) == 1 and not self.relaxed:
+            return Termination.ERROR, False, 0.0
+        return real_run(self, time_limit, mip_gap, threads, options)
+
+    monkeypatch.setattr(HighsEconomySolver, "_run", flaky)
+    report = audit_auction(auction, core=False)
+    forget_kept_models()
+    assert not report.status.is_optimal
+    assert report.status.termination is Termination.ERROR

@@ -53,10 +53,17 @@ __all__ = ["HighsSeparation", "HighsPayments", "SeparationSolve", "SEPARATION_OP
 #: columns and redoes the root's cuts and heuristics; off, a recorded sequence of L4's 16
 #: separations took 3.9-4.1 s instead of 8.5-9.4 s, regions' 3 took 2.7 s instead of
 #: 10.7-16.7 s; with one thread as well, 2.5-2.7 s and 2.2-2.4 s)
+#: Without the sub-MIP heuristics (RINS, RENS, root reduced cost; as for the WDP,
+#: :data:`mechopt.mechanisms.wdp.WDP_OPTIONS`) ``run_core`` took, mean of two alternating
+#: runs: paths 3.24 → 2.19 s, L4 2.88 → 2.45 s, regions 3.29 → 2.46 s, matching 0.95 →
+#: 1.08 s (one separation more: other heuristic solutions, other cuts); same payments.
 SEPARATION_OPTIONS: dict[str, float | bool] = {
     "mip_rel_gap": 0.0,
     "mip_abs_gap": 0.0,
     "mip_allow_restart": False,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
 }
 #: threads of a separation MILP (and of the payment LP/QP) when the caller does not say
 #: (HiGHS' automatic choice, 2 here, was slower on every medium CATS file: the MILPs are

@@ -161,12 +161,14 @@ def test_every_error_class_derives_from_mechopt_error():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
-def test_ctrl_c_during_a_solve_exits_130():
+@pytest.mark.parametrize("command", [["solve", "--payments", "none"], ["audit"]],
+                         ids=["pyomo-model", "kept-highspy-model"])
+def test_ctrl_c_during_a_solve_exits_130(command):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-c",
          "import sys; from mechopt.cli import main; print('imported', file=sys.stderr, flush=True); main()",
-         "solve", str(DATA / "cats" / "arbitrary_m0000.txt"), "--payments", "none"],
+         command[0], str(DATA / "cats" / "arbitrary_m0000.txt"), *command[1:]],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
     )
     # a SIGINT during the imports would be Python's own traceback, not mechopt's: wait for

@@ -41,6 +41,7 @@ from mechopt.solve import (
     SolveResult,
     SolveStatus,
     Termination,
+    _watch_sigint,
     highspy_termination,
     prepare_highs_threads,
     solver_backend,
@@ -81,8 +82,7 @@ class HighsEconomySolver:
             self._columns_of.setdefault(bidder_id, []).append(k)
         self._excluded: frozenset[str] = frozenset()
         self._solver_seconds = 0.0
-        if hasattr(self.h, "HandleKeyboardInterrupt"):
-            self.h.HandleKeyboardInterrupt = True  # Ctrl-C stops the solve (highspy >= 1.8)
+        self.h.HandleKeyboardInterrupt = True  # interrupt callbacks: Ctrl-C stops a solve
 
     def _exclude(self, excluded: frozenset[str]) -> None:
         for bidders, upper in ((self._excluded - excluded, 1.0), (excluded - self._excluded, 0.0)):
@@ -102,11 +102,14 @@ class HighsEconomySolver:
             h.setOptionValue(key, value)
         prepare_highs_threads(threads)
         start, clock = time.perf_counter(), h.getRunTime()
-        h.run()
+        # HiGHS calls back into Python at its interrupt checks (HandleKeyboardInterrupt), where
+        # Ctrl-C raises; it catches that and reports a solve error: say what it was
+        with _watch_sigint() as interrupted:
+            h.run()
         seconds = time.perf_counter() - start
         self._solver_seconds = h.getRunTime() - clock
         termination = highspy_termination(h.getModelStatus())
-        if termination is Termination.INTERRUPTED:
+        if interrupted[0] or termination is Termination.INTERRUPTED:
             raise KeyboardInterrupt
         has_solution = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
         if termination is Termination.OPTIMAL and not has_solution:

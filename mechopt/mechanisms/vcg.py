@@ -212,7 +212,15 @@ def _solve_wdp_task(
     auction: CombinatorialAuction, exclude: tuple[str, ...], must_win: tuple[str, ...], solver: str,
     time_limit: float | None, mip_gap: float, threads: int | None
 ) -> Allocation | None:
-    """One solve of the pivot cover; None when the pivots cannot all win together."""
+    """One solve of the pivot cover; None when the pivots cannot all win together.
+
+    An economy without a pivot is solved on the worker's kept model (which the marginal
+    economies that follow re-solve); the economy in which the pivots must win has its own
+    constraints and gets a fresh model."""
+    if not must_win:
+        return economy_solver(auction, solver).solve(
+            exclude, time_limit=time_limit, mip_gap=mip_gap, threads=threads
+        )
     try:
         return solve_wdp(
             auction, exclude=exclude, must_win=must_win, solver=solver,

@@ -39,13 +39,21 @@ __all__ = ["solve_wdp", "EconomySolver", "WDP_OPTIONS"]
 #:   2.7 → 1.5 s, regions 1.9 → 1.1 s, L7 1.7 → 0.9 s, arbitrary 16.9 → 10.9 s, paths,
 #:   matching, scheduling, L2 unchanged (< 0.3 s); the audit's remedy economies of medium L4
 #:   (without its 39 suspects; the grouped auction) 3.9 → 2.9 s and 4.1 → 3.2 s for ten.
+#:
+#: CPLEX re-solves a kept model from its previous solve's information ("advanced start");
+#: ``advance 0`` starts each economy afresh, as HiGHS' ``clearSolver`` does (so that ties do
+#: not depend on what the process solved before).  Kept-model VCG against the raw loop of
+#: fresh models (three alternating runs): L3 3.45 → 2.94 s (raw 2.68), L6 5.16 → 5.85 s
+#: (raw 6.36), L7 3.20 → 3.15 s (raw 3.00), arbitrary 6.12 → 6.24 s (raw 6.24).  Gurobi keeps
+#: its warm start: a ``reset()`` before each re-solve was 10–18 % slower on L3, L6 and L7.
 WDP_OPTIONS: dict[str, dict[str, Any]] = {
     "highs": {
         "mip_allow_restart": False,
         "mip_heuristic_run_rins": False,
         "mip_heuristic_run_rens": False,
         "mip_heuristic_run_root_reduced_cost": False,
-    }
+    },
+    "cplex": {"advance": 0},
 }
 
 

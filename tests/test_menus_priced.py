@@ -311,3 +311,23 @@ def test_a_priced_file_saved_before_priced_init_still_loads(tmp_path):
     doc[CHECKSUM_FIELD] = document_sha256({k: v for k, v in doc.items() if k != CHECKSUM_FIELD})
     path.write_text(json.dumps(doc))
     assert load_menu(path).config.priced_init == "items"
+
+
+def test_bench_and_train_pass_the_size_start_through(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["bench", "menus-cats", "--distributions", "L1", "--items", "6", "--kinds", "priced",
+                              "--seeds", "1", "--batch-size", "16", "--train-pool", "64", "--val-size", "64",
+                              "--test-size", "32", "--milp-buyers", "0", "--priced-steps", "2",
+                              "--priced-offers", "2", "--priced-init", "size", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["runs"][0]["config"]["priced_init"] == "size"
+    assert data["command"].endswith("--priced-init size")
+    out = tmp_path / "s.json"
+    res = runner.invoke(cli, ["menus", "train", "--valuation", "xor", "--items", "6", "--atoms", "3", "--kind", "priced",
+                              "--relaxation", "softmax", "--menu-size", "2", "--steps", "2", "--batch-size", "64",
+                              "--val-size", "64", "--test-size", "64", "--milp-buyers", "0", "--priced-init", "size",
+                              "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["config"]["priced_init"] == "size"
+    assert load_menu(out).config.priced_init == "size"

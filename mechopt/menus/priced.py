@@ -38,6 +38,12 @@ Training uses the same soft relaxation as every menu (:mod:`mechopt.menus.relaxa
 softmax over the buyer's atoms, the offers and the null option, with per-buyer prices.
 Padding atoms (value 0, empty bundle) are masked out.  Only XOR buyers (valuations ``xor``
 and ``generated``) are supported: the atom argument needs them.
+
+**Size-pricing starts** (``MenuConfig.priced_init = "size"``): :func:`fit_size_prices` fits a
+price per bundle size, P(S) = F(|S|) (p = 0, φ the identity, ψ = F: the same price class, so
+the exact best response above still holds), by kernel-smoothed per-size monopoly prices made
+non-decreasing; the trainer starts from the best on the validation buyers of the item-pricing
+start and these (docs/menus.md#menus-at-the-scale-of-the-combinatorial-benchmark).
 """
 
 from __future__ import annotations

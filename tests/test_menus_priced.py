@@ -1,6 +1,9 @@
 """Priced menus (mechopt.menus.priced): the exact best response from the atoms equals brute
 force over all 2^m bundles, the start is exactly item pricing, gradients reach every
-parameter, training never ends below its start, and the menu store and CLI handle the kind."""
+parameter, training never ends below its start, and the menu store and CLI handle the kind.
+Size-pricing starts (``priced_init="size"``): a price per bundle size, monotone, exact best
+response against brute force, the per-size monopoly price at width 0, and the start chosen on
+validation is never below item pricing there."""
 
 from __future__ import annotations
 
@@ -17,7 +20,13 @@ from mechopt.errors import InputError  # noqa: E402
 from mechopt.menus.baselines import fit_item_prices, item_pricing_revenue  # noqa: E402
 from mechopt.menus.config import MenuConfig  # noqa: E402
 from mechopt.menus.evaluate import evaluate_menu, hard_choice  # noqa: E402
-from mechopt.menus.priced import PricedMenu, initialize_priced_  # noqa: E402
+from mechopt.menus.priced import (  # noqa: E402
+    SIZE_PRICE_WIDTHS,
+    PricedMenu,
+    fit_size_prices,
+    initialize_priced_,
+    set_size_pricing_,
+)
 from mechopt.menus.relaxations import relaxed_objective  # noqa: E402
 from mechopt.menus.store import MenuFileError, load_menu, save_menu  # noqa: E402
 from mechopt.menus.trainer import train_menu  # noqa: E402
@@ -171,6 +180,7 @@ def test_a_priced_file_without_its_price_function_is_refused(tmp_path):
     (dict(valuation="additive"), "priced menus need XOR buyers"),
     (dict(relaxation="reinforce"), "not reinforce"),
     (dict(price_cap=True), "use max_price"),
+    (dict(priced_init="nope"), "unknown priced_init"),
 ])
 def test_bad_settings_are_one_line_errors(changes, message):
     with pytest.raises(InputError, match=message):
@@ -209,6 +219,115 @@ def test_bench_reports_both_kinds_on_the_same_baselines():
     assert set(kinds) == {"mixture", "priced"}
     assert kinds["mixture"]["item_pricing"] == kinds["priced"]["item_pricing"]
     assert "--kinds mixture,priced" in data["command"] and "--priced-steps 4" in data["command"]
+    assert "--priced-init" not in data["command"]  # the default is not spelled out
     res = runner.invoke(cli, ["bench", "menus-cats", "--kinds", "nope"])
     assert res.exit_code == 2
     assert "unknown value 'nope'" in res.output
+
+
+# ------------------------------------------------------------------ size-pricing starts
+def _same_size_buyers(n: int, m: int, seed: int) -> XORAtoms:
+    """XOR buyers whose atoms all have one size k_n (as the CATS-style generators' buyers),
+    value ~ k_n/m · U[0.5, 1.5] clipped to 1, with a padding atom."""
+    g = _gen(seed)
+    k = torch.randint(1, m + 1, (n,), generator=g)
+    atoms = 3
+    bundles = torch.zeros(n, atoms + 1, m, dtype=F64)
+    for i in range(n):
+        for j in range(atoms):
+            bundles[i, j, torch.randperm(m, generator=g)[: int(k[i])]] = 1.0
+    values = (k.to(F64) / m).unsqueeze(1) * (0.5 + torch.rand(n, atoms, generator=g, dtype=F64))
+    values = torch.cat([values.clamp(max=1.0), values.new_zeros(n, 1)], dim=1)
+    return XORAtoms(bundles, values)
+
+
+@pytest.mark.parametrize("width", [0, *SIZE_PRICE_WIDTHS])
+def test_size_prices_are_monotone_and_zero_at_size_zero(width):
+    f = fit_size_prices(_same_size_buyers(300, 10, 1), width)
+    assert f.shape == (11,)
+    assert float(f[0]) == 0.0
+    assert bool((f[1:] >= f[:-1]).all())
+    assert bool((f[1:] > 0).all())
+
+
+def test_size_pricing_prices_every_bundle_by_its_size_and_the_best_response_is_exact():
+    m = 8
+    buyers = _same_size_buyers(300, m, 2)
+    valuation = XORValuation(m, 3, dtype=F64)
+    menu = initialize_priced_(PricedMenu(m, 4).to(F64), buyers, _gen(3), fill=0.5)
+    f = fit_size_prices(buyers, 2)
+    set_size_pricing_(menu, f)
+    every = all_bundles(m, dtype=F64)
+    assert torch.allclose(menu.bundle_prices(every).detach(), f[every.sum(1).long()])
+    mixed = _with_padding(valuation.sample(300, _gen(4)))  # atoms of different sizes, too
+    for who in (buyers, mixed):
+        with torch.no_grad():
+            values, prices = menu.options(valuation, who, hard=True)
+            _, paid = hard_choice(values, prices)
+            brute_values = torch.cat([valuation.bundle_values(who, every),
+                                      valuation.bundle_values(who, menu.offer_bundles())], dim=1)
+            _, brute_paid = hard_choice(brute_values, torch.cat([menu.bundle_prices(every), menu.offer_prices]))
+        assert torch.allclose(paid, brute_paid, atol=1e-12)
+        assert float(paid.mean()) > 0
+
+
+def test_width_zero_is_the_monopoly_price_of_each_size():
+    buyers = _same_size_buyers(400, 6, 5)
+    f = fit_size_prices(buyers, 0, grid=4001)
+    k = buyers.bundles.sum(2).amax(1).long()
+    v = buyers.values.amax(1)
+    top = float(v.max())
+    for size in range(1, 7):
+        vs = v[k == size]
+        exact = max(float(p) * float((vs >= p).double().mean()) for p in vs)  # best price is a value
+        got = float(f[size]) * float((vs >= f[size]).double().mean())
+        if bool((f[size] > f[:size]).all()):  # not raised by the running maximum
+            assert got >= exact - top / 4000 - 1e-12
+
+
+def test_size_start_is_chosen_on_validation_and_never_below_item_pricing():
+    config = _config(valuation="generated", distribution="L4", n_items=10, menu_size=2, steps=0,
+                     train_pool=256, val_size=256, test_size=64, priced_init="size")
+    trained = train_menu(config)
+    items = train_menu(config.replace(priced_init="items"), samples=trained.samples)
+    start, item_start = trained.history[0], items.history[0]
+    assert start.step == item_start.step == -1
+    assert start.hard_revenue >= item_start.hard_revenue - 1e-12
+    val = trained.samples.validation
+    candidates = [item_start.hard_revenue]
+    menu = PricedMenu(10, 2)
+    for width in SIZE_PRICE_WIDTHS:
+        set_size_pricing_(menu, fit_size_prices(trained.fit_buyers, width))
+        candidates.append(evaluate_menu(menu, make_valuation(config, "cpu"), val, 10.0).hard_revenue)
+    assert start.hard_revenue == pytest.approx(max(candidates), abs=1e-6)
+
+
+def test_a_priced_file_saved_before_priced_init_still_loads(tmp_path):
+    path = save_menu(train_menu(_config(steps=2)), tmp_path / "priced.json")
+    doc = json.loads(path.read_text())
+    del doc["config"]["priced_init"]
+    from mechopt.io.checksum import CHECKSUM_FIELD, document_sha256
+
+    doc[CHECKSUM_FIELD] = document_sha256({k: v for k, v in doc.items() if k != CHECKSUM_FIELD})
+    path.write_text(json.dumps(doc))
+    assert load_menu(path).config.priced_init == "items"
+
+
+def test_bench_and_train_pass_the_size_start_through(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["bench", "menus-cats", "--distributions", "L1", "--items", "6", "--kinds", "priced",
+                              "--seeds", "1", "--batch-size", "16", "--train-pool", "64", "--val-size", "64",
+                              "--test-size", "32", "--milp-buyers", "0", "--priced-steps", "2",
+                              "--priced-offers", "2", "--priced-init", "size", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["runs"][0]["config"]["priced_init"] == "size"
+    assert data["command"].endswith("--priced-init size")
+    out = tmp_path / "s.json"
+    res = runner.invoke(cli, ["menus", "train", "--valuation", "xor", "--items", "6", "--atoms", "3", "--kind", "priced",
+                              "--relaxation", "softmax", "--menu-size", "2", "--steps", "2", "--batch-size", "64",
+                              "--val-size", "64", "--test-size", "64", "--milp-buyers", "0", "--priced-init", "size",
+                              "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["config"]["priced_init"] == "size"
+    assert load_menu(out).config.priced_init == "size"

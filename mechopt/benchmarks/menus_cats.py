@@ -36,6 +36,8 @@ CATS_KINDS: tuple[str, ...] = ("mixture", "priced")
 PRICED_OFFERS = 64
 PRICED_STEPS = 1000
 PRICED_LR = 0.01
+#: the priced menu's start (``--priced-init``): ``items`` (item pricing), as before ``size`` existed
+PRICED_INIT = "items"
 
 
 def cats_config(distribution: str, n_items: int, *, seed: int = 0, steps: int = 300,
@@ -99,10 +101,11 @@ def run_cats(distributions: tuple[str, ...], items: tuple[int, ...], seeds: tupl
              kinds: tuple[str, ...] = ("mixture",), executor: Executor | None = None,
              progress: str | None = None, milp_buyers: int = 64, milp_time_limit: float = 30.0,
              priced_offers: int = PRICED_OFFERS, priced_steps: int = PRICED_STEPS,
-             priced_lr: float = PRICED_LR, **settings: Any) -> list[dict[str, Any]]:
+             priced_lr: float = PRICED_LR, priced_init: str = PRICED_INIT,
+             **settings: Any) -> list[dict[str, Any]]:
     """Every (distribution, m, seed) run (in parallel through ``executor``), each training every
     menu kind of ``kinds`` on the same buyers (a priced menu with its own offers, steps and
-    learning rate, :data:`PRICED_OFFERS`; its other settings are the mixture's)."""
+    learning rate and start, :data:`PRICED_OFFERS`; its other settings are the mixture's)."""
     executor = executor or Executor()
     bad = [k for k in kinds if k not in CATS_KINDS]
     if bad or not kinds:
@@ -111,7 +114,8 @@ def run_cats(distributions: tuple[str, ...], items: tuple[int, ...], seeds: tupl
 
     def config(d: str, m: int, s: int, kind: str) -> dict[str, Any]:
         if kind == "priced":
-            changes = dict(settings, menu_size=priced_offers, steps=priced_steps, lr=priced_lr)
+            changes = dict(settings, menu_size=priced_offers, steps=priced_steps, lr=priced_lr,
+                           priced_init=priced_init)
             return cats_config(d, m, seed=s, kind="priced", relaxation="softmax",
                                eval_every=max(1, priced_steps // 40), **changes).to_dict()
         return cats_config(d, m, seed=s, **settings).to_dict()

@@ -24,6 +24,7 @@ from mechopt.menus.config import (
     DEVICES,
     KINDS,
     PRESETS,
+    PRICED_INITS,
     RELAXATIONS,
     SCHEDULES,
     VALUATIONS,
@@ -53,6 +54,7 @@ CLI_FLAGS: dict[str, str] = {
     "name": "--name", "target_revenue": "--target-revenue", "eval_every": "--eval-every",
     "gap_warning": "--gap-warning", "bids_per_instance": "--bids-per-instance",
     "mixture_bundles": "--mixture-bundles", "mixture_init_fill": "--mixture-init-fill",
+    "priced_init": "--priced-init",
 }
 
 
@@ -129,6 +131,10 @@ def _settings_options(fn):
         click.option("--mixture-init-fill", "mixture_init_fill", type=float, default=None,
                      help=f"--kind mixture/priced: initial bundles/offers add each item with probability "
                           f"U[0, this] [default: {DEFAULT_CONFIG.mixture_init_fill}]."),
+        click.option("--priced-init", "priced_init", type=click.Choice(PRICED_INITS), default=None,
+                     help=f"--kind priced: start at item pricing (items), or at the best on the "
+                          f"validation buyers of item pricing and price-per-bundle-size starts (size) "
+                          f"[default: {DEFAULT_CONFIG.priced_init}]."),
         click.option("--straight-through/--no-straight-through", "straight_through", default=None,
                      help="Bundle menus: train on rounded bundles with relaxed gradients "
                           "[default: on]."),

@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from mechopt.benchmarks.menus_cats import CATS_KINDS, PRICED_LR, PRICED_OFFERS, PRICED_STEPS
+from mechopt.benchmarks.menus_cats import (
+    CATS_KINDS,
+    PRICED_INIT,
+    PRICED_LR,
+    PRICED_OFFERS,
+    PRICED_STEPS,
+)
 from mechopt.cli.bench import bench
 from mechopt.cli.options import (
     CommaList,
@@ -20,7 +26,7 @@ from mechopt.cli.options import (
     progress_label,
 )
 from mechopt.cli.report import console, markdown_option, print_table
-from mechopt.menus.config import DEVICES
+from mechopt.menus.config import DEVICES, PRICED_INITS
 
 __all__ = ["baseline_report", "print_baselines", "cats_table"]
 
@@ -123,12 +129,15 @@ def cats_table(rows: list[dict[str, Any]]) -> str:
               help="--kinds priced: training steps (--steps is the mixture menu's).")
 @click.option("--priced-lr", type=click.FloatRange(min=0, min_open=True), default=PRICED_LR, show_default=True,
               help="--kinds priced: learning rate (the mixture menu uses 0.03).")
+@click.option("--priced-init", type=click.Choice(PRICED_INITS), default=PRICED_INIT, show_default=True,
+              help="--kinds priced: start at item pricing (items), or at the best on the validation "
+                   "buyers of item pricing and price-per-bundle-size starts (size).")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for README.md).")
 @executor_options
 @json_option
 def bench_menus_cats(distributions, items, kinds, seeds, steps, menu_size, mixture_bundles, batch_size,
                      train_pool, val_size, test_size, milp_buyers, milp_time_limit, priced_offers,
-                     priced_steps, priced_lr, markdown, jobs, scheduler, as_json):
+                     priced_steps, priced_lr, priced_init, markdown, jobs, scheduler, as_json):
     """Mixture and priced menus for CATS-style XOR buyers (m = 50-150) against exact/optimized
     baselines on the same test buyers."""
     from mechopt.generators import DISTRIBUTIONS
@@ -143,7 +152,7 @@ def bench_menus_cats(distributions, items, kinds, seeds, steps, menu_size, mixtu
     with make_executor(jobs, scheduler) as executor:
         runs = run_cats(tuple(distributions), tuple(items), tuple(range(seeds)), kinds=tuple(kinds),
                         priced_offers=priced_offers, priced_steps=priced_steps, priced_lr=priced_lr,
-                        executor=executor,
+                        priced_init=priced_init, executor=executor,
                         progress=progress_label("runs", as_json), milp_buyers=milp_buyers,
                         milp_time_limit=milp_time_limit, steps=steps, menu_size=menu_size,
                         mixture_bundles=mixture_bundles, batch_size=batch_size,
@@ -156,6 +165,8 @@ def bench_menus_cats(distributions, items, kinds, seeds, steps, menu_size, mixtu
                f"--milp-buyers {milp_buyers} --milp-time-limit {milp_time_limit:g}")
     if "priced" in kinds:
         command += f" --priced-offers {priced_offers} --priced-steps {priced_steps} --priced-lr {priced_lr:g}"
+        if priced_init != PRICED_INIT:
+            command += f" --priced-init {priced_init}"
     if as_json:
         print_json({"command": command, "rows": rows, "runs": runs})
         return

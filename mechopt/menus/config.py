@@ -22,6 +22,7 @@ from mechopt.errors import InputError
 __all__ = [
     "VALUATIONS",
     "KINDS",
+    "PRICED_INITS",
     "RELAXATIONS",
     "DEVICES",
     "SCHEDULES",
@@ -48,6 +49,11 @@ VALUATIONS: tuple[str, ...] = ("additive", "unit-demand", "triangle", "xor", "ge
 #: monotone price function (item prices, volume discount/surcharge, size surcharge) plus
 #: explicit offers (``mechopt.menus.priced``: XOR buyers; item pricing is its starting point)
 KINDS: tuple[str, ...] = ("bundle", "lottery", "mixture", "priced")
+
+#: starts of a priced menu (``MenuConfig.priced_init``): ``items`` the item-pricing baseline's
+#: prices; ``size`` the best on the validation buyers of that start and the size-pricing starts
+#: of ``mechopt.menus.priced.fit_size_prices`` (one per width of ``SIZE_PRICE_WIDTHS``)
+PRICED_INITS: tuple[str, ...] = ("items", "size")
 
 #: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``);
 #: ``bundleflow`` is ``softmax`` under BundleFlow's temperature convention (the ``bundleflow``
@@ -142,6 +148,10 @@ class MenuConfig:
     """``kind="mixture"``, XOR buyers: initial candidate bundles are a training buyer's atom
     plus every other item with probability ρ ~ U[0, this] (``mechopt.menus.mixture``);
     ``kind="priced"``: the same for the initial offers (``mechopt.menus.priced``)."""
+    priced_init: str = "items"
+    """``kind="priced"``: start at the item-pricing baseline (``items``), or at the best on the
+    validation buyers of that start and the size-pricing starts (``size``: a price per bundle
+    size, ``mechopt.menus.priced.fit_size_prices``)."""
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None
@@ -207,6 +217,7 @@ class MenuConfig:
         _check_choice("device", self.device, DEVICES)
         _check_choice("dtype", self.dtype, ("float32", "float64"))
         _check_choice("keep", self.keep, ("best", "last"))
+        _check_choice("priced_init", self.priced_init, PRICED_INITS)
         _check_int("number of items", self.n_items, 1)
         _check_int("number of atoms", self.n_atoms, 1)
         _check_int("bids per instance", self.bids_per_instance, 1)

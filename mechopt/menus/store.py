@@ -57,6 +57,11 @@ DEFAULT_DIRECTORY = Path("runs") / "menus"
 MIXTURE_ONLY = frozenset({"mixture_bundles", "mixture_init_fill"})
 
 
+#: settings added later whose default is what every file saved before them used (priced menus
+#: started at item pricing before ``priced_init``), so files lacking them still load
+ADDED_WITH_OLD_DEFAULT = frozenset({"priced_init"})
+
+
 class MenuFileError(InputError):
     """A menu file is missing, corrupt, or does not match its own manifest."""
 
@@ -223,7 +228,8 @@ def _menu_from_doc(p: Path, doc: dict[str, Any]) -> StoredMenu:
         raise _lacks(p, "config")
     settings = upgrade_settings(settings)  # files saved before a rename
     for name in (f.name for f in fields(MenuConfig)):  # a default must not stand in for a setting
-        if name not in settings and not (name in MIXTURE_ONLY and settings.get("kind") != "mixture"):
+        if name not in settings and not (name in MIXTURE_ONLY and settings.get("kind") != "mixture") \
+                and name not in ADDED_WITH_OLD_DEFAULT:
             raise _lacks(p, f"config.{name}")
     try:
         config = MenuConfig.from_dict(settings)

@@ -16,7 +16,9 @@
 4. every ``eval_every`` steps the validation hard and soft revenue are logged; the menu with
    the best validation hard revenue is kept (``keep="best"``) or the last one.  A priced
    menu (:mod:`mechopt.menus.priced`) is also evaluated before the first step (logged as
-   step −1), so the kept menu is never below its item-pricing start on validation;
+   step −1), so the kept menu is never below its start on validation: item pricing, or with
+   ``priced_init="size"`` the best on validation of item pricing and the size-pricing starts
+   of :func:`mechopt.menus.priced.fit_size_prices`;
 5. the kept menu is evaluated once on a fresh test sample that nothing else has seen.
 
 A :class:`~mechopt.menus.evaluate.RevenueGapWarning` is issued when the relative gap
@@ -42,7 +44,13 @@ from mechopt.menus.config import MenuConfig
 from mechopt.menus.evaluate import MenuMetrics, RevenueGapWarning, evaluate_menu, menu_options
 from mechopt.menus.menu import Menu
 from mechopt.menus.mixture import MixtureMenu, initialize_from_buyers_, make_menu
-from mechopt.menus.priced import PricedMenu, initialize_priced_
+from mechopt.menus.priced import (
+    SIZE_PRICE_WIDTHS,
+    PricedMenu,
+    fit_size_prices,
+    initialize_priced_,
+    set_size_pricing_,
+)
 from mechopt.menus.relaxations import inverse_temperature, relaxed_objective
 from mechopt.menus.valuations import make_valuation
 
@@ -257,7 +265,9 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
             reached_at = point.seconds
         return point
 
-    if isinstance(menu, PricedMenu):  # the start (item pricing) competes for "best" too
+    if isinstance(menu, PricedMenu) and config.priced_init == "size":
+        _best_priced_start_(menu, valuation, pool if pool is not None else val_buyers, val_buyers, kappa)
+    if isinstance(menu, PricedMenu):  # the start (item pricing or size pricing) competes for "best" too
         last_point = log(-1)
     for step in range(total):
         kappa = inverse_temperature(config, step, scale)
@@ -325,6 +335,21 @@ def _train(config: MenuConfig, device: torch.device, progress: ProgressFn | None
         fit_buyers=pool if pool is not None else val_buyers,
         samples=Samples(val_buyers, pool, test_buyers),
     )
+
+
+@torch.no_grad()
+def _best_priced_start_(menu: PricedMenu, valuation, fit_buyers, val_buyers, kappa: float) -> None:
+    """``priced_init="size"``: of the item-pricing start already in ``menu`` and the size-pricing
+    starts of :func:`mechopt.menus.priced.fit_size_prices` (fitted on ``fit_buyers``, one per
+    width of :data:`~mechopt.menus.priced.SIZE_PRICE_WIDTHS`), load the one of highest hard
+    revenue on the validation buyers (ties keep the earlier: item pricing first)."""
+    best = (evaluate_menu(menu, valuation, val_buyers, kappa).hard_revenue, copy.deepcopy(menu.state_dict()))
+    for width in SIZE_PRICE_WIDTHS:
+        set_size_pricing_(menu, fit_size_prices(fit_buyers, width))
+        revenue = evaluate_menu(menu, valuation, val_buyers, kappa).hard_revenue
+        if revenue > best[0]:
+            best = (revenue, copy.deepcopy(menu.state_dict()))
+    menu.load_state_dict(best[1])
 
 
 def evaluate_on_fresh_sample(menu: Menu, config: MenuConfig, *, n: int, seed: int,

@@ -33,7 +33,13 @@ from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.formulations.wdp import objective_scale
 from mechopt.formulations.wdp_highspy import build_wdp_highspy, read_highspy_allocation
 from mechopt.mechanisms.outcome import Allocation
-from mechopt.mechanisms.wdp import WDP_OPTIONS, EconomySolver, _allocation_from, _empty
+from mechopt.mechanisms.wdp import (
+    WDP_OPTIONS,
+    EconomySolver,
+    _allocation_from,
+    _empty,
+    economy_exclusion,
+)
 from mechopt.solve import (
     _SOLVE_LOCK,
     DEFAULT_SOLVER,
@@ -131,10 +137,8 @@ class HighsEconomySolver:
 
         if self.relaxed:
             raise ValueError("a relaxed economy solver gives bounds, not allocations")
-        excluded = frozenset(str(b) for b in exclude)
-        for b in excluded:
-            self.auction.bidder(b)  # unknown id -> AuctionError
-        if all(b in excluded for b in self._columns_of):
+        excluded = economy_exclusion(self.auction, exclude)
+        if excluded.issuperset(self._columns_of):
             return _empty(self.auction, excluded, self.name)
         with _SOLVE_LOCK:
             self._exclude(excluded)

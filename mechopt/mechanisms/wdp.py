@@ -101,6 +101,15 @@ def _empty(auction: CombinatorialAuction, excluded: frozenset[str], solver: Any)
     return Allocation(auction, {}, "optimal", result, excluded)
 
 
+def economy_exclusion(auction: CombinatorialAuction, exclude: Iterable[str]) -> frozenset[str]:
+    """The bidders left out of an economy, as a set of ids (an unknown id raises
+    :class:`~mechopt.auction.AuctionError`)."""
+    excluded = frozenset(str(b) for b in exclude)
+    for b in excluded:
+        auction.bidder(b)
+    return excluded
+
+
 def _allocation_from(
     auction: CombinatorialAuction,
     read_bids: Callable[[], Mapping[str, Bid]],
@@ -228,10 +237,8 @@ class EconomySolver:
         """:func:`solve_wdp` of the economy without ``exclude``, on the kept model."""
         if self.relaxed:
             raise ValueError("a relaxed EconomySolver gives bounds, not allocations")
-        excluded = frozenset(str(b) for b in exclude)
-        for b in excluded:
-            self.auction.bidder(b)  # unknown id -> AuctionError
-        if all(b in excluded for b in self._vars_of):
+        excluded = economy_exclusion(self.auction, exclude)
+        if excluded.issuperset(self._vars_of):
             return _empty(self.auction, excluded, self.name)
         # threads of one process (a Dask worker with several threads) share this model:
         # fixing, solving and reading back is one step

@@ -79,8 +79,8 @@ from mechopt.formulations.core import add_core_cut, build_payment_model, build_s
 from mechopt.formulations.core_highspy import HighsPayments, HighsSeparation
 from mechopt.formulations.wdp import objective_scale, read_wdp_allocation
 from mechopt.mechanisms.outcome import Allocation, Outcome
+from mechopt.mechanisms.resolve import economy_solver
 from mechopt.mechanisms.vcg import vcg_payments
-from mechopt.mechanisms.wdp import solve_wdp
 from mechopt.parallel import Executor
 from mechopt.solve import (
     DEFAULT_SOLVER,
@@ -511,7 +511,8 @@ def run_core(
     """Winner determination, VCG lower bounds (in parallel through ``executor``) and core
     payments (:func:`core_payments`)."""
     executor = executor or Executor(1)
-    allocation = solve_wdp(auction, solver=solver, time_limit=time_limit, threads=threads)
+    # on this process's kept model, which the marginal economies re-solve on 1 job
+    allocation = economy_solver(auction, solver).solve(time_limit=time_limit, threads=threads)
     tasks = [(auction, (w,), solver, time_limit, threads) for w in allocation.winners]
     marginals = executor.map(_marginal_allocation, tasks, progress=progress)
     known = {w: (a.welfare, a.solve) for w, a in zip(allocation.winners, marginals, strict=True)
@@ -526,5 +527,6 @@ def run_core(
 def _marginal_allocation(auction: CombinatorialAuction, exclude: tuple[str, ...], solver: str,
                          time_limit: float | None, threads: int | None) -> Allocation:
     """The optimal allocation without ``exclude`` (a picklable task): its welfare is W_{-i}
-    for VCG and its winners a seed coalition for the core constraints."""
-    return solve_wdp(auction, exclude=exclude, solver=solver, time_limit=time_limit, threads=threads)
+    for VCG and its winners a seed coalition for the core constraints.  Solved on the
+    worker's kept model (:func:`~mechopt.mechanisms.resolve.economy_solver`)."""
+    return economy_solver(auction, solver).solve(exclude, time_limit=time_limit, threads=threads)

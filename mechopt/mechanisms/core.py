@@ -446,6 +446,7 @@ def _nearest_point_cvxpy(
     """The nearest-point QP through CVXPY + Clarabel: (payments, SolveResult) or None."""
     import cvxpy as cp
     import numpy as np
+    import scipy.sparse
 
     from mechopt.solve import solve_cvxpy
 
@@ -454,8 +455,14 @@ def _nearest_point_cvxpy(
     lo = np.array([min(lower[w], upper[w]) for w in winners]) / scale
     hi = np.array([upper[w] for w in winners]) / scale
     constraints = [p >= lo, p <= hi, cp.sum(p) <= cap / scale]
-    for cut in cuts:
-        constraints.append(cp.sum(cp.hstack([p[index[i]] for i in cut.outside])) >= cut.rhs / scale)
+    if cuts:
+        # one sparse matrix row per cut: CVXPY compiles a matrix constraint far faster than
+        # one expression tree per cut (L4's run_core, 13 QPs with up to 48 cuts: CVXPY's
+        # compilation was 2.8 s of 5.2 s under cProfile; the whole run 1.5 s after)
+        rows = [k for k, cut in enumerate(cuts) for _ in cut.outside]
+        cols = [index[i] for cut in cuts for i in cut.outside]
+        a = scipy.sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(cuts), len(winners)))
+        constraints.append(a @ p >= np.array([cut.rhs for cut in cuts]) / scale)
     r = np.array([ref[w] for w in winners]) / scale
     problem = cp.Problem(cp.Minimize(cp.sum_squares(p - r)), constraints)
     result = solve_cvxpy(problem, cp.CLARABEL, time_limit=time_limit)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from mechopt.auction import Bid, CombinatorialAuction
 from mechopt.errors import InputError
 from mechopt.formulations.wdp import objective_scale
-from mechopt.formulations.wdp_highspy import wdp_columns_and_rows
+from mechopt.formulations.wdp_matrix import wdp_columns_and_rows
 from mechopt.solve import solver_backend
 
 __all__ = ["raw_wdp", "raw_sequential_vcg", "RAW_SOLVERS"]

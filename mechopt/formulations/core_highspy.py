@@ -3,7 +3,7 @@
 :func:`mechopt.mechanisms.core.core_payments` solves a sequence of separation MILPs that
 differ only in the winners' objective coefficients.  With HiGHS it solves them on this
 persistent ``highspy.Highs`` (same rows and columns as the Pyomo model: the WDP rows of
-:func:`~mechopt.formulations.wdp_highspy.wdp_columns_and_rows`, one binary ``y_i`` and rows
+:func:`~mechopt.formulations.wdp_matrix.wdp_columns_and_rows`, one binary ``y_i`` and rows
 ``x_ik ≤ y_i`` per OR winner), which lets it
 
 - change only the winners' costs between solves (no Pyomo model walk, no log capture);
@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from mechopt.auction import Bid, CombinatorialAuction, combine_bids
 from mechopt.formulations.wdp import objective_scale
-from mechopt.formulations.wdp_highspy import wdp_columns_and_rows
+from mechopt.formulations.wdp_matrix import wdp_columns_and_rows
 from mechopt.quiet import quiet_highs
 from mechopt.solve import (
     NO_TIME_LIMIT,

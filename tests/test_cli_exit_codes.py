@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -161,9 +162,13 @@ def test_every_error_class_derives_from_mechopt_error():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
-@pytest.mark.parametrize("command", [["solve", "--payments", "none"], ["audit"]],
-                         ids=["pyomo-model", "kept-highspy-model"])
+@pytest.mark.parametrize("command", [
+    ["solve", "--payments", "none"], ["audit"], ["audit", "--solver", "gurobi"],
+    ["audit", "--solver", "cplex"],
+], ids=["pyomo-model", "kept-highspy-model", "kept-gurobipy-model", "kept-cplex-model"])
 def test_ctrl_c_during_a_solve_exits_130(command):
+    if "--solver" in command and importlib.util.find_spec(command[-1].replace("gurobi", "gurobipy")) is None:
+        pytest.skip(f"{command[-1]} is not installed")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-c",

@@ -664,6 +664,71 @@ _HIGHSPY_TERMINATION = {
 }
 
 
+#: CPLEX's solution status names (``Cplex.solution.status``) for the LPs and MILPs solved
+#: here; unlisted (feasible without proof, relaxation statuses) are UNKNOWN
+_CPLEX_TERMINATION = {
+    "optimal": Termination.OPTIMAL,
+    "MIP_optimal": Termination.OPTIMAL,
+    "optimal_tolerance": Termination.OPTIMAL,  # within the gap asked for (0: proven optimal)
+    "infeasible": Termination.INFEASIBLE,
+    "MIP_infeasible": Termination.INFEASIBLE,
+    "unbounded": Termination.UNBOUNDED,
+    "MIP_unbounded": Termination.UNBOUNDED,
+    "infeasible_or_unbounded": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "MIP_infeasible_or_unbounded": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "abort_time_limit": Termination.TIME_LIMIT,
+    "abort_dettime_limit": Termination.TIME_LIMIT,
+    "MIP_time_limit_feasible": Termination.TIME_LIMIT,
+    "MIP_time_limit_infeasible": Termination.TIME_LIMIT,
+    "MIP_dettime_limit_feasible": Termination.TIME_LIMIT,
+    "MIP_dettime_limit_infeasible": Termination.TIME_LIMIT,
+    "abort_iteration_limit": Termination.ITERATION_LIMIT,
+    "node_limit_feasible": Termination.ITERATION_LIMIT,
+    "node_limit_infeasible": Termination.ITERATION_LIMIT,
+    "solution_limit": Termination.ITERATION_LIMIT,
+    "abort_obj_limit": Termination.OBJECTIVE_LIMIT,
+    "abort_primal_obj_limit": Termination.OBJECTIVE_LIMIT,
+    "abort_dual_obj_limit": Termination.OBJECTIVE_LIMIT,
+    "abort_user": Termination.INTERRUPTED,
+    "MIP_abort_feasible": Termination.INTERRUPTED,
+    "MIP_abort_infeasible": Termination.INTERRUPTED,
+    "mem_limit_feasible": Termination.ERROR,
+    "mem_limit_infeasible": Termination.ERROR,
+    "fail_feasible": Termination.ERROR,
+    "fail_infeasible": Termination.ERROR,
+    "fail_feasible_no_tree": Termination.ERROR,
+    "fail_infeasible_no_tree": Termination.ERROR,
+}
+
+#: Gurobi's status names (``gurobipy.GRB.Status``); unlisted (SUBOPTIMAL, INPROGRESS,
+#: LOADED) say nothing about why the solver stopped: UNKNOWN
+_GUROBI_TERMINATION = {
+    "OPTIMAL": Termination.OPTIMAL,
+    "INFEASIBLE": Termination.INFEASIBLE,
+    "INF_OR_UNBD": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "UNBOUNDED": Termination.UNBOUNDED,
+    "CUTOFF": Termination.OBJECTIVE_LIMIT,
+    "USER_OBJ_LIMIT": Termination.OBJECTIVE_LIMIT,
+    "ITERATION_LIMIT": Termination.ITERATION_LIMIT,
+    "NODE_LIMIT": Termination.ITERATION_LIMIT,
+    "SOLUTION_LIMIT": Termination.ITERATION_LIMIT,
+    "WORK_LIMIT": Termination.ITERATION_LIMIT,
+    "TIME_LIMIT": Termination.TIME_LIMIT,
+    "INTERRUPTED": Termination.INTERRUPTED,
+    "NUMERIC": Termination.ERROR,
+    "MEM_LIMIT": Termination.ERROR,
+}
+
+def cplex_termination(status_name: str) -> Termination:
+    """The :class:`Termination` of a CPLEX solution status name (``Cplex.solution.status[code]``)."""
+    return _CPLEX_TERMINATION.get(status_name, Termination.UNKNOWN)
+
+
+def gurobi_termination(status_name: str) -> Termination:
+    """The :class:`Termination` of a Gurobi status name (``"OPTIMAL"``, ``"TIME_LIMIT"``, ...)."""
+    return _GUROBI_TERMINATION.get(status_name, Termination.UNKNOWN)
+
+
 def highspy_termination(model_status: Any) -> Termination:
     """The :class:`Termination` of a ``highspy.HighsModelStatus`` (unlisted: UNKNOWN)."""
     return _HIGHSPY_TERMINATION.get(getattr(model_status, "name", str(model_status)), Termination.UNKNOWN)
@@ -854,6 +919,12 @@ def _solve_legacy(opt: Any, name: str, model: Any, time_limit: float | None, mip
     )
     said = str(getattr(res.solver, "message", None) or "")
     termination = _LEGACY_TERMINATION.get(getattr(tc, "name", str(tc)), Termination.UNKNOWN)
+    cplex_said = _cplex_status(opt) if backend is not None and backend.name == "cplex" else None
+    if cplex_said is not None and termination is Termination.ERROR:
+        # Pyomo's CPLEX interfaces call every status they do not list an error, among them
+        # "time limit exceeded, no integer solution": ask CPLEX itself
+        termination = cplex_termination(cplex_said[0])
+        tc = said = cplex_said[1]
     if "KeyboardInterrupt" in said:
         termination = Termination.INTERRUPTED
     if termination is Termination.INTERRUPTED:
@@ -880,6 +951,17 @@ def _solve_legacy(opt: Any, name: str, model: Any, time_limit: float | None, mip
         message=_message(name, status.termination, str(tc), said),
         mip_gap=mip_gap,
     )
+
+
+def _cplex_status(opt: Any) -> tuple[str, str] | None:
+    """CPLEX's own status name and words after a solve through Pyomo (None: not at hand)."""
+    cpx = getattr(opt, "_solver_model", None)
+    try:
+        solution = cpx.solution  # type: ignore[union-attr]
+        code = solution.get_status()
+        return str(solution.status[code]), str(solution.get_status_string())
+    except Exception:
+        return None
 
 
 # --------------------------------------------------------------------------------------

@@ -8,45 +8,9 @@ from typing import Any
 
 from mechopt.formulations.wdp_matrix import WdpMatrix
 from mechopt.mechanisms.kept_model import KeptWdpModel
-from mechopt.solve import NO_TIME_LIMIT, Termination
+from mechopt.solve import NO_TIME_LIMIT, Termination, cplex_termination
 
 __all__ = ["CplexEconomySolver"]
-
-#: CPLEX's solution status names (``Cplex.solution.status``) for the LPs and MILPs solved
-#: here; unlisted (feasible without proof, relaxation statuses) are UNKNOWN
-_TERMINATION = {
-    "optimal": Termination.OPTIMAL,
-    "MIP_optimal": Termination.OPTIMAL,
-    "optimal_tolerance": Termination.OPTIMAL,  # within the gap asked for (0: proven optimal)
-    "infeasible": Termination.INFEASIBLE,
-    "MIP_infeasible": Termination.INFEASIBLE,
-    "unbounded": Termination.UNBOUNDED,
-    "MIP_unbounded": Termination.UNBOUNDED,
-    "infeasible_or_unbounded": Termination.INFEASIBLE_OR_UNBOUNDED,
-    "MIP_infeasible_or_unbounded": Termination.INFEASIBLE_OR_UNBOUNDED,
-    "abort_time_limit": Termination.TIME_LIMIT,
-    "abort_dettime_limit": Termination.TIME_LIMIT,
-    "MIP_time_limit_feasible": Termination.TIME_LIMIT,
-    "MIP_time_limit_infeasible": Termination.TIME_LIMIT,
-    "MIP_dettime_limit_feasible": Termination.TIME_LIMIT,
-    "MIP_dettime_limit_infeasible": Termination.TIME_LIMIT,
-    "abort_iteration_limit": Termination.ITERATION_LIMIT,
-    "node_limit_feasible": Termination.ITERATION_LIMIT,
-    "node_limit_infeasible": Termination.ITERATION_LIMIT,
-    "solution_limit": Termination.ITERATION_LIMIT,
-    "abort_obj_limit": Termination.OBJECTIVE_LIMIT,
-    "abort_primal_obj_limit": Termination.OBJECTIVE_LIMIT,
-    "abort_dual_obj_limit": Termination.OBJECTIVE_LIMIT,
-    "abort_user": Termination.INTERRUPTED,
-    "MIP_abort_feasible": Termination.INTERRUPTED,
-    "MIP_abort_infeasible": Termination.INTERRUPTED,
-    "mem_limit_feasible": Termination.ERROR,
-    "mem_limit_infeasible": Termination.ERROR,
-    "fail_feasible": Termination.ERROR,
-    "fail_infeasible": Termination.ERROR,
-    "fail_feasible_no_tree": Termination.ERROR,
-    "fail_infeasible_no_tree": Termination.ERROR,
-}
 
 #: CPLEX's default absolute MIP gap, restored for solves with a relative gap above 0
 CPLEX_ABS_GAP = 1e-6
@@ -127,7 +91,7 @@ class CplexEconomySolver(KeptWdpModel):
         s = self.c.solution
         name = s.status[s.get_status()]
         has_solution = s.get_solution_type() != s.type.none
-        return _TERMINATION.get(name, Termination.UNKNOWN), has_solution, seconds
+        return cplex_termination(name), has_solution, seconds
 
     def _objective(self) -> float:
         return float(self.c.solution.get_objective_value())

@@ -8,28 +8,9 @@ from typing import Any
 
 from mechopt.formulations.wdp_matrix import WdpMatrix
 from mechopt.mechanisms.kept_model import KeptWdpModel
-from mechopt.solve import Termination
+from mechopt.solve import Termination, gurobi_termination
 
 __all__ = ["GurobiEconomySolver"]
-
-#: Gurobi's status codes (``gurobipy.GRB.Status``) by name; unlisted (SUBOPTIMAL, INPROGRESS,
-#: LOADED) say nothing about why the solver stopped: UNKNOWN
-_TERMINATION = {
-    "OPTIMAL": Termination.OPTIMAL,
-    "INFEASIBLE": Termination.INFEASIBLE,
-    "INF_OR_UNBD": Termination.INFEASIBLE_OR_UNBOUNDED,
-    "UNBOUNDED": Termination.UNBOUNDED,
-    "CUTOFF": Termination.OBJECTIVE_LIMIT,
-    "USER_OBJ_LIMIT": Termination.OBJECTIVE_LIMIT,
-    "ITERATION_LIMIT": Termination.ITERATION_LIMIT,
-    "NODE_LIMIT": Termination.ITERATION_LIMIT,
-    "SOLUTION_LIMIT": Termination.ITERATION_LIMIT,
-    "WORK_LIMIT": Termination.ITERATION_LIMIT,
-    "TIME_LIMIT": Termination.TIME_LIMIT,
-    "INTERRUPTED": Termination.INTERRUPTED,
-    "NUMERIC": Termination.ERROR,
-    "MEM_LIMIT": Termination.ERROR,
-}
 
 #: Gurobi's default absolute MIP gap, restored for solves with a relative gap above 0
 GUROBI_ABS_GAP = 1e-10
@@ -112,7 +93,7 @@ class GurobiEconomySolver(KeptWdpModel):
         self.m.optimize()
         seconds = time.perf_counter() - start
         self._solver_seconds = float(self.m.Runtime)
-        termination = _TERMINATION.get(self._names.get(self.m.Status, ""), Termination.UNKNOWN)
+        termination = gurobi_termination(self._names.get(self.m.Status, ""))
         return termination, self.m.SolCount > 0, seconds
 
     def _objective(self) -> float:

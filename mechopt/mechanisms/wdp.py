@@ -40,12 +40,26 @@ __all__ = ["solve_wdp", "EconomySolver", "WDP_OPTIONS"]
 #:   matching, scheduling, L2 unchanged (< 0.3 s); the audit's remedy economies of medium L4
 #:   (without its 39 suspects; the grouped auction) 3.9 → 2.9 s and 4.1 → 3.2 s for ten.
 #:
+#: Gurobi and CPLEX: no cutting planes and no periodic heuristics.  The rows are item and
+#: XOR packing rows, whose LP is already tight (the clique cuts a solver would separate are
+#: mostly the rows themselves); the cut rounds and heuristics cost more than they save.
+#: Measured on the kept models (main WDP and every marginal economy, threads=1, same proven
+#: welfare each time; two alternating runs each, the raw loop of fresh default models for
+#: comparison): CPLEX raw → defaults → no cut passes → also no heuristics: L6 7.0 → 6.8 →
+#: 1.1 → 0.75 s, L3 3.5 → 3.7 → 1.7 → 0.85 s, L7 3.2 → 3.1 → 0.7 → 0.5 s, arbitrary 8.3 →
+#: 8.4 → 4.0 → 3.3 s, regions 1.7 → 1.6 → 0.5 → 0.3 s, L4 0.49 → 0.50 → 0.53 → 0.37 s;
+#: Gurobi raw → defaults → Cuts 0 → also Heuristics 0: L3 5.6 → 4.7 → 2.5 → 1.1 s, L6 7.1 →
+#: 6.0 → 2.8 → 1.7 s, L7 4.5 → 4.0 → 1.1 → 0.8 s, arbitrary 32 → 29 → 15 → 12 s, regions
+#: 1.5 → 1.4 → 1.5 → 0.8 s, L4 0.60 → 0.39 → 0.39 → 0.43 s (paths, matching, L2,
+#: scheduling: < 0.3 s either way).  SCIP keeps its defaults: without separation rounds
+#: regions took 9.4 → 2.5 s but L4 0.52 → 0.71 s.
+#:
 #: CPLEX re-solves a kept model from its previous solve's information ("advanced start");
 #: ``advance 0`` starts each economy afresh, as HiGHS' ``clearSolver`` does (so that ties do
-#: not depend on what the process solved before).  Kept-model VCG against the raw loop of
-#: fresh models (three alternating runs): L3 3.45 → 2.94 s (raw 2.68), L6 5.16 → 5.85 s
-#: (raw 6.36), L7 3.20 → 3.15 s (raw 3.00), arbitrary 6.12 → 6.24 s (raw 6.24).  Gurobi keeps
-#: its warm start: a ``reset()`` before each re-solve was 10–18 % slower on L3, L6 and L7.
+#: not depend on what the process solved before), at 5–10 % of the time against ``advance 1``
+#: (without the options above; three runs: regions 1.47 vs 1.38 s, L6 6.89 vs 6.24 s).  Gurobi keeps its warm start: a ``reset()`` before
+#: each re-solve was 10–18 % slower on L3, L6 and L7.  CPLEX parameter names use ``_``
+#: between levels (Pyomo's ``cplex_direct`` convention; the kept model takes them too).
 WDP_OPTIONS: dict[str, dict[str, Any]] = {
     "highs": {
         "mip_allow_restart": False,
@@ -53,7 +67,8 @@ WDP_OPTIONS: dict[str, dict[str, Any]] = {
         "mip_heuristic_run_rens": False,
         "mip_heuristic_run_root_reduced_cost": False,
     },
-    "cplex": {"advance": 0},
+    "cplex": {"advance": 0, "mip_limits_cutpasses": -1, "mip_strategy_heuristicfreq": -1},
+    "gurobi": {"Cuts": 0, "Heuristics": 0},
 }
 
 

@@ -719,6 +719,34 @@ _GUROBI_TERMINATION = {
     "MEM_LIMIT": Termination.ERROR,
 }
 
+#: SCIP's status strings (``pyscipopt.Model.getStatus()``); "gaplimit" is the relative gap
+#: asked for, reached (as HiGHS' and the others' "optimal" within their gap)
+_SCIP_TERMINATION = {
+    "optimal": Termination.OPTIMAL,
+    "gaplimit": Termination.OPTIMAL,
+    "timelimit": Termination.TIME_LIMIT,
+    "nodelimit": Termination.ITERATION_LIMIT,
+    "totalnodelimit": Termination.ITERATION_LIMIT,
+    "stallnodelimit": Termination.ITERATION_LIMIT,
+    "sollimit": Termination.ITERATION_LIMIT,
+    "bestsollimit": Termination.ITERATION_LIMIT,
+    "restartlimit": Termination.ITERATION_LIMIT,
+    "primallimit": Termination.OBJECTIVE_LIMIT,
+    "duallimit": Termination.OBJECTIVE_LIMIT,
+    "infeasible": Termination.INFEASIBLE,
+    "unbounded": Termination.UNBOUNDED,
+    "inforunbd": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "userinterrupt": Termination.INTERRUPTED,
+    "terminate": Termination.INTERRUPTED,
+    "memlimit": Termination.ERROR,
+}
+
+
+def scip_termination(status: str) -> Termination:
+    """The :class:`Termination` of a SCIP status string (``"optimal"``, ``"timelimit"``, ...)."""
+    return _SCIP_TERMINATION.get(status, Termination.UNKNOWN)
+
+
 def cplex_termination(status_name: str) -> Termination:
     """The :class:`Termination` of a CPLEX solution status name (``Cplex.solution.status[code]``)."""
     return _CPLEX_TERMINATION.get(status_name, Termination.UNKNOWN)

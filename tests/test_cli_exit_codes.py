@@ -164,11 +164,13 @@ def test_every_error_class_derives_from_mechopt_error():
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 @pytest.mark.parametrize("command", [
     ["solve", "--payments", "none"], ["audit"], ["audit", "--solver", "gurobi"],
-    ["audit", "--solver", "cplex"],
-], ids=["pyomo-model", "kept-highspy-model", "kept-gurobipy-model", "kept-cplex-model"])
+    ["audit", "--solver", "cplex"], ["audit", "--solver", "scip"],
+], ids=["pyomo-model", "kept-highspy-model", "kept-gurobipy-model", "kept-cplex-model",
+        "kept-pyscipopt-model"])
 def test_ctrl_c_during_a_solve_exits_130(command):
-    if "--solver" in command and importlib.util.find_spec(command[-1].replace("gurobi", "gurobipy")) is None:
-        pytest.skip(f"{command[-1]} is not installed")
+    package = {"gurobi": "gurobipy", "cplex": "cplex", "scip": "pyscipopt"}.get(command[-1])
+    if package is not None and importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-c",

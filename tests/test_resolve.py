@@ -1,4 +1,4 @@
-"""The kept models in the solvers' own APIs (mechopt.mechanisms.resolve: HiGHS, Gurobi, CPLEX)
+"""The kept models in the solvers' own APIs (mechopt.mechanisms.resolve: HiGHS, Gurobi, CPLEX, SCIP)
 answer every economy as a fresh Pyomo model does."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from strategies import general_auctions
 
 CATS = Path(__file__).resolve().parent.parent / "data" / "cats"
 #: the solver package each kept model needs (CI installs all three: the ``solvers`` extra)
-PACKAGES = {"highs": "highspy", "gurobi": "gurobipy", "cplex": "cplex"}
+PACKAGES = {"highs": "highspy", "gurobi": "gurobipy", "cplex": "cplex", "scip": "pyscipopt"}
 
 
 @pytest.fixture(params=sorted(KEPT_MODELS))

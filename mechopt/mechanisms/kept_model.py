@@ -6,7 +6,8 @@ leaving bidders out by setting their columns' upper bounds to 0 (a column with b
 bidders would be: docs/auctions.md#one-kept-model-per-worker), reading the allocation back and
 reporting the solve in welfare units.  A subclass per solver
 (:mod:`~mechopt.mechanisms.resolve_highs`, :mod:`~mechopt.mechanisms.resolve_gurobi`,
-:mod:`~mechopt.mechanisms.resolve_cplex`) builds the model from
+:mod:`~mechopt.mechanisms.resolve_cplex`, :mod:`~mechopt.mechanisms.resolve_scip`) builds
+the model from
 :func:`~mechopt.formulations.wdp_matrix.wdp_matrix` and implements the few solver calls
 below (``_set_upper`` … ``_status_text``).
 """

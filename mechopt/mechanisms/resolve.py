@@ -6,16 +6,17 @@ model per auction and solver and leaves bidders out by setting the upper bounds 
 bids' columns to 0, instead of building a model per economy.  :func:`economy_solver` hands
 out this process's kept model:
 
-* the plain names ``highs`` (the default), ``gurobi`` and ``cplex``: the WDP built directly
-  in the solver's own API (:class:`~mechopt.mechanisms.kept_model.KeptWdpModel`:
+* the plain names ``highs`` (the default), ``gurobi``, ``cplex`` and ``scip``: the WDP built
+  directly in the solver's own API (:class:`~mechopt.mechanisms.kept_model.KeptWdpModel`:
   :class:`~mechopt.mechanisms.resolve_highs.HighsEconomySolver`,
   :class:`~mechopt.mechanisms.resolve_gurobi.GurobiEconomySolver`,
-  :class:`~mechopt.mechanisms.resolve_cplex.CplexEconomySolver`), the same rows, columns,
+  :class:`~mechopt.mechanisms.resolve_cplex.CplexEconomySolver`,
+  :class:`~mechopt.mechanisms.resolve_scip.ScipEconomySolver`), the same rows, columns,
   column order, bounds and objective scale as the Pyomo model, re-solved without a
   modelling layer.  On the small MILPs of VCG and the audit (~15 ms on medium L4) Pyomo's
   share of a re-solve (~4–7 ms: change detection, solution loading, output capture) was a
   third of the solve time;
-* every other solver and every full Pyomo name (``gurobi_persistent``, ``scip``, ...):
+* every other solver and every full Pyomo name (``gurobi_persistent``, ``scip_direct``, ...):
   :class:`~mechopt.mechanisms.wdp.EconomySolver`, the Pyomo model through the solver's
   persistent interface.
 
@@ -36,6 +37,7 @@ from mechopt.mechanisms.kept_model import KeptWdpModel
 from mechopt.mechanisms.resolve_cplex import CplexEconomySolver
 from mechopt.mechanisms.resolve_gurobi import GurobiEconomySolver
 from mechopt.mechanisms.resolve_highs import HighsEconomySolver
+from mechopt.mechanisms.resolve_scip import ScipEconomySolver
 from mechopt.mechanisms.wdp import EconomySolver
 from mechopt.solve import _SOLVE_LOCK, DEFAULT_SOLVER, _missing, solver_backend
 
@@ -44,6 +46,7 @@ __all__ = ["HighsEconomySolver", "KEPT_MODELS", "economy_solver", "forget_kept_m
 #: the solvers whose plain name gets a model in the solver's own API
 KEPT_MODELS: dict[str, type[KeptWdpModel]] = {
     "highs": HighsEconomySolver, "gurobi": GurobiEconomySolver, "cplex": CplexEconomySolver,
+    "scip": ScipEconomySolver,
 }
 
 

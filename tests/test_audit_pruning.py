@@ -122,3 +122,24 @@ def test_no_remedies_stops_at_the_groups():
 def test_unknown_evidence_mode_is_refused():
     with pytest.raises(ValueError, match="unknown evidence mode"):
         audit_auctions([load_auction(DATA / "shill_example.json")], evidence="some")
+
+
+def test_scip_audits_prune_with_highs_lp_bounds_and_match_the_unpruned_audit():
+    """SCIP's kept LPs are slow (LP_BOUND_SOLVERS), so its pair bounds come from HiGHS' kept
+    relaxed model; the pruned SCIP audit still equals the unpruned one, pair by pair."""
+    pytest.importorskip("pyscipopt")
+    from mechopt.audit.economies import LP_BOUND_SOLVERS, SolveSettings, pair_lp_bounds
+    from mechopt.mechanisms.resolve import _ECONOMY_SOLVERS, HighsEconomySolver, forget_kept_models
+
+    assert "scip" not in LP_BOUND_SOLVERS
+    auction = load_auction(DATA / "cats" / "L4_s0000.txt")
+    forget_kept_models()
+    pairs = [frozenset(p) for p in (("b0", "b1"), ("b2", "b3"))]
+    [(_, bound, _), _] = pair_lp_bounds(auction, pairs, SolveSettings(solver="scip"))
+    assert bound is not None
+    relaxed = [m for (_, name, relax), m in _ECONOMY_SOLVERS.items() if relax]
+    assert len(relaxed) == 1 and isinstance(relaxed[0], HighsEconomySolver)
+    [full] = audit_auctions([auction], prune=False, solver="scip")
+    [pruned] = audit_auctions([auction], evidence="all", solver="scip")
+    assert_same(pruned, full, "all")
+    assert pruned.solves < full.solves

@@ -43,8 +43,10 @@ the drop is at most u_ι — and, being symmetric, at most u_θ.  Three cases ne
    comes from the proven solve of W_{-θ} (likewise with θ and ι swapped);
 3. *an LP bound*: the LP relaxation of W_{-θ,-ι} is an upper bound; if it is at most
    W_{-θ} + W_{-ι} − W + tol, no drop is possible.  The LP is proven optimal by the solver
-   to the same tolerances as the MILP's own dual bound at gap 0 (which comes from LPs too),
-   so this is the proof the MILP would have ended with.  It often prunes pairs of
+   (the MILP solver, or HiGHS for one whose kept LPs are slow, such as SCIP:
+   :data:`~mechopt.audit.economies.LP_BOUND_SOLVERS`) to the same tolerances as the MILP's
+   own dual bound at gap 0 (which comes from LPs too), so this is the proof the MILP would
+   have ended with.  It often prunes pairs of
    independent winners (drop exactly 0), because on CATS-like instances the relaxation of
    a pair economy is frequently integral.  One kept relaxed model is re-solved per worker,
    the simplex restarting from the previous basis (:func:`~mechopt.audit.economies.pair_lp_bounds`);

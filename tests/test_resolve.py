@@ -54,14 +54,16 @@ def test_plain_names_get_the_kept_model_and_full_pyomo_names_the_pyomo_one(kept_
 @given(auction=general_auctions(max_items=5, max_bidders=5), data=st.data())
 def test_every_economy_matches_brute_force_and_the_pyomo_model(kept_class, auction, data):
     """XOR and OR bidders, reserve prices: the kept model, re-solved for economies in a
-    random order, gives the brute-force optimum and the Pyomo model's welfare each time."""
+    random order, gives the brute-force optimum and the Pyomo model's welfare each time,
+    with or without the full auction's optimum (less the excluded) as MIP start."""
     kept = kept_class(auction)
     pyomo = EconomySolver(auction, "highs")
     ids = list(auction.bidder_ids)
     economies = [frozenset(c) for r in range(3) for c in itertools.combinations(ids, r)]
     order = data.draw(st.permutations(economies))
+    main = pyomo.solve()
     for excluded in order[:8]:
-        got = kept.solve(excluded)
+        got = kept.solve(excluded, incumbent=main.bids, warm_start=data.draw(st.booleans()))
         assert got.is_optimal
         best = best_welfare(auction, exclude=excluded)
         welfare = auction.welfare_of(got.bids.values())  # reserves of unsold items included
@@ -96,6 +98,59 @@ def test_same_welfare_as_a_fresh_pyomo_model_and_no_history_on_cats_files(kept_c
                 assert ids(again) == backwards[tuple(excluded)], (name, excluded)
             if solver == "highs":
                 assert ids(again) == ids(fresh), (name, excluded)
+
+
+def test_a_start_never_changes_the_answer(kept_class):
+    """Every marginal economy of the medium matching file, from the main allocation as MIP
+    start: the welfare of the allocation returned is the solver's objective and the optimum
+    without the start.  (HiGHS 1.16 ends two of these solves with the start's columns and a
+    better solution's objective; the kept model then solves again without the start.)"""
+    auction = load_auction(CATS / "matching_m0000.txt")
+    kept = kept_class(auction)
+    main = kept.solve()
+    for w in main.winners:
+        started = kept.solve([w], incumbent=main.bids, warm_start=True)
+        cold = kept.solve([w])
+        assert started.is_optimal and cold.is_optimal
+        assert started.welfare == pytest.approx(started.solve.objective, rel=1e-9), w
+        assert started.welfare == pytest.approx(cold.welfare, rel=1e-12), w
+
+
+def test_start_misreported_agrees_with_the_exact_welfare():
+    """The check the core separations use on raw highspy: it flags a started solve exactly
+    when the returned columns' exact welfare is not HiGHS' objective."""
+    import highspy
+
+    from mechopt.formulations.wdp_highspy import (
+        highspy_wdp,
+        read_highspy_allocation,
+        start_misreported,
+    )
+    from mechopt.formulations.wdp_matrix import wdp_matrix
+
+    auction = load_auction(CATS / "matching_m0000.txt")
+    main = solve_wdp(auction)
+    flags = []
+    for w in main.winners:
+        m = wdp_matrix(auction, [w])
+        h = highspy_wdp(m)
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.setOptionValue("mip_abs_gap", 0.0)
+        chosen = {bid.id for b, bid in main.bids.items() if b != w}
+        start = highspy.HighsSolution()
+        start.col_value = [1.0 if bid.id in chosen else 0.0 for _, bid in m.columns]
+        start.value_valid = True
+        h.setSolution(start)
+        h.run()
+        welfare = auction.welfare_of(read_highspy_allocation(h, m.columns, auction).values())
+        reported = h.getInfo().objective_function_value * m.scale
+        wrong = abs(welfare - reported) > 1e-7 * abs(reported)
+        assert start_misreported(h) == wrong, w
+        flags.append(wrong)
+        h.clearSolver()
+        h.run()  # without the start
+        assert not start_misreported(h)
+    assert flags.count(False) >= len(flags) - 2  # the defect is the exception
 
 
 def ids(allocation) -> dict[str, str]:

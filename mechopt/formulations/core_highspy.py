@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from mechopt.auction import Bid, CombinatorialAuction, combine_bids
 from mechopt.formulations.wdp import objective_scale
+from mechopt.formulations.wdp_highspy import start_misreported
 from mechopt.formulations.wdp_matrix import wdp_columns_and_rows
 from mechopt.quiet import quiet_highs
 from mechopt.solve import (
@@ -190,6 +191,11 @@ class HighsSeparation:
         prepare_highs_threads(threads)
         start_time = time.perf_counter()
         h.run()
+        if start is not None and start_misreported(h):
+            # the start's columns with a better solution's objective (HiGHS 1.16): again
+            # without it (the solutions the callback met stay: each is a feasible coalition)
+            h.clearSolver()
+            h.run()
         seconds = time.perf_counter() - start_time
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2

@@ -77,3 +77,23 @@ def read_highspy_allocation(
     combined: :func:`~mechopt.formulations.wdp.checked_allocation`)."""
     x = h.getSolution().col_value
     return checked_allocation(auction, [col for col, v in zip(columns, x, strict=True) if v > 0.5])
+
+
+def start_misreported(h: highspy.Highs, rtol: float = 1e-7) -> bool:
+    """Whether ``h``'s last MILP, solved from a start (``setSolution``), returned column
+    values whose objective is not the reported ``objective_function_value``.
+
+    HiGHS 1.16 does this when its presolve maps the start to a better solution of the reduced
+    problem and that solution stays the incumbent: the objective is the better solution's, the
+    column values are the start's (a matching-CATS economy reproduces it:
+    ``tests/test_resolve.py``).  The caller then solves again without the start.
+    """
+    info = h.getInfo()
+    if info.primal_solution_status != 2:  # no solution: nothing to compare
+        return False
+    lp = h.getLp()
+    x = np.asarray(h.getSolution().col_value)
+    value = float(np.dot(np.asarray(lp.col_cost_), x)) + lp.offset_
+    reported = info.objective_function_value
+    return abs(value - reported) > rtol * max(abs(value), abs(reported), 1e-300)
+

@@ -34,6 +34,20 @@ from mechopt.solve import (
 
 __all__ = ["KeptWdpModel"]
 
+#: the solver's objective and the exact welfare of the columns it returned may differ by
+#: this much (relative): floating-point sums and integrality tolerances, never another
+#: allocation
+REPORT_RTOL = 1e-7
+
+
+def _misreported(allocation: Allocation) -> bool:
+    """Whether the solver's objective is not the welfare of the allocation it returned."""
+    solve = allocation.solve
+    if solve is None or solve.objective is None:
+        return False
+    welfare = allocation.welfare
+    return abs(solve.objective - welfare) > REPORT_RTOL * max(abs(welfare), abs(solve.objective))
+
 
 class KeptWdpModel:
     """The WDP of ``auction`` kept in one solver object (``relax=True``: its LP relaxation).
@@ -141,11 +155,23 @@ class KeptWdpModel:
                 chosen = {bid.id for b, bid in incumbent.items() if b not in excluded}
                 start = [1.0 if bid.id in chosen else 0.0 for _, bid in self.columns]
             self._set_start(start)
-            termination, has_solution, seconds = self._solve_now(
-                time_limit, mip_gap, threads, WDP_OPTIONS.get(self.name, {})
-            )
-            result = self._result(termination, has_solution, seconds, mip_gap)
-            return _allocation_from(self.auction, self._read_allocation, result, excluded)
+            allocation = self._solve_economy(time_limit, mip_gap, threads, excluded)
+            if start is not None and _misreported(allocation):
+                # HiGHS 1.16 can end a started solve with the start's column values but the
+                # objective of a better solution (docs/auctions.md#mip-starts): solve again
+                # without the start, the answer a fresh model gives
+                self._forget()
+                self._set_start(None)
+                allocation = self._solve_economy(time_limit, mip_gap, threads, excluded)
+            return allocation
+
+    def _solve_economy(self, time_limit: float | None, mip_gap: float, threads: int | None,
+                       excluded: frozenset[str]) -> Allocation:
+        termination, has_solution, seconds = self._solve_now(
+            time_limit, mip_gap, threads, WDP_OPTIONS.get(self.name, {})
+        )
+        result = self._result(termination, has_solution, seconds, mip_gap)
+        return _allocation_from(self.auction, self._read_allocation, result, excluded)
 
     def bound(self, exclude: Iterable[str] = (), *, threads: int | None = None) -> SolveResult:
         """The LP bound of the economy without ``exclude`` in welfare units (relaxed model)."""

@@ -44,15 +44,20 @@ WELFARE_RTOL = 1e-9
 #: an LP value this close to 0 or 1 counts as integral
 INTEGRALITY_TOL = 1e-9
 
-#: solvers (plain names) whose marginal economies get the main allocation as a MIP start.
-#: Measured on the winners' marginal economies of the medium CATS files L4 (39 winners) and
-#: regions (8), re-solving one kept model, threads=1 (README.md#re-solves-on-one-model): the
-#: start changed Gurobi's time by −16 % / −4 %, CPLEX's by +17 % / +34 % (−60 % on regions
-#: in an earlier run), i.e. within the run-to-run noise of this shared machine (HiGHS, which
-#: takes no start through Pyomo, moved by ±15 % between identical runs); SCIP's contrib
-#: interface fails to add a start to a solved model.  So no solver gets one; the kept model
-#: (−40 % to −50 % on L4 for every solver) is what helps.
-WARM_START: frozenset[str] = frozenset()
+#: solvers (plain names) whose marginal economies get the main allocation (without the
+#: excluded bidder) as a MIP start.  HiGHS, on its kept highspy model (threads=1, two
+#: alternating runs each, every economy proven and equal with and without the start): the
+#: 32 marginal economies of medium L4 without its 39 suspects (the audit's exclusion
+#: remedy) 5.8 → 2.9 s, the 32 of L4's grouped auction 6.5 → 3.7 s, L6's 31 marginals 6.3 →
+#: 4.1 s, L4 0.77 → 0.63 s, paths 0.83 → 0.70 s; regions, L7, arbitrary, scheduling
+#: within noise (2.1/2.1, 1.3/1.4, 46/47, 0.07/0.09 s); matching 0.34 → 0.39 s, two of its
+#: 24 economies solved twice (the start's columns came back with a better objective:
+#: :func:`~mechopt.formulations.wdp_highspy.start_misreported`, handled in
+#: :meth:`~mechopt.mechanisms.kept_model.KeptWdpModel.solve`).  Earlier, through Pyomo
+#: (README.md#re-solves-on-one-model), the start moved Gurobi's time by −16 % / −4 % and
+#: CPLEX's by +17 % / +34 % on L4 / regions, i.e. within this shared machine's noise, so
+#: they get none; Gurobi's kept model starts from its previous solution anyway.
+WARM_START: frozenset[str] = frozenset({"highs"})
 
 
 def _warm_start_pays(solver: Any) -> bool:

@@ -206,11 +206,15 @@ def _audit_procedure(
 ) -> Procedure:
     """The audit of one auction, then (``core``) one more round: core-selecting payments for
     the plain auction and after each remedy (:mod:`mechopt.audit.core`)."""
-    report: AuditReport = yield from _audit_steps(auction, settings, threshold, prune, evidence, remedies)
+    ledgers: dict[str, _Ledger] = {}
+    report: AuditReport = yield from _audit_steps(
+        auction, settings, threshold, prune, evidence, remedies, ledgers
+    )
     computed = [r for r in (report.vcg, report.exclusion, report.grouping) if r is not None]
     if not core or not computed:
         return report
-    results = yield [Job(core_task, (r, settings)) for r in computed]
+    results = yield [Job(core_task, (r, settings, _core_seeds(r, ledgers[r.name])))
+                     for r in computed]
     rows, notes, statuses = [], list(report.notes), [report.status]
     solves, seconds = report.solves, report.solver_seconds
     for remedy, result in zip(computed, results, strict=True):
@@ -229,12 +233,26 @@ def _audit_procedure(
     )
 
 
+def _core_seeds(remedy: Remedy, ledger: _Ledger) -> list[dict]:
+    """Seed coalitions for ``remedy``'s core payments: the proven allocations of the
+    economies the audit solved inside the remedy's auction (its winners' marginal economies,
+    and for the plain auction the pair economies), one core constraint each for free."""
+    excluded = frozenset(remedy.excluded)
+    return [
+        dict(e.bids or {}) for key, e in ledger.economies.items()
+        if key > excluded and e.is_optimal
+    ]
+
+
 def _audit_steps(
     auction: CombinatorialAuction, settings: SolveSettings, threshold: float, prune: bool = True,
-    evidence: str = "spanning", remedies: bool = True,
+    evidence: str = "spanning", remedies: bool = True, ledgers: dict[str, _Ledger] | None = None,
 ) -> Procedure:
-    """Steps 1-8 of the audit of one auction (see the module docstring)."""
+    """Steps 1-8 of the audit of one auction (see the module docstring); ``ledgers`` gets
+    the solved economies of each auction cleared, by remedy name."""
     ledger = _Ledger(auction, settings)
+    if ledgers is not None:
+        ledgers["vcg"] = ledgers["exclusion"] = ledger
     everyone: frozenset[str] = frozenset()
     notes: list[str] = []
 
@@ -333,6 +351,8 @@ def _audit_steps(
     suspects = frozenset(discovery.suspects)
     merged, members_of = grouped_auction(auction, discovery.groups)
     grouped = _Ledger(merged, settings)
+    if ledgers is not None:
+        ledgers["grouping"] = grouped
     excl_jobs, group_jobs = ledger.jobs_for([suspects]), grouped.jobs_for([everyone])
     results = yield [*excl_jobs, *group_jobs]
     ledger.record(results[: len(excl_jobs)])

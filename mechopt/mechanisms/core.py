@@ -80,7 +80,7 @@ from mechopt.formulations.core_highspy import HighsPayments, HighsSeparation
 from mechopt.formulations.wdp import objective_scale, read_wdp_allocation
 from mechopt.mechanisms.outcome import Allocation, Outcome
 from mechopt.mechanisms.resolve import economy_solver
-from mechopt.mechanisms.vcg import vcg_payments
+from mechopt.mechanisms.vcg import _warm_start_pays, vcg_payments
 from mechopt.parallel import Executor
 from mechopt.solve import (
     DEFAULT_SOLVER,
@@ -520,7 +520,8 @@ def run_core(
     executor = executor or Executor(1)
     # on this process's kept model, which the marginal economies re-solve on 1 job
     allocation = economy_solver(auction, solver).solve(time_limit=time_limit, threads=threads)
-    tasks = [(auction, (w,), solver, time_limit, threads) for w in allocation.winners]
+    incumbent = dict(allocation.bids)  # without w, a MIP start of w's marginal economy
+    tasks = [(auction, (w,), solver, time_limit, threads, incumbent) for w in allocation.winners]
     marginals = executor.map(_marginal_allocation, tasks, progress=progress)
     known = {w: (a.welfare, a.solve) for w, a in zip(allocation.winners, marginals, strict=True)
              if a.solve is not None}
@@ -532,8 +533,13 @@ def run_core(
 
 
 def _marginal_allocation(auction: CombinatorialAuction, exclude: tuple[str, ...], solver: str,
-                         time_limit: float | None, threads: int | None) -> Allocation:
+                         time_limit: float | None, threads: int | None,
+                         incumbent: Mapping[str, Bid] | None = None) -> Allocation:
     """The optimal allocation without ``exclude`` (a picklable task): its welfare is W_{-i}
     for VCG and its winners a seed coalition for the core constraints.  Solved on the
-    worker's kept model (:func:`~mechopt.mechanisms.resolve.economy_solver`)."""
-    return economy_solver(auction, solver).solve(exclude, time_limit=time_limit, threads=threads)
+    worker's kept model (:func:`~mechopt.mechanisms.resolve.economy_solver`), from
+    ``incumbent`` (the main allocation) as MIP start where that pays, as for VCG."""
+    return economy_solver(auction, solver).solve(
+        exclude, incumbent=incumbent, warm_start=_warm_start_pays(solver),
+        time_limit=time_limit, threads=threads,
+    )

@@ -95,7 +95,7 @@ def test_bench_audit_small(tmp_path):
         "--json", "--out", str(out), "--plot", str(tmp_path / "bench.png"),
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert json.loads(out.read_text()) == data
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (row,) = data["settings"]

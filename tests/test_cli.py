@@ -96,6 +96,30 @@ def test_header_mismatch_is_a_warning_not_an_error(tmp_path):
     assert json.loads(res.stdout)["welfare"] == 11
 
 
+def test_a_librarys_deprecation_warning_is_not_shown(monkeypatch, tmp_path):
+    """Warnings meant for the command's user are printed (one line, flushed); deprecations,
+    meant for the developers of whichever library calls the deprecated API (matplotlib on
+    an older pyparsing, say), are not."""
+    import warnings
+
+    import mechopt.cli.batch as batch
+
+    real = batch.run_auction
+
+    def noisy(*args, **kwargs):
+        warnings.warn("'parseString' deprecated - use 'parse_string'", DeprecationWarning, stacklevel=2)
+        warnings.warn("a warning for the user", UserWarning, stacklevel=2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "run_auction", noisy)
+    path = tmp_path / "x.txt"
+    path.write_text("goods 2\nbids 2\ndummy 0\n0\t5\t0\t#\n1\t6\t1\t#\n")
+    res = CliRunner().invoke(cli, ["solve", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr == "warning: a warning for the user\n"
+    assert json.loads(res.stdout)["welfare"] == 11
+
+
 @pytest.mark.parametrize("fmt, suffix", [("json", ".json"), ("cats", ".txt")])
 def test_generate_writes_loadable_seeded_instances(tmp_path, fmt, suffix):
     out = tmp_path / f"a{suffix}"

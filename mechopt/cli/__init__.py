@@ -84,6 +84,10 @@ class MechoptGroup(click.Group):
     def invoke(self, ctx: click.Context):
         with warnings.catch_warnings():
             warnings.simplefilter("always")
+            # deprecations are for the developers of the library that calls the deprecated
+            # API (e.g. matplotlib on an older pyparsing), not for the command's user
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
             warnings.showwarning = _show_warning
             try:
                 return super().invoke(ctx)
@@ -108,7 +112,9 @@ def one_line(exc: BaseException) -> str:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {one_line(Exception(str(message)))}", file=sys.stderr)
+    # flushed: the warning belongs before whatever follows, and click 8.2.0's CliRunner
+    # reads its captured stderr without flushing it
+    print(f"warning: {one_line(Exception(str(message)))}", file=sys.stderr, flush=True)
 
 
 @click.group(cls=MechoptGroup, context_settings={"help_option_names": ["-h", "--help"]})

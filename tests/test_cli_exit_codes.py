@@ -75,17 +75,30 @@ def test_audit_with_unproven_pairs_exits_3_and_says_so(monkeypatch):
     assert "status: TIME LIMIT (FEASIBLE, NOT PROVEN OPTIMAL)" in result.output
 
 
-def test_solver_error_exits_1_with_the_cause(monkeypatch):
+@pytest.mark.parametrize("model", ["pyomo", "kept"])
+def test_solver_error_exits_1_with_the_cause(monkeypatch, model):
     import mechopt.mechanisms.wdp as wdp
+    from mechopt.mechanisms.resolve import forget_kept_models
+    from mechopt.mechanisms.resolve_highs import HighsEconomySolver
+    from mechopt.solve import Termination
 
     def failed(model, *args, **kwargs):
         return SolveResult(SolveStatus.ERROR, None, None, 0.0, "highs", "HiGHS error: singular basis")
 
-    monkeypatch.setattr(wdp, "solve_model", failed)
-    result = CliRunner().invoke(cli, ["solve", str(SMALL)])
+    monkeypatch.setattr(wdp, "solve_model", failed)  # every solve of a Pyomo model
+    if model == "kept":  # the CLI's main solve and marginal economies: the kept highspy model
+        monkeypatch.setattr(HighsEconomySolver, "_run", lambda *a: (Termination.ERROR, False, 0.0))
+        monkeypatch.setattr(HighsEconomySolver, "_status_text", lambda self: "singular basis")
+    forget_kept_models()
+    solver = ["--solver", "appsi_highs"] if model == "pyomo" else []  # a Pyomo name: Pyomo models
+    result = CliRunner().invoke(cli, ["solve", str(SMALL), *solver])
     assert result.exit_code == 1
     assert "HiGHS error: singular basis" in result.output
     assert "time limit" not in result.output
+    # the audit cannot start either: its verdict gives the solver's words too
+    result = CliRunner().invoke(cli, ["audit", str(SMALL), *solver])
+    assert result.exit_code == 1
+    assert "INCONCLUSIVE" in result.output and "HiGHS error: singular basis" in result.output
 
 
 def test_not_proven_labels_exit_3():

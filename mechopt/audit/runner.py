@@ -269,10 +269,13 @@ def _audit_steps(
     ledger.record((yield ledger.jobs_for([everyone])))
     full = ledger.economies[everyone]
     if not full.is_optimal:
+        why = full.solve.status.value
+        if full.solve.message and full.solve.message != full.solve.termination.value:
+            why += f": {full.solve.message}"  # the solver's own words (e.g. a size limit)
         return report(
             Verdict.INCONCLUSIVE,
             f"the winner determination of the full auction is not proven optimal "
-            f"({full.solve.status.value}): no winner, utility or verdict can rest on it",
+            f"({why}): no winner, utility or verdict can rest on it",
         )
     winners = full.allocation(auction).winners
 

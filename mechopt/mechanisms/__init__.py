@@ -9,6 +9,7 @@ from mechopt.errors import InputError
 from mechopt.mechanisms.core import CorePayments, core_payments, run_core
 from mechopt.mechanisms.greedy import critical_payments, greedy_allocation, run_greedy
 from mechopt.mechanisms.outcome import Allocation, Outcome
+from mechopt.mechanisms.resolve import economy_solver
 from mechopt.mechanisms.vcg import run_vcg, vcg_payments
 from mechopt.mechanisms.wdp import solve_wdp
 from mechopt.parallel import Executor
@@ -79,7 +80,9 @@ def run_auction(
             return run_greedy(auction)
         allocation = greedy_allocation(auction)
     else:
-        allocation = solve_wdp(auction, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+        # on this process's kept model, in the solver's own API where mechopt has one: the
+        # marginal economies that follow re-solve it (as run_vcg does)
+        allocation = economy_solver(auction, solver).solve(time_limit=time_limit, mip_gap=mip_gap)
     if payments == "vcg":
         return vcg_payments(
             allocation, executor=executor, solver=solver, time_limit=time_limit,

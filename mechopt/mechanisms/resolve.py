@@ -67,6 +67,10 @@ def economy_solver(
     auction's content (it is a frozen dataclass of tuples: equal auctions hash equal), not
     its identity.
     """
+    if isinstance(solver, str) and solver in KEPT_MODELS:
+        missing = _missing(solver, solver_backend(solver))
+        if missing is not None:  # the one-line error naming the extra
+            raise missing
     key = (auction, str(solver), relax)
     with _SOLVE_LOCK:
         found = _ECONOMY_SOLVERS.get(key)
@@ -83,9 +87,6 @@ def economy_solver(
 def _new_solver(auction: CombinatorialAuction, solver: str, relax: bool) -> EconomySolver | KeptWdpModel:
     kept = KEPT_MODELS.get(solver) if isinstance(solver, str) else None
     if kept is not None:
-        missing = _missing(solver, solver_backend(solver))
-        if missing is not None:  # the one-line error naming the extra
-            raise missing
         return kept(auction, relax)
     return EconomySolver(auction, solver, relax)
 

@@ -752,6 +752,23 @@ def cplex_termination(status_name: str) -> Termination:
     return _CPLEX_TERMINATION.get(status_name, Termination.UNKNOWN)
 
 
+_GUROBI_ENV: Any = None
+
+
+def gurobi_env() -> Any:
+    """This process's Gurobi environment, silent (made on first use: a licence check), shared
+    by every gurobipy model mechopt builds (kept WDP models, core separations)."""
+    global _GUROBI_ENV
+    if _GUROBI_ENV is None:
+        import gurobipy as gp
+
+        env = gp.Env(empty=True)
+        env.setParam("OutputFlag", 0)
+        env.start()
+        _GUROBI_ENV = env
+    return _GUROBI_ENV
+
+
 def gurobi_termination(status_name: str) -> Termination:
     """The :class:`Termination` of a Gurobi status name (``"OPTIMAL"``, ``"TIME_LIMIT"``, ...)."""
     return _GUROBI_TERMINATION.get(status_name, Termination.UNKNOWN)

@@ -51,8 +51,8 @@ def brute_core(auction: CombinatorialAuction, allocation, reference: dict[str, f
     return winners, cons, r_star, dict(zip(winners, p.value, strict=True))
 
 
-def check_against_brute(auction: CombinatorialAuction, reference: str) -> None:
-    core = run_core(auction, reference=reference)
+def check_against_brute(auction: CombinatorialAuction, reference: str, solver: str = "highs") -> None:
+    core = run_core(auction, reference=reference, solver=solver)
     assert core.proven, core.summary()
     allocation = dict(core.outcome.allocation.bids)
     welfare = core.outcome.welfare
@@ -216,6 +216,14 @@ def test_every_separation_variant_matches_brute_force(variant, auction, referenc
         check_against_brute(auction, reference)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(general_auctions(max_items=5, max_bidders=6, max_bids=3), st.sampled_from(["vcg", "zero"]))
+def test_gurobi_separations_match_brute_force(auction, reference):
+    """``solver="gurobi"``: the separations on the kept gurobipy model (several cuts each)."""
+    pytest.importorskip("gurobipy")
+    check_against_brute(auction, reference, solver="gurobi")
+
+
 @SETTINGS
 @given(xor_auctions(max_items=6, max_bidders=8, max_bids=3), st.sampled_from(["vcg", "zero"]))
 def test_multi_cut_gives_the_single_cut_payments(auction, reference):
@@ -239,12 +247,21 @@ def test_multi_cut_adds_several_cuts_per_separation_on_cats():
     assert core.cuts > core.separations
 
 
+@pytest.mark.parametrize("kind", ["highspy", "gurobipy"])
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(general_auctions(max_items=5, max_bidders=6, max_bids=3), st.randoms(use_true_random=False))
-def test_highspy_separation_equals_the_pyomo_model(auction, rnd):
+def test_kept_separation_equals_the_pyomo_model(kind, auction, rnd):
+    """The separation MILP in highspy and in gurobipy: the Pyomo model's optimum, and every
+    coalition collected feasible and valued as the MILP values it."""
     from mechopt.formulations.core import build_separation_model
     from mechopt.formulations.core_highspy import HighsSeparation
     from mechopt.mechanisms.wdp import solve_wdp
+
+    if kind == "gurobipy":
+        pytest.importorskip("gurobipy")
+        from mechopt.formulations.core_gurobi import GurobiSeparation as Separation
+    else:
+        Separation = HighsSeparation
     from mechopt.solve import solve_model
 
     allocation = solve_wdp(auction)
@@ -254,9 +271,10 @@ def test_highspy_separation_equals_the_pyomo_model(auction, rnd):
     for w, u in surplus.items():
         model.surplus[w] = u
     result = solve_model(model)
-    raw = HighsSeparation(auction, values)
+    raw = Separation(auction, values)
     raw.set_surplus(surplus)
-    solved = raw.solve(collect_above=-math.inf)
+    solved = raw.solve(collect_above=-math.inf,
+                       start={b.id for bid in allocation.bids.values() for b in (bid.components or (bid,))})
     assert result.is_optimal and solved.status.is_optimal
     scale = max(1.0, allocation.welfare)
     assert solved.objective == pytest.approx(result.objective * model.objective_scale.value, abs=1e-9 * scale)

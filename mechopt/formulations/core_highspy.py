@@ -47,7 +47,7 @@ from mechopt.solve import (
     prepare_highs_threads,
 )
 
-__all__ = ["HighsSeparation", "HighsPayments", "SeparationSolve", "SEPARATION_OPTIONS"]
+__all__ = ["SeparationColumns", "HighsSeparation", "HighsPayments", "SeparationSolve", "SEPARATION_OPTIONS"]
 
 #: HiGHS options of every separation MILP: gap 0, and no restart after root reductions
 #: (HiGHS restarts these small set-packing MILPs once root fixings pass a share of the
@@ -89,8 +89,17 @@ class SeparationSolve:
     coalitions: list[dict[str, Bid]] = field(default_factory=list)
 
 
-class HighsSeparation:
-    """The separation MILP for the winners in ``winners`` (id -> v_i), in a persistent Highs."""
+class SeparationColumns:
+    """The separation MILP's columns and rows for the winners in ``winners`` (id -> v_i), as
+    arrays, and reading a coalition back; :class:`HighsSeparation` (highspy) and
+    :class:`~mechopt.formulations.core_gurobi.GurobiSeparation` (gurobipy) hold it in a
+    persistent solver object.
+
+    Columns: every bid (the WDP columns of
+    :func:`~mechopt.formulations.wdp_matrix.wdp_columns_and_rows`, cost (value − reserve) / s),
+    then one binary ``y_i`` per OR winner.  Rows: the WDP rows (≤ 1) and ``x_ik − y_i ≤ 0``
+    for every bid k of an OR winner i.  A winner's surplus u_i lowers the cost of its bids
+    (XOR) or of its ``y_i`` (OR) by u_i / s."""
 
     def __init__(self, auction: CombinatorialAuction, winners: Mapping[str, float]) -> None:
         bids, rows = wdp_columns_and_rows(auction)
@@ -100,7 +109,7 @@ class HighsSeparation:
         n = len(bids)
         or_winners = [w for w in auction.bidder_ids if w in winners and auction.bidder(w).is_or]
         self.y = {w: n + j for j, w in enumerate(or_winners)}
-        ncol = n + len(or_winners)
+        self.n_columns = n + len(or_winners)
         reserves = bool(auction.reserves)
         self.base = np.array(
             [(bid.value - (auction.reserve_of(bid.items) if reserves else 0.0)) / self.scale for _, bid in bids]
@@ -115,10 +124,55 @@ class HighsSeparation:
         for w, j in self.y.items():
             self.columns[w] = [j]
         self._changed = np.array(sorted(j for js in self.columns.values() for j in js), dtype=np.int32)
-        all_rows = [(ks, [1.0] * len(ks), 1.0) for ks in rows]
+        #: (column indices, coefficients, upper bound) of every row
+        self.rows: list[tuple[list[int], list[float], float]] = [(ks, [1.0] * len(ks), 1.0) for ks in rows]
         for k, (owner, _) in enumerate(bids):
             if owner in self.y:
-                all_rows.append(([k, self.y[owner]], [1.0, -1.0], 0.0))
+                self.rows.append(([k, self.y[owner]], [1.0, -1.0], 0.0))
+
+    def costs(self, surplus: Mapping[str, float]) -> npt.NDArray[np.float64]:
+        """The objective with u_i = ``surplus[i]`` (value units) for every winner."""
+        cost: npt.NDArray[np.float64] = self.base.copy()
+        for w, js in self.columns.items():
+            for j in js:
+                cost[j] -= surplus[w] / self.scale
+        return cost
+
+    def start_vector(self, start: Collection[str]) -> list[float]:
+        """The column values of the allocation that accepts the bids with ids in ``start``."""
+        x = [1.0 if bid.id in start else 0.0 for _, bid in self.bids]
+        joined = {owner for (owner, bid), v in zip(self.bids, x, strict=True) if v and owner in self.y}
+        return x + [1.0 if w in joined else 0.0 for w in self.y]
+
+    def set_surplus(self, surplus: Mapping[str, float]) -> None:
+        """Set u_i = v_i − p_i (value units) for every winner."""
+        raise NotImplementedError
+
+    def solve(self, *, time_limit: float | None = None, threads: int | None = None,
+              collect_above: float = math.inf, start: Collection[str] | None = None) -> SeparationSolve:
+        """Solve at gap 0 (see :meth:`HighsSeparation.solve`)."""
+        raise NotImplementedError
+
+    def allocation(self, x: npt.NDArray[Any] | list[float]) -> dict[str, Bid]:
+        """The allocation (bidder -> bid, OR bids combined) of a 0/1 column vector."""
+        chosen: dict[str, list[Bid]] = {}
+        sold: set[str] = set()
+        for (owner, bid), v in zip(self.bids, x, strict=False):
+            if v > 0.5:
+                if bid.items & sold or (owner in chosen and not self.auction.bidder(owner).is_or):
+                    raise ValueError(f"the solver returned an infeasible coalition (bid {bid.id!r})")
+                sold |= bid.items
+                chosen.setdefault(owner, []).append(bid)
+        return {b: combine_bids(bs) for b, bs in chosen.items()}
+
+
+class HighsSeparation(SeparationColumns):
+    """The separation MILP for the winners in ``winners`` (id -> v_i), in a persistent Highs."""
+
+    def __init__(self, auction: CombinatorialAuction, winners: Mapping[str, float]) -> None:
+        super().__init__(auction, winners)
+        ncol = self.n_columns
+        all_rows = self.rows
         lp = highspy.HighsLp()
         lp.num_col_ = ncol
         lp.num_row_ = len(all_rows)
@@ -151,10 +205,7 @@ class HighsSeparation:
 
     def set_surplus(self, surplus: Mapping[str, float]) -> None:
         """Set u_i = v_i − p_i (value units) for every winner."""
-        cost = self.base.copy()
-        for w, js in self.columns.items():
-            for j in js:
-                cost[j] -= surplus[w] / self.scale
+        cost = self.costs(surplus)
         self.h.changeColsCost(len(self._changed), self._changed, cost[self._changed])
 
     def _solution(self, e: highspy.highs.HighsCallbackEvent) -> None:
@@ -162,18 +213,6 @@ class HighsSeparation:
             x = np.asarray(e.data_out.mip_solution) > 0.5
             if len(x) == len(self.base):
                 self._found.setdefault(np.packbits(x).tobytes(), x)
-
-    def allocation(self, x: npt.NDArray[Any] | list[float]) -> dict[str, Bid]:
-        """The allocation (bidder -> bid, OR bids combined) of a 0/1 column vector."""
-        chosen: dict[str, list[Bid]] = {}
-        sold: set[str] = set()
-        for (owner, bid), v in zip(self.bids, x, strict=False):
-            if v > 0.5:
-                if bid.items & sold or (owner in chosen and not self.auction.bidder(owner).is_or):
-                    raise ValueError(f"HiGHS returned an infeasible coalition (bid {bid.id!r})")
-                sold |= bid.items
-                chosen.setdefault(owner, []).append(bid)
-        return {b: combine_bids(bs) for b, bs in chosen.items()}
 
     def solve(self, *, time_limit: float | None = None, threads: int | None = None,
               collect_above: float = math.inf, start: Collection[str] | None = None) -> SeparationSolve:
@@ -189,9 +228,7 @@ class HighsSeparation:
         self._found = {}
         if start is not None:
             solution = highspy.HighsSolution()
-            x = [1.0 if bid.id in start else 0.0 for _, bid in self.bids]
-            joined = {owner for (owner, bid), v in zip(self.bids, x, strict=True) if v and owner in self.y}
-            solution.col_value = x + [1.0 if w in joined else 0.0 for w in self.y]
+            solution.col_value = self.start_vector(start)
             solution.value_valid = True
             h.setSolution(solution)
         prepare_highs_threads(threads)

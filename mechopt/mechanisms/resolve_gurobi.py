@@ -8,28 +8,12 @@ from typing import Any
 
 from mechopt.formulations.wdp_matrix import WdpMatrix
 from mechopt.mechanisms.kept_model import KeptWdpModel
-from mechopt.solve import Termination, gurobi_termination
+from mechopt.solve import Termination, gurobi_env, gurobi_termination
 
 __all__ = ["GurobiEconomySolver"]
 
 #: Gurobi's default absolute MIP gap, restored for solves with a relative gap above 0
 GUROBI_ABS_GAP = 1e-10
-
-_ENV: Any = None
-
-
-def _env() -> Any:
-    """This process's Gurobi environment, silent (made on first use: a licence check)."""
-    global _ENV
-    if _ENV is None:
-        import gurobipy as gp
-
-        env = gp.Env(empty=True)
-        env.setParam("OutputFlag", 0)
-        env.start()
-        _ENV = env
-    return _ENV
-
 
 class GurobiEconomySolver(KeptWdpModel):
     """The WDP of ``auction`` in one ``gurobipy.Model``, re-solved per economy.
@@ -49,7 +33,7 @@ class GurobiEconomySolver(KeptWdpModel):
     def _build(self, matrix: WdpMatrix, relax: bool) -> None:
         import gurobipy as gp
 
-        m = gp.Model(env=_env())
+        m = gp.Model(env=gurobi_env())
         n = len(matrix.columns)
         kind = gp.GRB.CONTINUOUS if relax else gp.GRB.BINARY
         self.x = m.addVars(n, lb=0.0, ub=1.0, obj=matrix.cost, vtype=kind)  # type: ignore[call-overload]

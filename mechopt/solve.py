@@ -747,6 +747,15 @@ def scip_termination(status: str) -> Termination:
     return _SCIP_TERMINATION.get(status, Termination.UNKNOWN)
 
 
+def cplex_parameter(c: Any, key: str) -> Any:
+    """The parameter of ``cplex.Cplex`` object ``c`` at path ``key`` (levels separated by ``_``
+    or ``.``, as Pyomo's ``cplex_direct`` names them: ``mip_strategy_search``)."""
+    p: Any = c.parameters
+    for part in key.replace(".", "_").split("_"):
+        p = getattr(p, part)
+    return p
+
+
 def cplex_termination(status_name: str) -> Termination:
     """The :class:`Termination` of a CPLEX solution status name (``Cplex.solution.status[code]``)."""
     return _CPLEX_TERMINATION.get(status_name, Termination.UNKNOWN)

@@ -8,7 +8,7 @@ from typing import Any
 
 from mechopt.formulations.wdp_matrix import WdpMatrix
 from mechopt.mechanisms.kept_model import KeptWdpModel
-from mechopt.solve import NO_TIME_LIMIT, Termination, cplex_termination
+from mechopt.solve import NO_TIME_LIMIT, Termination, cplex_parameter, cplex_termination
 
 __all__ = ["CplexEconomySolver"]
 
@@ -69,11 +69,6 @@ class CplexEconomySolver(KeptWdpModel):
                                   self.c.MIP_starts.effort_level.auto)
             self._started = True
 
-    def _parameter(self, key: str) -> Any:
-        p: Any = self.c.parameters
-        for part in key.replace(".", "_").split("_"):
-            p = getattr(p, part)
-        return p
 
     def _run(self, time_limit: float | None, mip_gap: float, threads: int | None,
              options: Mapping[str, Any]) -> tuple[Termination, bool, float]:
@@ -83,7 +78,7 @@ class CplexEconomySolver(KeptWdpModel):
         p.mip.tolerances.absmipgap.set(0.0 if mip_gap == 0 else CPLEX_ABS_GAP)
         p.threads.set(0 if threads is None else int(threads))
         for key, value in options.items():
-            self._parameter(key).set(value)
+            cplex_parameter(self.c, key).set(value)
         start, clock = time.perf_counter(), self.c.get_time()
         self.c.solve()
         seconds = time.perf_counter() - start

@@ -24,8 +24,6 @@ from mechopt.solve import NO_TIME_LIMIT, SolveStatus, cplex_parameter, cplex_ter
 
 __all__ = ["CplexSeparation"]
 
-#: the largest time limit CPLEX accepts
-_NO_LIMIT = min(NO_TIME_LIMIT, 1e75)
 
 
 class CplexSeparation(SeparationColumns):
@@ -69,7 +67,7 @@ class CplexSeparation(SeparationColumns):
         import cplex
 
         c = self.c
-        c.parameters.timelimit.set(_NO_LIMIT if time_limit is None else min(float(time_limit), _NO_LIMIT))
+        c.parameters.timelimit.set(NO_TIME_LIMIT if time_limit is None else min(float(time_limit), NO_TIME_LIMIT))
         c.parameters.threads.set(SEPARATION_THREADS if threads is None else int(threads))
         if self._started:
             c.MIP_starts.delete()

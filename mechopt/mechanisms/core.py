@@ -44,12 +44,12 @@ separations; HiGHS' restarts after root reductions are off and the MILPs use one
 (:data:`~mechopt.formulations.core_highspy.SEPARATION_OPTIONS`), which took a recorded
 sequence of L4's 16 separations from 8.5-9.4 s to 2.5-2.7 s; the efficient allocation (the
 optimum of the last separation) is the MIP start, which took it on to 1.1 s.  With the plain
-name ``gurobi`` the separations run the same way on a kept gurobipy model
-(:mod:`mechopt.formulations.core_gurobi`: the pool's blocking solutions are the extra cuts,
-the WDP's options), the payment LP on highspy; ``core_payments`` from the VCG outcome took
-L4 1.2 → 0.7 s, L6 3.6 → 1.0 s, regions 3.6 → 1.0 s against the Pyomo path (two runs each;
-paths and matching unchanged).  Other solvers go through the Pyomo models and take one cut
-per separation.
+names ``gurobi`` and ``cplex`` the separations run the same way on a kept gurobipy / cplex
+model (:mod:`mechopt.formulations.core_gurobi`, :mod:`mechopt.formulations.core_cplex`: the
+solution pool's blocking solutions are the extra cuts, the WDP's options), the payment LP
+on highspy; with Gurobi ``core_payments`` from the VCG outcome took L4 1.2 → 0.7 s, L6 3.6
+→ 1.0 s, regions 3.6 → 1.0 s against the Pyomo path (two runs each; paths and matching
+unchanged).  Other solvers go through the Pyomo models and take one cut per separation.
 
 Tolerances (relative to the welfare W, so that a uniform scale of the values changes
 nothing): a coalition *blocks* when it beats its constraint by more than
@@ -107,9 +107,9 @@ REVENUE_RTOL = 1e-9
 REFERENCES = ("vcg", "zero")
 #: safety net against cycling: at most this many separation MILPs
 MAX_SEPARATIONS = 10_000
-#: with HiGHS (and Gurobi), solve the separation MILPs on highspy (gurobipy) objects and the
-#: payment LP on highspy (:mod:`mechopt.formulations.core_highspy`,
-#: :mod:`mechopt.formulations.core_gurobi`); False: through Pyomo, as for other solvers
+#: with HiGHS, Gurobi and CPLEX, solve the separation MILPs in the solver's own API and the
+#: payment LP on highspy (:func:`_separation_class`); False: through Pyomo, as for other
+#: solvers
 RAW_HIGHS = True
 #: a HiGHS separation adds the cut of every solution it met that blocks (False: only the
 #: most blocking one, as Day and Raghavan)
@@ -219,21 +219,16 @@ def _separation_class(solver: Any) -> Any:
         return None
     if _is_highs(solver):
         return HighsSeparation
-    if solver == "gurobi":
-        from functools import partial
+    if solver not in ("gurobi", "cplex"):
+        return None
+    from functools import partial
 
-        from mechopt.formulations.core_gurobi import GurobiSeparation
-        from mechopt.mechanisms.wdp import WDP_OPTIONS
+    from mechopt.formulations.core_cplex import CplexSeparation
+    from mechopt.formulations.core_gurobi import GurobiSeparation
+    from mechopt.mechanisms.wdp import WDP_OPTIONS
 
-        return partial(GurobiSeparation, options=WDP_OPTIONS["gurobi"])
-    if solver == "cplex":
-        from functools import partial
-
-        from mechopt.formulations.core_cplex import CplexSeparation
-        from mechopt.mechanisms.wdp import WDP_OPTIONS
-
-        return partial(CplexSeparation, options=WDP_OPTIONS["cplex"])
-    return None
+    kept = GurobiSeparation if solver == "gurobi" else CplexSeparation
+    return partial(kept, options=WDP_OPTIONS[solver])
 
 
 @dataclass

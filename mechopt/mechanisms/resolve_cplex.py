@@ -14,8 +14,6 @@ __all__ = ["CplexEconomySolver"]
 
 #: CPLEX's default absolute MIP gap, restored for solves with a relative gap above 0
 CPLEX_ABS_GAP = 1e-6
-#: the largest time limit CPLEX accepts
-_CPLEX_NO_LIMIT = min(NO_TIME_LIMIT, 1e75)
 
 
 class CplexEconomySolver(KeptWdpModel):
@@ -73,7 +71,7 @@ class CplexEconomySolver(KeptWdpModel):
     def _run(self, time_limit: float | None, mip_gap: float, threads: int | None,
              options: Mapping[str, Any]) -> tuple[Termination, bool, float]:
         p = self.c.parameters
-        p.timelimit.set(_CPLEX_NO_LIMIT if time_limit is None else min(float(time_limit), _CPLEX_NO_LIMIT))
+        p.timelimit.set(NO_TIME_LIMIT if time_limit is None else min(float(time_limit), NO_TIME_LIMIT))
         p.mip.tolerances.mipgap.set(float(mip_gap))
         p.mip.tolerances.absmipgap.set(0.0 if mip_gap == 0 else CPLEX_ABS_GAP)
         p.threads.set(0 if threads is None else int(threads))

@@ -17,7 +17,7 @@ only (3-7 per MILP on L4); the callback gives every solution (up to ~40 distinct
 more of them block.
 
 :class:`HighsPayments` holds the payment LP the same way (the nearest-point QP goes to
-CVXPY + Clarabel: HiGHS' QP solver can die of a floating point exception on its thin
+Clarabel, :mod:`mechopt.formulations.core_qp`: HiGHS' QP solver can die of a floating point exception on its thin
 feasible set, see :mod:`mechopt.mechanisms.core`).
 ``tests/test_core.py`` checks it against the Pyomo model and against enumeration.
 """

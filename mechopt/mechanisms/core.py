@@ -64,8 +64,9 @@ each for free (the coalition of the bidders they serve), added before the first 
 (seeding as in Bünz, Seuken, Lubin, "A faster core constraint generation algorithm for
 combinatorial auctions", AAAI 2015).  The separation MILPs form a sequence (each depends on
 the payments of the previous QP) and run one at a time on one persistent model.  The
-nearest-point QP goes to CVXPY + Clarabel with HiGHS (HiGHS' QP solver can die of a
-floating point exception on its thin feasible set), and through Pyomo to other solvers,
+nearest-point QP goes to Clarabel's own API (:mod:`mechopt.formulations.core_qp`) when the
+payment LP is on highspy — with HiGHS, Gurobi and CPLEX (HiGHS' QP solver can die of a
+floating point exception on its thin feasible set) — and through Pyomo to other solvers,
 with Clarabel as the fallback should they stop with an error (said in the notes).
 """
 
@@ -89,9 +90,11 @@ from mechopt.mechanisms.vcg import _warm_start_pays, vcg_payments
 from mechopt.parallel import Executor
 from mechopt.solve import (
     DEFAULT_SOLVER,
+    NotProvenOptimal,
     SolverError,
     SolveResult,
     SolveStatus,
+    Termination,
     get_solver,
     solve_model,
     solver_backend,
@@ -261,8 +264,10 @@ def core_payments(
 
     ``vcg`` is the VCG outcome of the allocation (or the allocation itself, whose VCG
     payments are then computed through ``executor``).  ``reference``: ``vcg`` (default) or
-    ``zero``.  ``time_limit`` is per MILP/LP/QP.  Only HiGHS (and other solvers through
-    ``pyomo.contrib.solver`` that take quadratic objectives) can solve the QP.
+    ``zero``.  ``time_limit`` is per MILP/LP/QP.  The QP goes to Clarabel (polished to
+    the exact optimum, :func:`mechopt.solve.solve_clarabel`) with HiGHS, Gurobi and CPLEX,
+    and through Pyomo to other solvers (Clarabel when they reject it).  An allocation that is
+    not proven optimal and has no core payments raises :class:`NotProvenOptimal`.
     """
     if reference not in REFERENCES:
         raise ValueError(f"unknown core reference point {reference!r} (choose from {', '.join(REFERENCES)})")
@@ -381,6 +386,21 @@ def core_payments(
     def clip(x: Mapping[str, float]) -> dict[str, float]:
         return {w: min(max(x[w], lower[w]), values[w]) for w in winners}
 
+    def empty_core() -> NotProvenOptimal:
+        # the core of an allocation that is not efficient can be empty: some coalition then
+        # does better than the allocation whatever the winners pay (a limit, not a failure)
+        return NotProvenOptimal(
+            f"no core payments: the allocation is not proven optimal ({vcg.status.value}) and "
+            "a coalition found does better than it whatever the winners pay")
+
+    def no_lp_solution(status: SolveStatus) -> SolverError:
+        if status.termination is Termination.INFEASIBLE and not vcg.status.is_optimal:
+            return empty_core()
+        return SolverError(f"core payment LP returned no solution: {status.value}")
+
+    if not vcg.status.is_optimal and any(lower[w] > values[w] + tol for w in winners):
+        raise empty_core()  # a marginal economy beat the allocation: VCG above a bid
+
     def solve_lp() -> tuple[dict[str, float], float]:
         """Payments and revenue of the revenue LP (min Σ p over the cuts)."""
         counts["lp"] += 1
@@ -388,7 +408,7 @@ def core_payments(
             status, x, revenue = hpay.solve_lp(time_limit, threads)
             statuses.append(status)
             if not status.has_solution:
-                raise SolverError(f"core payment LP returned no solution: {status.value}")
+                raise no_lp_solution(status)
             return clip(x), revenue
         pay.distance.deactivate()
         pay.revenue_cap.deactivate()
@@ -397,7 +417,7 @@ def core_payments(
         result: SolveResult = solve_model(pay, pay_opt["lp"], time_limit=time_limit, threads=threads)
         statuses.append(result.status)
         if not result.has_solution:
-            raise SolverError(f"core payment LP returned no solution: {result.status.value}")
+            raise no_lp_solution(result.status)
         return clip({w: (pay.p[w].value or 0.0) * scale for w in winners}), pyo.value(pay.revenue) * scale
 
     def solve_qp(cap: float) -> dict[str, float]:
@@ -407,11 +427,14 @@ def core_payments(
             # not HiGHS' QP solver: on the thin feasible sets of this QP (Σ p ≤ R* + 1e-9·W
             # against cuts at R*) highspy 1.16 can die of a floating point exception (SIGFPE,
             # the whole process) — found by the brute-force property test; Clarabel solves it
-            fallback = _nearest_point_cvxpy(winners, lower, values, ref, cuts, cap, scale, time_limit)
+            fallback = _nearest_point_clarabel(winners, lower, values, ref, cuts, cap, scale, time_limit)
             if fallback is None:
                 statuses.append(SolveStatus.ERROR)
                 raise SolverError("core payment QP returned no solution (Clarabel)")
             statuses.append(fallback[1].status)
+            if "not polished" in fallback[1].message:
+                notes_qp.append("nearest point to Clarabel's tolerance only (~1e-4 relative): "
+                                "its polishing step found no certified optimum")
             return fallback[0]
         else:
             pay.revenue.deactivate()
@@ -428,8 +451,8 @@ def core_payments(
                 return clip({w: (pay.p[w].value or 0.0) * scale for w in winners})
             failed = result.status
         # HiGHS' QP solver occasionally stops with an error on these small, degenerate
-        # QPs; the same QP through CVXPY and Clarabel (interior point) is the fallback
-        fallback = _nearest_point_cvxpy(winners, lower, values, ref, cuts, cap, scale, time_limit)
+        # QPs; the same QP by Clarabel (interior point) is the fallback
+        fallback = _nearest_point_clarabel(winners, lower, values, ref, cuts, cap, scale, time_limit)
         if fallback is None:
             statuses.append(failed)
             raise SolverError(f"core payment QP returned no solution: {failed.value}")
@@ -486,36 +509,29 @@ def core_payments(
                    proven_last=proven_last)
 
 
-def _nearest_point_cvxpy(
+def _nearest_point_clarabel(
     winners: Sequence[str], lower: Mapping[str, float], upper: Mapping[str, float],
     ref: Mapping[str, float], cuts: Sequence[_Cut], cap: float, scale: float, time_limit: float | None,
 ) -> tuple[dict[str, float], SolveResult] | None:
-    """The nearest-point QP through CVXPY + Clarabel: (payments, SolveResult) or None."""
-    import cvxpy as cp
-    import numpy as np
-    import scipy.sparse
-
-    from mechopt.solve import solve_cvxpy
+    """The nearest-point QP (:mod:`mechopt.formulations.core_qp`) by Clarabel: (payments,
+    SolveResult) or None.  Clarabel's own API, not CVXPY: CVXPY compiled each of these
+    small QPs in ~50 ms (L4's audit: 28 QPs, 1.8 s), Clarabel solves one in ~2 ms."""
+    from mechopt.formulations.core_qp import build_nearest_point_qp
+    from mechopt.solve import solve_clarabel
 
     index = {w: k for k, w in enumerate(winners)}
-    p = cp.Variable(len(winners))
-    lo = np.array([min(lower[w], upper[w]) for w in winners]) / scale
-    hi = np.array([upper[w] for w in winners]) / scale
-    constraints = [p >= lo, p <= hi, cp.sum(p) <= cap / scale]
-    if cuts:
-        # one sparse matrix row per cut: CVXPY compiles a matrix constraint far faster than
-        # one expression tree per cut (L4's run_core, 13 QPs with up to 48 cuts: CVXPY's
-        # compilation was 2.8 s of 5.2 s under cProfile; the whole run 1.5 s after)
-        rows = [k for k, cut in enumerate(cuts) for _ in cut.outside]
-        cols = [index[i] for cut in cuts for i in cut.outside]
-        a = scipy.sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(cuts), len(winners)))
-        constraints.append(a @ p >= np.array([cut.rhs for cut in cuts]) / scale)
-    r = np.array([ref[w] for w in winners]) / scale
-    problem = cp.Problem(cp.Minimize(cp.sum_squares(p - r)), constraints)
-    result = solve_cvxpy(problem, cp.CLARABEL, time_limit=time_limit)
-    if not result.has_solution or p.value is None:
+    qp = build_nearest_point_qp(
+        lower=[min(lower[w], upper[w]) / scale for w in winners],
+        upper=[upper[w] / scale for w in winners],
+        reference=[ref[w] / scale for w in winners],
+        cap=cap / scale,
+        cut_columns=[[index[i] for i in cut.outside] for cut in cuts],
+        cut_rhs=[cut.rhs / scale for cut in cuts],
+    )
+    x, result = solve_clarabel(qp, time_limit=time_limit)
+    if x is None:
         return None
-    out = {w: min(max(float(p.value[index[w]]) * scale, lower[w]), upper[w]) for w in winners}
+    out = {w: min(max(float(x[index[w]]) * scale, lower[w]), upper[w]) for w in winners}
     return out, result
 
 

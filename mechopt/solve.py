@@ -39,7 +39,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -1119,10 +1119,16 @@ def solve_clarabel(qp: Any, *, time_limit: float | None = None, polish: bool = T
     """Solve ``min ½ xᵀPx + qᵀx s.t. Ax ≤ b`` with Clarabel's own API: (x or None, SolveResult).
 
     ``qp`` has the fields ``P``, ``q``, ``A``, ``b`` of
-    :class:`mechopt.formulations.core_qp.ConicQP` (every row in the nonnegative cone; P
-    positive definite for ``polish``).  Clarabel's default tolerances, as CVXPY passes them.
-    A failure is a status, not an exception; x is returned with every solution, optimal or
-    not (the status says which).
+    :class:`mechopt.formulations.core_qp.ConicQP` (dense arrays or SciPy sparse matrices;
+    every row in the nonnegative cone; P positive definite for ``polish``).  Clarabel's
+    default tolerances, as CVXPY passes them.  A failure is a status, not an exception; x is
+    returned with every solution, optimal or not (the status says which).
+
+    No SciPy: Clarabel reads a matrix through its ``data``, ``indices``, ``indptr``, ``nnz``
+    and ``shape`` attributes, which :class:`_Csc` provides from numpy.  In a process that
+    has imported Pyomo, the first SciPy import also imports ``scipy.stats`` and more (a hook
+    of ``pyomo.common.dependencies``): ~0.7 s, paid by every ``mechopt solve --payments
+    core`` and audit while the QP went through SciPy or CVXPY.
 
     An interior-point method stops near, not at, the optimum: x is off by about the square
     root of its gap tolerance (1e-4 relative at Clarabel's 1e-8), too coarse for payments.
@@ -1130,8 +1136,8 @@ def solve_clarabel(qp: Any, *, time_limit: float | None = None, polish: bool = T
     solver for quadratic programs", Math. Prog. Comp. 12, 2020, §5.2): it takes the rows
     that are (nearly) tight at x as active, solves the equality-constrained QP on them
     exactly, and keeps that point only if it *certifies itself*: feasible for every row and
-    with multipliers λ ≥ 0 (non-negative least squares) that satisfy Px + q + A_actᵀλ = 0 —
-    the KKT conditions, so it is the optimum to rounding.  Otherwise Clarabel's x stays
+    with multipliers λ ≥ 0 on the active rows that satisfy Px + q + A_actᵀλ = 0 — the KKT
+    conditions, so it is the optimum to rounding.  Otherwise Clarabel's x stays
     (and the message says "not polished").
     """
     import clarabel
@@ -1142,10 +1148,24 @@ def solve_clarabel(qp: Any, *, time_limit: float | None = None, polish: bool = T
     if time_limit is not None:
         settings.time_limit = float(time_limit)
     start = time.perf_counter()
+
+    def run(csc: Callable[[Any], Any]) -> Any:
+        solver = clarabel.DefaultSolver(
+            csc(np.triu(_dense(qp.P))), np.asarray(qp.q, dtype=float), csc(_dense(qp.A)),
+            np.asarray(qp.b, dtype=float), [clarabel.NonnegativeConeT(qp.rows)], settings)
+        return solver.solve()
+
+    def scipy_csc(dense: Any) -> Any:
+        import scipy.sparse
+
+        return scipy.sparse.csc_matrix(dense)
+
     try:
         with _watch_sigint() as interrupted:
-            solver = clarabel.DefaultSolver(qp.P, qp.q, qp.A, qp.b, [clarabel.NonnegativeConeT(qp.rows)], settings)
-            solution = solver.solve()
+            try:
+                solution = run(_Csc)
+            except AttributeError:  # a Clarabel that reads more of a SciPy matrix than _Csc has
+                solution = run(scipy_csc)
         if interrupted[0]:
             raise KeyboardInterrupt
     except (KeyboardInterrupt, SystemExit):
@@ -1196,16 +1216,15 @@ def _polish(qp: Any, x: Any, z: Any) -> Any | None:
     The working set starts from the rows whose dual exceeds their slack (an interior point
     keeps z_i s_i ≈ μ on every row, so these are the active ones), taken by decreasing dual
     and skipping a row linearly dependent on those taken (a revenue cap 1e-9 above a core
-    cut would otherwise make the system inconsistent).  Then a few steps of the primal
-    active-set method (Nocedal and Wright, *Numerical Optimization*, 2nd ed., Algorithm
-    16.3) fix a wrong guess: add the most violated row, or drop the row of the most negative
-    multiplier.  The certificate is checked on every row tight at the final point.
+    cut would otherwise make the system inconsistent).  Then the steps of the active-set
+    method (Nocedal and Wright, *Numerical Optimization*, 2nd ed., Algorithm 16.3) fix a
+    wrong guess: add the most violated row (exchanging it for a working row when it depends
+    on them, by the dual ratio test of Goldfarb and Idnani, Math. Prog. 27, 1983), or drop
+    the row of the most negative multiplier.
     """
     import numpy as np
-    from scipy.optimize import nnls
 
-    a = qp.A.toarray() if hasattr(qp.A, "toarray") else np.asarray(qp.A, dtype=float)
-    p = qp.P.toarray() if hasattr(qp.P, "toarray") else np.asarray(qp.P, dtype=float)
+    a, p = _dense(qp.A), _dense(qp.P)
     b = np.asarray(qp.b, dtype=float)
     q = np.asarray(qp.q, dtype=float)
     n = len(x)
@@ -1230,25 +1249,50 @@ def _polish(qp: Any, x: Any, z: Any) -> Any | None:
             if len(working) < n and independent(worst):
                 working.append(worst)
                 continue
-            # it depends on the working rows, a_worst = Σ c_j a_j: it replaces the row whose
-            # multiplier reaches 0 first as the new row's grows (the dual ratio test of
-            # Goldfarb and Idnani, Math. Prog. 27, 1983)
+            # a_worst = Σ c_j a_j: it replaces the row whose multiplier reaches 0 first as
+            # the new row's grows
             c = np.linalg.lstsq(a[working].T, a[worst], rcond=None)[0]
             ratios = [(multipliers[j] / c[j], j) for j in range(k) if c[j] > 1e-12]
             if not ratios:
                 return None
             working[min(ratios)[1]] = worst
             continue
-        # KKT on every row tight at x_pol (a dependent tight row may carry a multiplier)
         gradient = p @ x_pol + q
-        tight = np.flatnonzero(violation >= -_POLISH_FEASIBILITY)
-        residual = float(nnls(a[tight].T, -gradient)[1]) if len(tight) else float(np.linalg.norm(gradient))
-        if residual <= _POLISH_TOL * (1.0 + float(np.linalg.norm(gradient))):
-            return x_pol
-        if not k or multipliers.min() >= 0:
-            return None
-        working.pop(int(np.argmin(multipliers)))  # a wrong row: the most negative multiplier leaves
+        scale = 1.0 + float(np.linalg.norm(gradient))
+        if k and multipliers.min() < -_POLISH_TOL * scale:
+            working.pop(int(np.argmin(multipliers)))  # a wrong row: the most negative leaves
+            continue
+        # KKT: feasible (above), λ ≥ 0 on working rows that are tight by construction, and
+        # stationarity, checked rather than trusted to the least-squares solve
+        residual = gradient + (a[working].T @ multipliers if k else 0.0)
+        return x_pol if float(np.linalg.norm(residual)) <= _POLISH_TOL * scale else None
     return None
+
+
+def _dense(m: Any) -> Any:
+    import numpy as np
+
+    return m.toarray() if hasattr(m, "toarray") else np.asarray(m, dtype=float)
+
+
+class _Csc:
+    """A dense matrix in compressed sparse column form, with the attributes Clarabel reads
+    from a ``scipy.sparse.csc_matrix``: ``data``, ``indices``, ``indptr``, ``nnz``, ``shape``
+    (0.6) and ``has_canonical_format`` (0.11; sorted, no duplicates — true here).  Should a
+    later Clarabel read more, :func:`solve_clarabel` falls back to SciPy's matrix."""
+
+    has_canonical_format = True
+    has_sorted_indices = True
+
+    def __init__(self, dense: Any) -> None:
+        import numpy as np
+
+        cols, rows = np.nonzero(dense.T)  # column-major order, rows sorted within a column
+        self.shape = (int(dense.shape[0]), int(dense.shape[1]))
+        self.data = np.ascontiguousarray(dense[rows, cols], dtype=float)
+        self.indices = rows.astype(np.int64)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=self.shape[1]))]).astype(np.int64)
+        self.nnz = int(len(self.data))
 
 
 #: ``scipy.optimize.linprog`` status codes (1 is refined by its message, see solve_linprog)

@@ -109,3 +109,27 @@ def test_clarabel_bad_data_is_a_status():
 def test_builder_checks_lengths():
     with pytest.raises(ValueError, match="differ in length"):
         build_nearest_point_qp([0.0, 1.0], [1.0], [0.0], 1.0, [], [])
+
+
+def test_csc_conversion_matches_scipy():
+    import scipy.sparse
+
+    from mechopt.solve import _Csc
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (5, 3), (7, 7), (3, 9)]:
+        dense = rng.integers(-2, 3, size=shape).astype(float) * (rng.random(shape) < 0.4)
+        ours, theirs = _Csc(dense), scipy.sparse.csc_matrix(dense)
+        assert ours.shape == theirs.shape and ours.nnz == theirs.nnz
+        assert np.array_equal(ours.indptr, theirs.indptr)
+        assert np.array_equal(ours.indices, theirs.indices)
+        assert np.array_equal(ours.data, theirs.data)
+
+
+def test_scipy_matrices_are_accepted_too():
+    import scipy.sparse
+
+    qp = build_nearest_point_qp([0.4, 0.2], [0.8, 0.6], [0.4, 0.2], 1.0 + 1e-9, [[0, 1]], [1.0])
+    sparse = type(qp)(P=scipy.sparse.csc_matrix(qp.P), q=qp.q, A=scipy.sparse.csc_matrix(qp.A), b=qp.b)
+    x, result = solve_clarabel(sparse)
+    assert "(polished)" in result.message and x == pytest.approx([0.6, 0.4], abs=1e-12)

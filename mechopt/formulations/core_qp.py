@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 
 
 @dataclass(frozen=True)
 class ConicQP:
-    """``min ½ xᵀPx + qᵀx  s.t.  Ax ≤ b`` (P, A sparse CSC; every row in the nonnegative cone)."""
+    """``min ½ xᵀPx + qᵀx  s.t.  Ax ≤ b``, dense numpy arrays (every row in the nonnegative
+    cone).  Dense on purpose: one column per winner and one row per bound and cut, a few
+    hundred rows at most, and no SciPy (see :func:`mechopt.solve.solve_clarabel`)."""
 
     P: Any
     q: Any
@@ -62,16 +63,13 @@ def build_nearest_point_qp(
     n = len(lower)
     if not (len(upper) == len(reference) == n) or len(cut_columns) != len(cut_rhs):
         raise ValueError("nearest-point QP: the bound, reference and cut lists differ in length")
-    eye = scipy.sparse.identity(n, format="csc")
-    rows = [-eye, eye, scipy.sparse.csc_matrix(np.ones((1, n)))]
-    b = [-np.asarray(lower, dtype=float), np.asarray(upper, dtype=float), np.array([float(cap)])]
-    if cut_columns:
-        r = [k for k, cols in enumerate(cut_columns) for _ in cols]
-        c = [j for cols in cut_columns for j in cols]
-        cuts = scipy.sparse.csc_matrix((-np.ones(len(r)), (r, c)), shape=(len(cut_columns), n))
-        rows.append(cuts)
-        b.append(-np.asarray(cut_rhs, dtype=float))
-    a = scipy.sparse.vstack(rows, format="csc")
-    p = (2.0 * eye).tocsc()
-    q = -2.0 * np.asarray(reference, dtype=float)
-    return ConicQP(P=p, q=q, A=a, b=np.concatenate(b))
+    eye = np.eye(n)
+    cuts = np.zeros((len(cut_columns), n))
+    for k, cols in enumerate(cut_columns):
+        cuts[k, list(cols)] = -1.0
+    a = np.vstack([-eye, eye, np.ones((1, n)), cuts])
+    b = np.concatenate([
+        -np.asarray(lower, dtype=float), np.asarray(upper, dtype=float), [float(cap)],
+        -np.asarray(cut_rhs, dtype=float),
+    ])
+    return ConicQP(P=2.0 * eye, q=-2.0 * np.asarray(reference, dtype=float), A=a, b=b)

@@ -27,7 +27,7 @@ def test_bench_wdp_solvers_side_by_side_json():
     (row,) = json.loads(res.output[res.output.index("["):])
     assert row["solver"] == "highs" and row["winners"] >= 1
     for key in ("raw_wdp_s", "wdp_s", "raw_vcg_s", "vcg_1", "vcg_2", "audit_s", "vcg_vs_raw",
-                "vcg_speedup", "audit_vs_vcg", "pool_s"):
+                "vcg_speedup", "audit_vs_vcg", "pool_s", "no_core_s", "no_core_vs_vcg", "groups_s"):
         assert isinstance(row[key], float), key
 
 

@@ -168,7 +168,8 @@ class SolverBenchRow:
     ``vcg_1`` / ``vcg_2``: :func:`run_vcg` on 1 and 2 local worker processes (kept models
     dropped before each run); ``audit_s``: :func:`~mechopt.audit.audit_auction` on 1 job
     (remedies and core rows included); ``groups_s``: the same audit up to the suspected groups
-    (steps 1–7: ``remedies=False, core=False``); ``pool_s``: starting the 2-worker pool
+    (steps 1–7: ``remedies=False, core=False``); ``no_core_s``: the audit with its remedies
+    and the collusion check but without the core-payment rows (``core=False``); ``pool_s``: starting the 2-worker pool
     before the 2-job runs (``Executor(2)`` and a first task importing mechopt in both
     workers), timed once per file — loky keeps the pool for the whole process, so only the
     first file of a run pays the start (later files show the reuse); not in ``vcg_2``.
@@ -187,6 +188,8 @@ class SolverBenchRow:
     audit_solves: int | None
     groups_s: float | None = None
     groups_solves: int | None = None
+    no_core_s: float | None = None
+    no_core_solves: int | None = None
     pool_s: float | None = None
 
     @property
@@ -205,9 +208,14 @@ class SolverBenchRow:
     def groups_vs_vcg(self) -> float | None:
         return None if self.groups_s is None else self.groups_s / self.vcg_1
 
+    @property
+    def no_core_vs_vcg(self) -> float | None:
+        return None if self.no_core_s is None else self.no_core_s / self.vcg_1
+
     def to_dict(self) -> dict:
         return {**asdict(self), "vcg_vs_raw": self.vcg_vs_raw, "vcg_speedup": self.vcg_speedup,
-                "audit_vs_vcg": self.audit_vs_vcg, "groups_vs_vcg": self.groups_vs_vcg}
+                "audit_vs_vcg": self.audit_vs_vcg, "groups_vs_vcg": self.groups_vs_vcg,
+                "no_core_vs_vcg": self.no_core_vs_vcg}
 
 
 def _forget_models(k: int = 0) -> int:
@@ -239,8 +247,8 @@ def benchmark_solvers_file(
     if two is not None:
         pool_s, _ = _timed(_warm, two)
     for solver in solvers:
-        t: dict[str, list[float]] = {k: [] for k in ("raw", "wdp", "raw_vcg", "vcg_1", "vcg_2", "audit", "groups")}
-        winners, audit_solves, groups_solves = 0, None, None
+        t: dict[str, list[float]] = {k: [] for k in ("raw", "wdp", "raw_vcg", "vcg_1", "vcg_2", "audit", "groups", "no_core")}
+        winners, audit_solves, groups_solves, no_core_solves = 0, None, None, None
         for _ in range(repeats):
             s, raw_bids = _timed(raw_wdp, auction, solver)
             t["raw"].append(s)
@@ -274,10 +282,14 @@ def benchmark_solvers_file(
                 t["groups"].append(s)
                 groups_solves = report.solves
                 _forget_models()
+                s, no_core = _timed(audit_auction, auction, solver=solver, threads=1, core=False)
+                t["no_core"].append(s)
+                no_core_solves = no_core.solves
+                _forget_models()
                 s, full = _timed(audit_auction, auction, solver=solver, threads=1)
                 t["audit"].append(s)
                 audit_solves = full.solves
-                if report.groups != full.groups:
+                if not report.groups == no_core.groups == full.groups:
                     raise RuntimeError(f"{path}: {solver} audits with and without remedies differ")
 
         med = {k: (statistics.median(v) if v else None) for k, v in t.items()}
@@ -286,6 +298,7 @@ def benchmark_solvers_file(
             file=Path(path).name, solver=solver, bids=auction.n_bids, winners=winners,
             raw_wdp_s=timed["raw"], wdp_s=timed["wdp"], raw_vcg_s=timed["raw_vcg"], vcg_1=timed["vcg_1"],
             vcg_2=med["vcg_2"], audit_s=med["audit"], audit_solves=audit_solves,
-            groups_s=med["groups"], groups_solves=groups_solves, pool_s=pool_s,
+            groups_s=med["groups"], groups_solves=groups_solves, no_core_s=med["no_core"],
+            no_core_solves=no_core_solves, pool_s=pool_s,
         ))
     return rows

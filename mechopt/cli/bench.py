@@ -32,7 +32,8 @@ def bench() -> None:
                    "and the audit; --repeat applies (default there: 1 run).")
 @click.option("--audit/--no-audit", default=True, show_default=True,
               help="With --solver: also time the shill audit (1 job), up to the suspected "
-                   "groups and in full (remedies and core rows).")
+                   "groups, with the remedies but no core rows, and in full (remedies and core "
+                   "rows).")
 @markdown_option
 @json_option
 def bench_wdp(files, repeat, vcg, vcg_repeat, solvers, audit, markdown, as_json):
@@ -97,7 +98,7 @@ def _bench_solvers(paths, names, repeats, vcg2, audit, as_json, markdown) -> Non
         return
     columns = ("file", "solver", "winners", "raw WDP s", "WDP s", "raw seq. VCG s", "VCG 1 job s",
                "VCG/raw", "VCG 2 jobs s", "speed-up", "pool s", "groups s (MILPs)", "groups/VCG",
-               "audit s (MILPs)", "audit/VCG")
+               "no core s (MILPs)", "no core/VCG", "audit s (MILPs)", "audit/VCG")
 
     def num(x, fmt):
         return "-" if x is None else format(x, fmt)
@@ -109,6 +110,8 @@ def _bench_solvers(paths, names, repeats, vcg2, audit, as_json, markdown) -> Non
             num(r.vcg_speedup, ".2f") + ("x" if r.vcg_speedup else ""), num(r.pool_s, ".2f"),
             _with_count(r.groups_s, r.groups_solves),
             num(r.groups_vs_vcg, ".1f") + ("x" if r.groups_vs_vcg else ""),
+            _with_count(r.no_core_s, r.no_core_solves),
+            num(r.no_core_vs_vcg, ".1f") + ("x" if r.no_core_vs_vcg else ""),
             _with_count(r.audit_s, r.audit_solves),
             num(r.audit_vs_vcg, ".1f") + ("x" if r.audit_vs_vcg else ""),
         ]

@@ -6,7 +6,10 @@ the same tasks to a Dask cluster through joblib's ``dask`` backend (``pip instal
 mechopt[distributed]``).  ``n_jobs=1`` runs in this process with no pickling at all.
 
 Tasks are module-level functions applied to picklable arguments; results come back in the
-order of the inputs.  Exceptions raised by a task are re-raised here.
+order of the inputs.  Exceptions raised by a task are re-raised here.  In worker processes a
+solve whose caller left ``threads`` unset uses the cores per worker
+(:attr:`Executor.threads_per_task`; 1 on a Dask worker), not the solver's all-core default
+(:func:`mechopt.solve.set_process_threads`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ class ExecutorError(MechoptError, RuntimeError):
     """The executor could not be set up (bad job count, unreachable scheduler, ...)."""
 
 
-def _indexed(fn: Callable[..., Any], index: int, args: tuple) -> tuple[int, Any]:
+def _indexed(fn: Callable[..., Any], index: int, args: tuple, threads: int, caller: int) -> tuple[int, Any]:
+    if os.getpid() != caller:  # a worker process (not a thread of the caller's: a local Dask
+        from mechopt.solve import set_process_threads  # cluster may run tasks in threads)
+
+        set_process_threads(threads)  # its solves share the machine with the other workers'
     return index, fn(*args)
 
 
@@ -62,6 +69,13 @@ class Executor:
         if self.n_jobs == -1:
             return os.cpu_count() or 1
         return self.n_jobs
+
+    @property
+    def threads_per_task(self) -> int:
+        """Solver threads for a task in a local worker process, whose caller left them
+        unset: the cores divided among the workers (at least 1).  Solvers that default to
+        every core would otherwise oversubscribe the machine when several run at once."""
+        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
 
     def _dask_client(self):
         if self._client is None:
@@ -100,15 +114,18 @@ class Executor:
             self._dask_client()
             context = parallel_config(backend="dask")
             n_jobs = -1
+            threads = 1  # one solve per Dask worker process (dask worker --nthreads 1)
         else:
             context = nullcontext()
             n_jobs = min(self.workers, len(tasks))
+            threads = self.threads_per_task
         results: list[Any] = [None] * len(tasks)
         with context:
             runner = Parallel(
                 n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="all"
             )
-            stream = runner(delayed(_indexed)(fn, i, args) for i, args in enumerate(tasks))
+            caller = os.getpid()
+            stream = runner(delayed(_indexed)(fn, i, args, threads, caller) for i, args in enumerate(tasks))
             with _progress(progress, len(tasks)) as advance:
                 for i, result in stream:
                     results[i] = result

@@ -65,6 +65,8 @@ __all__ = [
     "is_persistent",
     "DEFAULT_SOLVER",
     "prepare_highs_threads",
+    "set_process_threads",
+    "solver_threads",
     "not_optimal_error",
     "solve_cvxpy",
     "solve_linprog",
@@ -87,6 +89,26 @@ _SOLVE_LOCK = threading.RLock()
 #: The ``threads`` option value that this process's HiGHS thread scheduler was last started
 #: with (0 = HiGHS' default), or None before mechopt's first HiGHS solve in this process.
 _HIGHS_SCHEDULER_THREADS: int | None = None
+
+
+#: Threads for a solve whose caller leaves ``threads`` None, in this process: None is the
+#: solver's own default (all cores for Gurobi and CPLEX, HiGHS' automatic choice).
+#: :class:`mechopt.parallel.Executor` sets it in its worker processes to the cores per
+#: worker (1 with two workers on two cores): solvers that each take every core while
+#: several run side by side oversubscribe the machine (medium L3's VCG on 2 local workers
+#: with HiGHS: 8.6–9.1 s at HiGHS' default, 5.3–6.1 s at one thread per solve).
+_PROCESS_THREADS: int | None = None
+
+
+def set_process_threads(threads: int | None) -> None:
+    """Set this process's default for solves called with ``threads=None`` (see above)."""
+    global _PROCESS_THREADS
+    _PROCESS_THREADS = None if threads is None else int(threads)
+
+
+def solver_threads(threads: int | None) -> int | None:
+    """``threads``, or this process's default when it is None (:func:`set_process_threads`)."""
+    return threads if threads is not None else _PROCESS_THREADS
 
 
 def prepare_highs_threads(threads: int | None) -> None:
@@ -559,6 +581,7 @@ def solve_model(
     opt = get_solver(solver) if isinstance(solver, str) else solver
     name = getattr(opt, "mechopt_name", None) or getattr(opt, "name", type(opt).__name__)
     warm_start = warm_start and supports_warm_start(opt)
+    threads = solver_threads(threads)
     if is_persistent(opt):
         # a persistent solver keeps every parameter of its previous solve (Pyomo sets only
         # those given), so a solve without a limit after one with a limit would inherit it:
@@ -1057,6 +1080,7 @@ def solve_cvxpy(
     from mechopt.quiet import quiet_highs
 
     kwargs = dict(options or {})
+    threads = solver_threads(threads)
     is_highs = solver == cp.HIGHS
     if is_highs and time_limit is not None:
         kwargs["time_limit"] = float(time_limit)

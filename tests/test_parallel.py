@@ -61,3 +61,17 @@ def test_unreachable_scheduler_is_a_clear_error():
     pytest.importorskip("distributed")
     with pytest.raises(ExecutorError, match="cannot reach Dask scheduler"):
         Executor(scheduler="tcp://127.0.0.1:1", connect_timeout=1.0).map(square, [(1,), (2,)])
+
+
+def test_worker_processes_default_to_their_share_of_the_cores():
+    """A solve in a worker whose caller left threads unset takes the cores per worker, not
+    the solver's all-core default; in this process the solver's default stays (None)."""
+    import os
+
+    from mechopt.solve import solver_threads
+
+    two = Executor(2)
+    assert two.threads_per_task == max(1, (os.cpu_count() or 1) // 2)
+    assert two.map(solver_threads, [(None,), (None,), (3,)]) == [two.threads_per_task] * 2 + [3]
+    assert Executor(1).map(solver_threads, [(None,)]) == [None]
+    assert solver_threads(None) is None

@@ -30,6 +30,7 @@ from mechopt.solve import (
     _solver_failed,
     _status,
     _watch_sigint,
+    solver_threads,
 )
 
 __all__ = ["KeptWdpModel"]
@@ -190,6 +191,7 @@ class KeptWdpModel:
         """:meth:`_run`, with Ctrl-C raised as KeyboardInterrupt (solvers catch it in their
         callbacks or signal handlers and report a stop) and a solver's exception (a licence
         size limit, a bad parameter) raised as a one-line :class:`~mechopt.solve.SolverError`."""
+        threads = solver_threads(threads)
         with _watch_sigint() as interrupted:
             try:
                 termination, has_solution, seconds = self._run(time_limit, mip_gap, threads, options)

@@ -132,6 +132,17 @@ def _baseline(run: dict[str, Any], name: str) -> float | None:
     return None
 
 
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """The mean, or None when any value is missing (a bound over some runs only is no bound)."""
+    return None if not values or any(v is None for v in values) else statistics.fmean(values)  # type: ignore[arg-type]
+
+
+def _ceiling_ratio(run: dict[str, Any]) -> float | None:
+    """The run's size-only ceiling over its best baseline's test revenue."""
+    ceiling, best = run["baselines"].get("size_ceiling"), run["baselines"].get("best_test_revenue")
+    return ceiling / best if ceiling is not None and best else None
+
+
 def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Runs grouped by (distribution, m, kind): means over seeds (and the per-seed ratios)."""
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
@@ -158,6 +169,8 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "bundle_menu_milp": mean_base("bundle menu (MILP)"),
             "milp_certified": all(certified) if certified else None,
             "welfare": statistics.fmean(r["baselines"]["welfare"] for r in rs),
+            "size_ceiling": _mean_or_none([r["baselines"].get("size_ceiling") for r in rs]),
+            "size_ceiling_ratio": _mean_or_none([_ceiling_ratio(r) for r in rs]),
             "ratios": [r["ratio_to_best_baseline"] for r in rs],
             "ratio_to_best_baseline": mean("ratio_to_best_baseline"),
             "training_seconds": mean("training_seconds"), "total_seconds": mean("total_seconds"),

@@ -68,6 +68,9 @@ def print_baselines(data: dict[str, Any], hard_revenue: float) -> None:
         rev = "—" if e["test_revenue"] is None else f"{e['test_revenue']:.4f}"
         out.print(f"  {e['name']:<20} {rev:>8}{_label(e)}  [dim]{e['method']}[/dim]")
     out.print(f"  {'welfare (upper bound)':<20} {data['welfare']:>8.4f}")
+    if data.get("size_ceiling") is not None:
+        out.print(f"  {'size-only ceiling':<20} {data['size_ceiling']:>8.4f}  [dim]best price per bundle "
+                  f"size fitted on these test buyers (bounds size-only menus on them)[/dim]")
     ratio = data.get("ratio_to_best_baseline")
     if ratio is not None:
         out.print(f"  menu {hard_revenue:.4f} = [bold]{ratio:.3f}×[/bold] the best baseline ({data['best']})")
@@ -77,10 +80,18 @@ def _fmt(x: float | None, spec: str = ".4f") -> str:
     return "–" if x is None else format(x, spec)
 
 
+def _ceiling(row: dict[str, Any]) -> str:
+    """The size-only ceiling cell: revenue and (× the best baseline), "–" when it does not apply."""
+    if row.get("size_ceiling") is None:
+        return "–"
+    ratio = row.get("size_ceiling_ratio")
+    return _fmt(row["size_ceiling"]) + ("" if ratio is None else f" ({ratio:.3f}×)")
+
+
 def cats_table(rows: list[dict[str, Any]]) -> str:
     """The rows of :func:`mechopt.benchmarks.menus_cats.summarize` as a Markdown table."""
     head = ["distribution", "m", "menu", "hard revenue", "soft revenue", "gap", "grand bundle", "item pricing",
-            "bundle menu (MILP)", "welfare", "× best baseline", "train s", "s/run"]
+            "bundle menu (MILP)", "welfare", "size-only ceiling", "× best baseline", "train s", "s/run"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         milp = _fmt(r["bundle_menu_milp"])
@@ -90,7 +101,7 @@ def cats_table(rows: list[dict[str, Any]]) -> str:
         lines.append("| " + " | ".join([
             r["distribution"], str(r["n_items"]), r.get("kind", "mixture"), _fmt(r["hard_revenue"]), _fmt(r["soft_revenue"]),
             _fmt(r["relative_gap"], ".2%"), _fmt(r["grand_bundle"]), _fmt(r["item_pricing"]), milp,
-            _fmt(r["welfare"]), f"{_fmt(r['ratio_to_best_baseline'], '.3f')} ({ratios})",
+            _fmt(r["welfare"]), _ceiling(r), f"{_fmt(r['ratio_to_best_baseline'], '.3f')} ({ratios})",
             _fmt(r["training_seconds"], ".0f"), _fmt(r["total_seconds"], ".0f")]) + " |")
     return "\n".join(lines)
 

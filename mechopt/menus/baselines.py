@@ -24,6 +24,11 @@ fitting sample and then evaluated on the same held-out test buyers as the menu.
                        buyers and not among all 2^m bundles.
 ``welfare``            E[v(all items)]: the buyer's highest value, an upper bound on the
                        revenue of every menu (IR).
+``size-only ceiling``  the exact best price-per-bundle-size on the *test* buyers themselves
+                       (:func:`mechopt.menus.size_pricing.size_ceiling`; one-size XOR buyers
+                       only): an upper bound, on those buyers, for every menu that sells
+                       deterministic bundles at a price depending on their size alone.
+                       In-sample, so it is optimistic for fresh buyers; not a baseline.
 =====================  =====================================================================
 
 Hard choices follow :mod:`mechopt.menus.evaluate`: ties go to the dearer option and a buyer at
@@ -43,6 +48,7 @@ from torch import Tensor
 
 from mechopt.errors import InputError
 from mechopt.menus.evaluate import hard_choice
+from mechopt.menus.size_pricing import size_ceiling
 from mechopt.menus.valuations import Buyers, ItemValues, Valuation, XORAtoms
 
 __all__ = [
@@ -77,12 +83,16 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Baselines:
-    """All baselines of one trained menu (``welfare`` is an upper bound, not a mechanism)."""
+    """All baselines of one trained menu (``welfare`` and ``size_ceiling`` are upper bounds on
+    the test buyers, not mechanisms)."""
 
     entries: tuple[Baseline, ...]
     welfare: float
     n_test_buyers: int
     n_fit_buyers: int
+    size_ceiling: float | None = None
+    """The best size pricing fitted on the test buyers (see the module docstring); None when
+    the buyers are not one-size XOR buyers."""
 
     @property
     def best(self) -> Baseline | None:
@@ -98,6 +108,7 @@ class Baselines:
     def to_dict(self) -> dict[str, Any]:
         best = self.best
         return {"entries": [b.to_dict() for b in self.entries], "welfare": self.welfare,
+                "size_ceiling": self.size_ceiling,
                 "best": best.name if best else None,
                 "best_test_revenue": best.test_revenue if best else None,
                 "n_test_buyers": self.n_test_buyers, "n_fit_buyers": self.n_fit_buyers}
@@ -303,4 +314,5 @@ def compute_baselines(valuation: Valuation, fit_buyers: Buyers, test_buyers: Buy
         entries.append(certified_bundle_menu(valuation, sample, test_buyers, menu_size,
                                              time_limit=milp_time_limit))
     return Baselines(tuple(entries), welfare=float(test_grand.double().mean()),
-                     n_test_buyers=test_buyers.n, n_fit_buyers=fit_buyers.n)
+                     n_test_buyers=test_buyers.n, n_fit_buyers=fit_buyers.n,
+                     size_ceiling=size_ceiling(test_buyers))

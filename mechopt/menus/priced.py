@@ -39,11 +39,13 @@ softmax over the buyer's atoms, the offers and the null option, with per-buyer p
 Padding atoms (value 0, empty bundle) are masked out.  Only XOR buyers (valuations ``xor``
 and ``generated``) are supported: the atom argument needs them.
 
-**Size-pricing starts** (``MenuConfig.priced_init = "size"``): :func:`fit_size_prices` fits a
-price per bundle size, P(S) = F(|S|) (p = 0, φ the identity, ψ = F: the same price class, so
-the exact best response above still holds), by kernel-smoothed per-size monopoly prices made
-non-decreasing; the trainer starts from the best on the validation buyers of the item-pricing
-start and these (docs/menus.md#menus-at-the-scale-of-the-combinatorial-benchmark).
+**Size-pricing starts** (``MenuConfig.priced_init = "size"``): a price per bundle size,
+P(S) = F(|S|) (p = 0, φ the identity, ψ = F: the same price class, so the exact best response
+above still holds; :func:`set_size_pricing_`), fitted on the training buyers by
+:mod:`mechopt.menus.size_pricing` — exactly (:func:`best_size_prices`, for buyers whose atoms
+share one size) and kernel-smoothed (:func:`fit_size_prices`, one per width); the trainer
+starts from the best on the validation buyers of these and the item-pricing start
+(docs/menus.md#menus-at-the-scale-of-the-combinatorial-benchmark).
 """
 
 from __future__ import annotations
@@ -54,15 +56,13 @@ from torch import Tensor, nn
 from mechopt.errors import InputError
 from mechopt.menus.config import PRICED_INITS
 from mechopt.menus.menu import project_prices_
+from mechopt.menus.size_pricing import SIZE_PRICE_WIDTHS, best_size_prices, fit_size_prices
 
 __all__ = ["PricedMenu", "PRICE_SEGMENTS", "SIZE_PRICE_WIDTHS", "price_function", "initialize_priced_",
-           "fit_size_prices", "set_size_pricing_", "PRICED_INITS"]
+           "fit_size_prices", "best_size_prices", "set_size_pricing_", "PRICED_INITS"]
 
 #: segments B of the piecewise-linear φ on the value range [0, 1]
 PRICE_SEGMENTS = 8
-
-#: neighbourhood widths w of the size-pricing starts (:func:`fit_size_prices`)
-SIZE_PRICE_WIDTHS: tuple[int, ...] = (1, 2, 3, 5, 8)
 
 #: utility of a masked (padding) atom in the relaxed choice: far below any real option
 _MASKED = -1.0e4
@@ -227,54 +227,6 @@ def initialize_priced_(menu: PricedMenu, buyers, generator: torch.Generator, *, 
         menu.logits.copy_((2 * offers - 1) * INIT_LOGIT)
     menu.offer_prices.copy_(menu.bundle_prices(menu.offer_bundles()))
     return menu
-
-
-@torch.no_grad()
-def fit_size_prices(buyers, width: int, *, grid: int = 1001) -> Tensor:
-    """Size pricing fitted on ``buyers``: a non-decreasing price F(k) for every bundle size
-    k = 0..m, F(0) = 0, returned as ``(m + 1,)`` (float64).
-
-    Every bundle of k items is sold at F(k): a price that depends on the size alone, the
-    price function of :class:`PricedMenu` with p = 0 and ψ = F (:func:`set_size_pricing_`).
-    It targets buyers like the CATS-style ones (all atoms of a buyer have the same size and
-    item labels carry next to no information across buyers), for whom a bundle's size is
-    what a price can usefully depend on (bundle-size pricing: Chu, Leslie and Sorensen, AER
-    2011, docs/menus.md#references).  Each buyer is summarized by its most valuable atom
-    (size k_n, value v_n).  F(k) is the monopoly (Myerson) price of a kernel estimate of the
-    distribution of v given size k: the buyers of size k' with |k' − k| ≤ ``width``, weighted
-    1 / (1 + |k' − k|), their values rescaled to size k (v_n · k / k_n: value roughly grows
-    with size, which pools the data of neighbouring sizes) and clipped at the largest value
-    seen; the price maximizes p · Σ weights{v ≥ p} over ``grid`` prices in [0, that largest
-    value].  F is then made non-decreasing (running maximum), so the price function stays
-    monotone and a buyer's exact best response stays among its atoms.  A heuristic start,
-    not an optimum: the trainer compares it with the item-pricing start on the validation
-    buyers (``MenuConfig.priced_init``)."""
-    if not hasattr(buyers, "bundles"):
-        raise InputError("size pricing needs XOR buyers (valuation xor or generated)")
-    if width < 0:
-        raise InputError(f"size-pricing width must be >= 0, got {width}")
-    values = buyers.values.detach().to(torch.float64)
-    sizes = buyers.bundles.detach().sum(dim=2).to(torch.float64)
-    m = int(buyers.bundles.shape[2])
-    best = values.argmax(dim=1, keepdim=True)
-    v = values.gather(1, best).squeeze(1)
-    k_of = sizes.gather(1, best).squeeze(1).round().long()
-    keep = (v > 0) & (k_of > 0)
-    v, k_of = v[keep], k_of[keep]
-    top = float(v.max()) if v.numel() else 1.0
-    prices = torch.linspace(0.0, top, grid, dtype=torch.float64, device=v.device)
-    out = torch.full((m + 1,), top, dtype=torch.float64, device=v.device)
-    out[0] = 0.0
-    for k in range(1, m + 1):
-        near = (k_of - k).abs() <= width
-        if not bool(near.any()):
-            continue
-        kn = k_of[near].to(torch.float64)
-        scaled = (v[near] * k / kn).clamp(max=top)
-        weight = 1.0 / (1.0 + (kn - k).abs())
-        revenue = prices * ((scaled.unsqueeze(0) >= prices.unsqueeze(1)).to(torch.float64) @ weight)
-        out[k] = prices[int(revenue.argmax())]
-    return torch.cummax(out, dim=0).values
 
 
 @torch.no_grad()

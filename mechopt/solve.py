@@ -277,6 +277,10 @@ class SolveResult:
     solver_seconds: float | None = None
     """The solver's own run time, when it reports one (HiGHS does); ``seconds`` minus this
     is the time spent in the modelling layer (model transfer, status and solution)."""
+    polished: bool | None = None
+    """:func:`solve_clarabel` only: True when the active-set polishing certified the point as
+    the exact optimum, False when it ran and did not (the interior point stays), None when it
+    was not attempted (other solvers, ``polish=False``, no optimal interior point)."""
 
     @property
     def is_optimal(self) -> bool:
@@ -1162,7 +1166,7 @@ def solve_clarabel(qp: Any, *, time_limit: float | None = None, polish: bool = T
     exactly, and keeps that point only if it *certifies itself*: feasible for every row and
     with multipliers λ ≥ 0 on the active rows that satisfy Px + q + A_actᵀλ = 0 — the KKT
     conditions, so it is the optimum to rounding.  Otherwise Clarabel's x stays
-    (and the message says "not polished").
+    (``SolveResult.polished`` is False and the message says "not polished").
     """
     import clarabel
     import numpy as np
@@ -1205,8 +1209,10 @@ def solve_clarabel(qp: Any, *, time_limit: float | None = None, polish: bool = T
     has_solution = raw in ("Solved", "AlmostSolved", "MaxIterations", "MaxTime") and bool(np.all(np.isfinite(x)))
     objective = _finite(solution.obj_val) if has_solution else None
     message = f"Clarabel error: {raw}" if termination is Termination.ERROR else raw
+    polished: bool | None = None
     if polish and termination is Termination.OPTIMAL and has_solution:
         exact = _polish(qp, x, np.asarray(solution.z, dtype=float))
+        polished = exact is not None
         if exact is not None:
             x = exact
             objective = float(0.5 * x @ (qp.P @ x) + qp.q @ x)
@@ -1222,6 +1228,7 @@ def solve_clarabel(qp: Any, *, time_limit: float | None = None, polish: bool = T
         solver="clarabel",
         message=message,
         solver_seconds=_finite(getattr(solution, "solve_time", None)),
+        polished=polished,
     )
     return (x if has_solution else None), result
 

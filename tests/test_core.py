@@ -120,6 +120,16 @@ def test_llg_textbook_numbers():
     assert zero.payments["L2"] == pytest.approx(50.0, abs=1e-5)
 
 
+def test_a_nearest_point_the_polishing_cannot_certify_is_labelled(monkeypatch):
+    # the polishing step failing (simulated: it finds no certified optimum) leaves Clarabel's
+    # interior point, and the outcome says so through the solve result's typed flag
+    monkeypatch.setattr("mechopt.solve._polish", lambda *args: None)
+    core = run_core(llg(), reference="vcg")
+    assert any("polishing step found no certified optimum" in note for note in core.outcome.notes)
+    assert core.payments["L1"] == pytest.approx(60.0, abs=1e-2)
+    assert core.payments["L2"] == pytest.approx(40.0, abs=1e-2)
+
+
 def test_shill_example_core_revenue_is_20():
     auction = load_auction("data/shill_example.json")
     outcome = run_auction(auction, payments="core")

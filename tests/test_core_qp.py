@@ -53,7 +53,7 @@ def test_matrix_qp_matches_an_independent_formulation(data):
     problem.solve(solver=cp.CLARABEL)
     assert problem.status == "optimal"
     # polished: feasible to rounding, and no worse than the independent interior point
-    assert "(polished)" in result.message
+    assert "(polished)" in result.message and result.polished is True
     # (to 1e-8 relative: the cap comes from a simplex LP, itself feasible to ~1e-9)
     def tol(rhs):
         return 1e-8 * (1 + abs(rhs))
@@ -78,7 +78,7 @@ def test_polished_point_is_exact():
     assert result.is_optimal and "(polished)" in result.message
     assert x == pytest.approx([0.6, 0.4], abs=1e-12)
     raw, unpolished = solve_clarabel(qp, polish=False)
-    assert "polished" not in unpolished.message
+    assert "polished" not in unpolished.message and unpolished.polished is None
     assert raw == pytest.approx([0.6, 0.4], abs=1e-3)
     # at a vertex, with the reference itself feasible: the reference, exactly
     qp = build_nearest_point_qp([1.27392337], [2.08328352], [1.27392337], 1.373923375939575, [], [])

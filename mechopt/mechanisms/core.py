@@ -421,7 +421,7 @@ def core_payments(
         return clip({w: (pay.p[w].value or 0.0) * scale for w in winners}), pyo.value(pay.revenue) * scale
 
     def note_unpolished(result: SolveResult) -> None:
-        if "not polished" in result.message:
+        if result.polished is False:
             notes_qp.append("nearest point to Clarabel's tolerance only (~1e-4 relative): "
                             "its polishing step found no certified optimum")
 

@@ -28,7 +28,6 @@ from mechopt.menus.priced import (  # noqa: E402
     set_size_pricing_,
 )
 from mechopt.menus.relaxations import relaxed_objective  # noqa: E402
-from mechopt.menus.size_pricing import best_size_prices, single_size  # noqa: E402
 from mechopt.menus.store import MenuFileError, load_menu, save_menu  # noqa: E402
 from mechopt.menus.trainer import train_menu  # noqa: E402
 from mechopt.menus.valuations import XORAtoms, XORValuation, all_bundles, make_valuation  # noqa: E402
@@ -297,11 +296,8 @@ def test_size_start_is_chosen_on_validation_and_never_below_item_pricing():
     val = trained.samples.validation
     candidates = [item_start.hard_revenue]
     menu = PricedMenu(10, 2)
-    assert single_size(trained.fit_buyers)  # L4's single-minded buyers: the exact fit competes too
-    fits = [best_size_prices(trained.fit_buyers).prices]
-    fits += [fit_size_prices(trained.fit_buyers, width) for width in SIZE_PRICE_WIDTHS]
-    for size_prices in fits:
-        set_size_pricing_(menu, size_prices)
+    for width in SIZE_PRICE_WIDTHS:
+        set_size_pricing_(menu, fit_size_prices(trained.fit_buyers, width))
         candidates.append(evaluate_menu(menu, make_valuation(config, "cpu"), val, 10.0).hard_revenue)
     assert start.hard_revenue == pytest.approx(max(candidates), abs=1e-6)
 

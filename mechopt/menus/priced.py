@@ -41,11 +41,10 @@ and ``generated``) are supported: the atom argument needs them.
 
 **Size-pricing starts** (``MenuConfig.priced_init = "size"``): a price per bundle size,
 P(S) = F(|S|) (p = 0, φ the identity, ψ = F: the same price class, so the exact best response
-above still holds; :func:`set_size_pricing_`), fitted on the training buyers by
-:mod:`mechopt.menus.size_pricing` — exactly (:func:`best_size_prices`, for buyers whose atoms
-share one size) and kernel-smoothed (:func:`fit_size_prices`, one per width); the trainer
-starts from the best on the validation buyers of these and the item-pricing start
-(docs/menus.md#menus-at-the-scale-of-the-combinatorial-benchmark).
+above still holds; :func:`set_size_pricing_`), fitted on the training buyers by the
+kernel-smoothed monopoly prices of :func:`mechopt.menus.size_pricing.fit_size_prices` (one per
+width); the trainer starts from the best on the validation buyers of these and the
+item-pricing start (docs/menus.md#menus-at-the-scale-of-the-combinatorial-benchmark).
 """
 
 from __future__ import annotations
@@ -56,10 +55,10 @@ from torch import Tensor, nn
 from mechopt.errors import InputError
 from mechopt.menus.config import PRICED_INITS
 from mechopt.menus.menu import project_prices_
-from mechopt.menus.size_pricing import SIZE_PRICE_WIDTHS, best_size_prices, fit_size_prices
+from mechopt.menus.size_pricing import SIZE_PRICE_WIDTHS, fit_size_prices
 
 __all__ = ["PricedMenu", "PRICE_SEGMENTS", "SIZE_PRICE_WIDTHS", "price_function", "initialize_priced_",
-           "fit_size_prices", "best_size_prices", "set_size_pricing_", "PRICED_INITS"]
+           "fit_size_prices", "set_size_pricing_", "PRICED_INITS"]
 
 #: segments B of the piecewise-linear φ on the value range [0, 1]
 PRICE_SEGMENTS = 8

@@ -36,9 +36,7 @@ F64 = torch.float64
 
 
 def _gen(seed: int) -> torch.Generator:
-    g = torch.Generator()
-    g.manual_seed(seed)
-    return g
+    return torch.Generator().manual_seed(seed)
 
 
 def _one_size_buyers(n: int, m: int, seed: int, atoms: int = 2, levels: int = 0) -> XORAtoms:

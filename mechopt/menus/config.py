@@ -52,7 +52,7 @@ KINDS: tuple[str, ...] = ("bundle", "lottery", "mixture", "priced")
 
 #: starts of a priced menu (``MenuConfig.priced_init``): ``items`` the item-pricing baseline's
 #: prices; ``size`` the best on the validation buyers of that start and the size-pricing starts
-#: of ``mechopt.menus.size_pricing`` (the exact fit and one kernel fit per width)
+#: of ``mechopt.menus.size_pricing.fit_size_prices`` (one kernel fit per width)
 PRICED_INITS: tuple[str, ...] = ("items", "size")
 
 #: how the buyer's discrete choice is relaxed in training (see ``mechopt.menus.relaxations``);
@@ -151,7 +151,7 @@ class MenuConfig:
     priced_init: str = "items"
     """``kind="priced"``: start at the item-pricing baseline (``items``), or at the best on the
     validation buyers of that start and the size-pricing starts (``size``: a price per bundle
-    size, ``mechopt.menus.size_pricing``)."""
+    size, ``mechopt.menus.size_pricing.fit_size_prices``)."""
     init_price: float = 0.5
     """Initial prices are drawn uniformly from [0, init_price] (values lie in [0, 1])."""
     max_price: float | None = None

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from mechopt.errors import InputError
+from mechopt.menus.evaluate import hard_choice
 
 __all__ = ["SizePricing", "single_size", "best_size_prices", "size_pricing_paid", "size_ceiling",
            "fit_size_prices", "SIZE_PRICE_WIDTHS"]
@@ -74,7 +75,7 @@ def single_size(buyers) -> bool:
 
 
 def _best_atoms(buyers) -> tuple[np.ndarray, np.ndarray]:
-    """(size, value) of each buyer's most valuable atom, as float64/int64 numpy arrays."""
+    """(size, value) of each buyer's most valuable atom, as int64 and float64 numpy arrays."""
     values = buyers.values.detach().to(torch.float64)
     best = values.argmax(dim=1, keepdim=True)
     v = values.gather(1, best).squeeze(1)
@@ -128,8 +129,6 @@ def size_pricing_paid(buyers, size_prices: Tensor) -> Tensor:
     ``(m + 1,)``, non-decreasing; :class:`~mechopt.errors.InputError` otherwise): the best atom
     by utility v_j − F(|S_j|), ties to the dearer, bought iff its utility is ≥ 0 — exact for
     any XOR buyer when F is non-decreasing (module docstring)."""
-    from mechopt.menus.evaluate import hard_choice
-
     _require_xor(buyers)
     f = size_prices.detach().to(device=buyers.values.device, dtype=torch.float64)
     if f.numel() != buyers.bundles.shape[2] + 1:

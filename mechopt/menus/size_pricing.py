@@ -74,13 +74,12 @@ def single_size(buyers) -> bool:
     return bool(((high < 0) | (low == high)).all())
 
 
-def _best_atoms(buyers) -> tuple[np.ndarray, np.ndarray]:
-    """(size, value) of each buyer's most valuable atom, as int64 and float64 numpy arrays."""
+def _best_atoms(buyers) -> tuple[Tensor, Tensor]:
+    """(size, value) ``(N,)`` of each buyer's most valuable atom: int64 and float64 tensors on
+    the buyers' device (both fits summarize a buyer by it)."""
     values = buyers.values.detach().to(torch.float64)
     best = values.argmax(dim=1, keepdim=True)
-    v = values.gather(1, best).squeeze(1)
-    k = _atom_sizes(buyers).gather(1, best).squeeze(1)
-    return k.cpu().numpy(), v.cpu().numpy()
+    return _atom_sizes(buyers).gather(1, best).squeeze(1), values.gather(1, best).squeeze(1)
 
 
 @torch.no_grad()
@@ -96,11 +95,17 @@ def best_size_prices(buyers) -> SizePricing:
     if not single_size(buyers):
         raise InputError("exact size pricing needs buyers whose atoms all have one size "
                          "(as the CATS-style generators draw them)")
+    if int(buyers.values.shape[0]) == 0:
+        raise InputError("cannot fit size prices on an empty sample")
+    return _best_size_prices(buyers)
+
+
+def _best_size_prices(buyers) -> SizePricing:
+    """:func:`best_size_prices` on buyers already checked (one-size XOR buyers, N ≥ 1)."""
     m = int(buyers.bundles.shape[2])
     n = int(buyers.values.shape[0])
-    if n == 0:
-        raise InputError("cannot fit size prices on an empty sample")
-    k, v = _best_atoms(buyers)
+    k_t, v_t = _best_atoms(buyers)
+    k, v = k_t.cpu().numpy(), v_t.cpu().numpy()
     keep = (v > 0) & (k > 0)
     k, v = k[keep], v[keep]
     cand = np.unique(np.concatenate([[0.0], v]))
@@ -145,7 +150,7 @@ def size_ceiling(buyers) -> float | None:
     price depending on their size alone.  None when the buyers are not one-size XOR buyers."""
     if not hasattr(buyers, "bundles") or buyers.values.shape[0] == 0 or not single_size(buyers):
         return None
-    return best_size_prices(buyers).revenue
+    return _best_size_prices(buyers).revenue
 
 
 @torch.no_grad()
@@ -164,12 +169,8 @@ def fit_size_prices(buyers, width: int, *, grid: int = 1001) -> Tensor:
     _require_xor(buyers)
     if width < 0:
         raise InputError(f"size-pricing width must be >= 0, got {width}")
-    values = buyers.values.detach().to(torch.float64)
-    sizes = buyers.bundles.detach().sum(dim=2).to(torch.float64)
     m = int(buyers.bundles.shape[2])
-    best = values.argmax(dim=1, keepdim=True)
-    v = values.gather(1, best).squeeze(1)
-    k_of = sizes.gather(1, best).squeeze(1).round().long()
+    k_of, v = _best_atoms(buyers)
     keep = (v > 0) & (k_of > 0)
     v, k_of = v[keep], k_of[keep]
     top = float(v.max()) if v.numel() else 1.0
